@@ -1,0 +1,58 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Both create .venv with the machine's Python 3.11 and install what they need.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test test-pg lint format migrate check-migrations schema seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+## Set up, migrate, load demo data and serve the API on http://127.0.0.1:8000 (SQLite).
+run: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_roles
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+migrate: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
+
+## Lint, check migrations and the OpenAPI schema, then run the whole suite (SQLite by default).
+test: $(VENV)/.dev lint check-migrations schema
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The same suite against PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test-pg
+test-pg: $(VENV)/.dev
+	@case "$$DATABASE_URL" in postgres*) ;; *) echo "test-pg needs DATABASE_URL=postgres://..." >&2; exit 2;; esac
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-migrations: $(VENV)/.dev
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+schema: $(VENV)/.dev
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

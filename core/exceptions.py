@@ -1,0 +1,94 @@
+"""One error shape for the whole API (SPEC §3).
+
+Validation errors keep DRF's `{"field": ["message"]}` shape; every other error is
+`{"detail": "...", "code": "..."}`. Services raise `ApplicationError` (or one of
+its subclasses) for domain failures so they need not know about HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("budget_tracker.errors")
+
+
+class ApplicationError(Exception):
+    """A domain rule was broken; carries the HTTP status and code clients see."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class ConflictError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class ForbiddenError(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "permission_denied"
+
+
+def _first_code(codes: Any) -> str:
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, list) and codes:
+        return _first_code(codes[0])
+    if isinstance(codes, dict) and codes:
+        return _first_code(next(iter(codes.values())))
+    return "error"
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, ApplicationError):
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in API view", exc_info=exc)
+        return Response(
+            {"detail": "A server error occurred.", "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, exceptions.ValidationError):
+        if isinstance(response.data, list):
+            response.data = {"non_field_errors": response.data}
+        return response
+
+    data = response.data
+    if isinstance(data, dict) and "detail" in data:
+        data.setdefault(
+            "code",
+            _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else "error",
+        )
+    else:
+        code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else "error"
+        response.data = {"detail": str(data), "code": code}
+    return response

@@ -1,0 +1,1 @@
+"""OpenAPI tweaks shared by the whole API."""

@@ -1,0 +1,47 @@
+"""The custom user: identity plus the settings every money figure depends on."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from core.money import default_currency, validate_currency_code
+
+from .validators import validate_timezone
+
+
+class User(AbstractUser):
+    email = models.EmailField("email address")
+    base_currency = models.CharField(
+        max_length=3,
+        default=default_currency,
+        validators=[validate_currency_code],
+        help_text="ISO 4217 code every report and budget is expressed in.",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="IANA time zone deciding what 'today' and 'this month' mean.",
+    )
+    month_start_day = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="Day (1-28) on which the user's budget month starts.",
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="users_user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="users_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(month_start_day__gte=1, month_start_day__lte=28),
+                name="users_user_month_start_day_1_28",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username

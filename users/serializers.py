@@ -1,0 +1,216 @@
+"""Input and output shapes of the auth endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+    TokenVerifySerializer,
+)
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
+
+from .models import User
+from .services import password_reset_user
+
+
+def _validate_password(password: str, user: User) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(list(exc.messages)) from None
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """The user's own profile (`/auth/me/`)."""
+
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "base_currency",
+            "timezone",
+            "month_start_day",
+            "roles",
+            "date_joined",
+        ]
+        read_only_fields = ["id", "username", "roles", "date_joined"]
+        extra_kwargs = {"email": {"required": False}}
+
+    def get_roles(self, obj: User) -> list[str]:
+        return sorted(group.name for group in obj.groups.all())
+
+    def validate_email(self, value: str) -> str:
+        value = value.strip()
+        others = User.objects.filter(email__iexact=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A user with that email already exists.")
+        return value
+
+
+class RegisterSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    base_currency = serializers.CharField(max_length=3, required=False)
+
+    class Meta:
+        model = User
+        fields = ["username", "email", "password", "base_currency"]
+        extra_kwargs = {"email": {"required": True, "allow_blank": False}}
+
+    def validate_username(self, value: str) -> str:
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("A user with that username already exists.")
+        return value
+
+    def validate_email(self, value: str) -> str:
+        value = value.strip()
+        if User.objects.filter(email__iexact=value).exists():
+            raise serializers.ValidationError("A user with that email already exists.")
+        return value
+
+    def validate_base_currency(self, value: str) -> str:
+        from core.money import is_currency
+
+        if not is_currency(value):
+            raise serializers.ValidationError(
+                f"{value} is not a supported ISO 4217 currency code (upper case, e.g. EUR)."
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = User(username=attrs.get("username", ""), email=attrs.get("email", ""))
+        try:
+            _validate_password(attrs["password"], candidate)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"password": exc.detail}) from None
+        return attrs
+
+
+class PasswordSerializer(serializers.Serializer):
+    """Confirms the account's current password (account deletion)."""
+
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate_password(self, value: str) -> str:
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("Password is incorrect.")
+        return value
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    new_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate_old_password(self, value: str) -> str:
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("Password is incorrect.")
+        return value
+
+    def validate_new_password(self, value: str) -> str:
+        _validate_password(value, self.context["request"].user)
+        return value
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class PasswordChangedSerializer(TokenPairSerializer):
+    detail = serializers.CharField()
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField()
+    token = serializers.CharField()
+    new_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            user = password_reset_user(uid=attrs["uid"], token=attrs["token"])
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        try:
+            _validate_password(attrs["new_password"], user)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"new_password": exc.detail}) from None
+        attrs["user"] = user
+        return attrs
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class LoginSerializer(TokenObtainPairSerializer):
+    """`username` may be the username or the email address (see the auth backend)."""
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """Refresh with rotation; a token whose user was deleted is rejected with 401."""
+
+    refresh = serializers.CharField(write_only=True)
+    access = serializers.CharField(read_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        try:
+            token = RefreshToken(attrs["refresh"])
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from None
+        user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
+        if not User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).exists():
+            raise InvalidToken("No active account found for the given token.")
+        return super().validate(attrs)
+
+
+class RefreshResponseSerializer(TokenPairSerializer):
+    pass
+
+
+class VerifySerializer(TokenVerifySerializer):
+    """Answers 401 (not 400) for a blacklisted token, like any other unusable token."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            token = UntypedToken(attrs["token"])
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from None
+        jti = token.get(jwt_settings.JTI_CLAIM)
+        if BlacklistedToken.objects.filter(token__jti=jti).exists():
+            raise InvalidToken("Token is blacklisted")
+        return {}
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(write_only=True)
+
+    def validate_refresh(self, value: str) -> RefreshToken:
+        try:
+            token = RefreshToken(value)
+        except TokenError:
+            raise serializers.ValidationError(
+                "Token is invalid, expired or already revoked."
+            ) from None
+        user = self.context["request"].user
+        if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+            raise serializers.ValidationError("Token is invalid, expired or already revoked.")
+        return token

@@ -1,0 +1,158 @@
+"""Auth endpoints of SPEC §4. Views validate and delegate to users.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from core.throttling import ScopedAuthThrottle
+
+from . import services
+from .serializers import (
+    DetailSerializer,
+    LoginSerializer,
+    LogoutSerializer,
+    PasswordChangedSerializer,
+    PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    PasswordSerializer,
+    RefreshResponseSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    VerifySerializer,
+)
+
+RESET_SENT = "If an account with that email exists, a reset message has been sent to it."
+
+
+class AnonymousThrottledMixin:
+    """Open endpoints: no authentication attempted, throttled per client address."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedAuthThrottle]
+
+
+@extend_schema(tags=["auth"])
+class RegisterView(AnonymousThrottledMixin, generics.GenericAPIView):
+    serializer_class = RegisterSerializer
+    throttle_scope = "register"
+
+    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["auth"],
+    responses={200: TokenPairSerializer, 401: OpenApiResponse(description="Bad credentials")},
+)
+class LoginView(TokenObtainPairView):
+    """Obtain an access/refresh pair; `username` may also be the email address."""
+
+    serializer_class = LoginSerializer
+    throttle_classes = [ScopedAuthThrottle]
+    throttle_scope = "login"
+
+
+@extend_schema(tags=["auth"], responses={200: RefreshResponseSerializer})
+class RefreshView(TokenRefreshView):
+    """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
+
+    serializer_class = RefreshSerializer
+
+
+@extend_schema(tags=["auth"], responses={200: DetailSerializer})
+class VerifyView(TokenVerifyView):
+    serializer_class = VerifySerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        super().post(request, *args, **kwargs)
+        return Response({"detail": "Token is valid."})
+
+
+@extend_schema(tags=["auth"])
+class LogoutView(APIView):
+    @extend_schema(request=LogoutSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        serializer = LogoutSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        serializer.validated_data["refresh"].blacklist()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["auth"])
+class MeView(APIView):
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    @extend_schema(responses={200: UserSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(request=UserSerializer, responses={200: UserSerializer})
+    def patch(self, request: Request) -> Response:
+        serializer = UserSerializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, data=serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(request=PasswordSerializer, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        serializer = PasswordSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.user_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["auth"])
+class PasswordChangeView(APIView):
+    @extend_schema(request=PasswordChangeSerializer, responses={200: PasswordChangedSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        tokens = services.password_change(
+            user=request.user, new_password=serializer.validated_data["new_password"]
+        )
+        return Response({"detail": "Password changed; other sessions were logged out.", **tokens})
+
+
+@extend_schema(tags=["auth"])
+class PasswordResetView(AnonymousThrottledMixin, APIView):
+    throttle_scope = "password_reset"
+
+    @extend_schema(request=PasswordResetSerializer, responses={200: DetailSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(email=serializer.validated_data["email"])
+        return Response({"detail": RESET_SENT})
+
+
+@extend_schema(tags=["auth"])
+class PasswordResetConfirmView(AnonymousThrottledMixin, APIView):
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=PasswordResetConfirmSerializer, responses={200: DetailSerializer}, auth=[]
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(
+            user=serializer.validated_data["user"],
+            new_password=serializer.validated_data["new_password"],
+        )
+        return Response({"detail": "Password has been reset."})
