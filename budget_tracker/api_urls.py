@@ -1,4 +1,11 @@
-"""Everything under /api/v1/: one router for the domain viewsets plus explicit paths."""
+"""Everything under /api/v1/: one router for the domain viewsets plus explicit paths.
+
+Each domain app's `urls.py` offers `routes` — (prefix, viewset, basename) triples
+registered on the single router — and optionally `urlpatterns` for non-viewset
+paths, which are mounted before the router so `budgets/status/` is not read as a pk.
+"""
+
+from importlib import import_module
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -6,8 +13,17 @@ from rest_framework.routers import DefaultRouter
 
 from core.views import HealthView
 
+API_APPS = ["currencies", "categories", "expenses", "income"]
+
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+
+app_paths = []
+for app in API_APPS:
+    module = import_module(f"{app}.urls")
+    for prefix, viewset, basename in getattr(module, "routes", []):
+        router.register(prefix, viewset, basename=basename)
+    app_paths += getattr(module, "urlpatterns", [])
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
@@ -15,5 +31,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    *app_paths,
     path("", include(router.urls)),
 ]

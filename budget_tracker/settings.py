@@ -45,6 +45,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "core",
     "users",
+    "currencies",
+    "categories",
+    "ledger",
+    "expenses",
+    "income",
 ]
 
 MIDDLEWARE = [

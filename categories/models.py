@@ -1,0 +1,142 @@
+"""Categories (system and per-user), tags and auto-categorisation rules (SPEC §5)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from core.models import TimeStampedModel
+
+
+class Kind(models.TextChoices):
+    EXPENSE = "expense", "Expense"
+    INCOME = "income", "Income"
+
+
+class CategoryQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CategoryQuerySet:  # type: ignore[no-untyped-def]
+        """System categories plus the user's own."""
+        return self.filter(Q(user__isnull=True) | Q(user=user))
+
+
+class Category(TimeStampedModel):
+    """A system category has no owner (`user` is null) and is visible to everyone."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Owner; empty for system categories.",
+    )
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    icon = models.CharField(max_length=64, blank=True, default="")
+    color = models.CharField(max_length=7, blank=True, default="")
+
+    objects = CategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "name", "id"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "kind",
+                "user",
+                condition=Q(user__isnull=False),
+                name="categories_unique_name_per_user_kind_ci",
+            ),
+            models.UniqueConstraint(
+                Lower("name"),
+                "kind",
+                condition=Q(user__isnull=True),
+                name="categories_unique_system_name_per_kind_ci",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["expense", "income"]), name="categories_kind_valid"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="categories_name_not_empty"),
+        ]
+        indexes = [models.Index(fields=["user", "kind"], name="categories_user_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None
+
+
+class TagQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TagQuerySet:  # type: ignore[no-untyped-def]
+        return self.filter(user=user)
+
+
+class Tag(TimeStampedModel):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=64)
+
+    objects = TagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "user", name="tags_unique_name_per_user_ci"),
+            models.CheckConstraint(condition=~Q(name=""), name="tags_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleField(models.TextChoices):
+    DESCRIPTION = "description", "Description"
+    MERCHANT = "merchant", "Merchant"
+    ANY = "any", "Any"
+
+
+class RuleOperator(models.TextChoices):
+    CONTAINS = "contains", "Contains"
+    EQUALS = "equals", "Equals"
+    STARTS_WITH = "starts_with", "Starts with"
+    REGEX = "regex", "Regular expression"
+
+
+class RuleQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RuleQuerySet:  # type: ignore[no-untyped-def]
+        return self.filter(user=user)
+
+
+class Rule(TimeStampedModel):
+    """Sets the category (and adds tags) of a new uncategorised record that matches."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    field = models.CharField(max_length=11, choices=RuleField.choices, default=RuleField.ANY)
+    operator = models.CharField(
+        max_length=11, choices=RuleOperator.choices, default=RuleOperator.CONTAINS
+    )
+    value = models.CharField(max_length=200)
+    case_sensitive = models.BooleanField(default=False)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="rules")
+    add_tags = models.ManyToManyField(Tag, blank=True, related_name="rules")
+    priority = models.IntegerField(default=100, help_text="Lower numbers are tried first.")
+    active = models.BooleanField(default=True)
+
+    objects = RuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["priority", "id"]
+        indexes = [
+            models.Index(fields=["user", "active", "priority"], name="rules_user_active_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

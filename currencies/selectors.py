@@ -1,0 +1,100 @@
+"""Reading exchange rates: the latest on or before a date, direct, inverse or via a pivot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q
+
+from core.exceptions import ApplicationError
+from core.money import quantize
+
+from .models import ExchangeRate
+
+# Enough precision for a cross rate of two 10-decimal rates.
+RATE_PLACES = Decimal("1e-12")
+
+
+class RateUnavailable(ApplicationError):
+    """No rate connects the two currencies on or before the date; nothing is stored."""
+
+    default_code = "rate_unavailable"
+
+    def __init__(self, *, from_currency: str, to_currency: str, on: date) -> None:
+        self.from_currency, self.to_currency, self.on = from_currency, to_currency, on
+        super().__init__(
+            f"No exchange rate for {from_currency}->{to_currency} on or before {on.isoformat()}."
+        )
+
+
+@dataclass(frozen=True)
+class RateQuote:
+    rate: Decimal
+    date: date | None  # date of the (oldest) rate used; None for same-currency
+
+
+def _latest(base: str, quote: str, on: date) -> ExchangeRate | None:
+    return (
+        ExchangeRate.objects.filter(base=base, quote=quote, date__lte=on)
+        .only("rate", "date")
+        .order_by("-date")
+        .first()
+    )
+
+
+def _per_pivot(currency: str, pivot: str, on: date) -> tuple[Decimal, date] | None:
+    """Units of `currency` that one unit of `pivot` buys, from a direct or inverse rate."""
+    direct = _latest(pivot, currency, on)
+    inverse = _latest(currency, pivot, on)
+    best = max((r for r in (direct, inverse) if r is not None), key=lambda r: r.date, default=None)
+    if best is None:
+        return None
+    value = best.rate if best is direct else Decimal(1) / best.rate
+    return value, best.date
+
+
+def _pivots(from_currency: str, to_currency: str, on: date) -> list[str]:
+    """Currencies with a rate to both sides (EUR first: the ECB publishes against it)."""
+    sides = (from_currency, to_currency)
+    rows = (
+        ExchangeRate.objects.filter(Q(base__in=sides) | Q(quote__in=sides), date__lte=on)
+        .values_list("base", "quote")
+        .distinct()
+    )
+    linked: dict[str, set[str]] = {}
+    for base, quote in rows:
+        for mine, other in ((base, quote), (quote, base)):
+            if mine in sides:
+                linked.setdefault(other, set()).add(mine)
+    pivots = [c for c, reached in linked.items() if set(sides) <= reached]
+    return sorted(pivots, key=lambda c: (c != "EUR", c != "USD", c))
+
+
+def get_rate(*, from_currency: str, to_currency: str, on: date) -> RateQuote:
+    """The rate converting `from_currency` into `to_currency` for a transaction on `on`.
+
+    Uses the latest rate on or before `on`: direct, inverse, or through a common
+    currency. Raises RateUnavailable when nothing connects the two.
+    """
+    if from_currency == to_currency:
+        return RateQuote(rate=Decimal(1), date=None)
+    direct = _per_pivot(to_currency, from_currency, on)
+    if direct is not None:
+        return RateQuote(rate=direct[0].quantize(RATE_PLACES), date=direct[1])
+    for pivot in _pivots(from_currency, to_currency, on):
+        from_side = _per_pivot(from_currency, pivot, on)
+        to_side = _per_pivot(to_currency, pivot, on)
+        if from_side and to_side:
+            rate = (to_side[0] / from_side[0]).quantize(RATE_PLACES)
+            return RateQuote(rate=rate, date=min(from_side[1], to_side[1]))
+    raise RateUnavailable(from_currency=from_currency, to_currency=to_currency, on=on)
+
+
+def convert(
+    *, amount: Decimal, from_currency: str, to_currency: str, on: date
+) -> tuple[Decimal, RateQuote]:
+    """`amount` in `to_currency`, rounded to its minor units, and the rate used."""
+    quote = get_rate(from_currency=from_currency, to_currency=to_currency, on=on)
+    return quantize(amount * quote.rate, to_currency), quote

@@ -1,0 +1,28 @@
+from django.db import models
+
+from ledger.models import Transaction
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    UPI = "upi", "UPI"
+    MOBILE_WALLET = "mobile_wallet", "Mobile wallet"
+    OTHER = "other", "Other"
+
+
+class Expense(Transaction):
+    payment_method = models.CharField(
+        max_length=16, choices=PaymentMethod.choices, default=PaymentMethod.OTHER
+    )
+    merchant = models.CharField(max_length=255, blank=True, default="")
+    tags = models.ManyToManyField("categories.Tag", blank=True, related_name="expenses")
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = Transaction.money_constraints("expenses")
+        indexes = [
+            models.Index(fields=["user", "-date", "-id"], name="expenses_user_date_idx"),
+            models.Index(fields=["user", "category", "date"], name="expenses_user_cat_date_idx"),
+        ]

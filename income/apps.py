@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IncomeConfig(AppConfig):
+    name = "income"
+    verbose_name = "Income"

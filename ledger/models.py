@@ -1,0 +1,58 @@
+"""The abstract money record that expenses and income share (SPEC §6)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.db import models
+from django.db.models import Q
+
+from core.models import OwnedModel
+from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, MAX_AMOUNT, validate_currency_code
+
+
+def receipt_upload_to(instance: models.Model, filename: str) -> str:
+    """Random names: a stored receipt's path says nothing about its owner or contents."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"receipts/{instance._meta.model_name}/{uuid.uuid4().hex}{suffix}"
+
+
+class Transaction(OwnedModel):
+    """An amount of money on a date, in its own currency and in the owner's base currency.
+
+    `base_amount = amount × exchange_rate`, computed at write time from the rate for
+    `date`; every report sums `base_amount`, so totals are always in one currency.
+    """
+
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    base_amount = models.DecimalField(max_digits=24, decimal_places=AMOUNT_DECIMAL_PLACES)
+    exchange_rate = models.DecimalField(max_digits=24, decimal_places=12, default=1)
+    date = models.DateField()
+    description = models.CharField(max_length=255)
+    category = models.ForeignKey(
+        "categories.Category", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    notes = models.TextField(blank=True, default="")
+    receipt = models.FileField(upload_to=receipt_upload_to, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.amount} {self.currency} {self.description}"
+
+    @classmethod
+    def money_constraints(cls, prefix: str) -> list[models.BaseConstraint]:
+        return [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, amount__lte=MAX_AMOUNT), name=f"{prefix}_amount_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(base_amount__gte=0), name=f"{prefix}_base_amount_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=~Q(description=""), name=f"{prefix}_description_not_empty"
+            ),
+        ]
