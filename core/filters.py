@@ -28,7 +28,8 @@ class StrictOrderingFilter(OrderingFilter):
                 raise ValidationError(
                     {
                         self.ordering_param: [
-                            f"Unknown ordering field(s): {', '.join(bad)}. Allowed: {', '.join(sorted(valid))}."
+                            f"Unknown ordering field(s): {', '.join(bad)}. "
+                            f"Allowed: {', '.join(sorted(valid))}."
                         ]
                     }
                 )
