@@ -138,6 +138,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Product settings -------------------------------------------------------
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
+# Hours after creation during which an expense may be changed; unset = always.
+EXPENSE_EDIT_WINDOW_HOURS = env.int("EXPENSE_EDIT_WINDOW_HOURS", default=None)
+RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
 
 # --- Email ------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -230,3 +233,13 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- Exchange rates ---
+# A Frankfurter-compatible API (`GET {URL}/{YYYY-MM-DD|latest}?base=EUR`), used by
+# `manage.py load_rates --fetch` and, if RATES_FETCH_ON_MISS, when a rate is missing.
+RATES_PROVIDER_URL = env("RATES_PROVIDER_URL", default="https://api.frankfurter.app")
+RATES_PROVIDER_BASE = env("RATES_PROVIDER_BASE", default="EUR")
+RATES_PROVIDER_TIMEOUT = env.float("RATES_PROVIDER_TIMEOUT", default=5.0)  # seconds per call
+RATES_PROVIDER_RETRIES = env.int("RATES_PROVIDER_RETRIES", default=3)
+RATES_PROVIDER_CACHE_SECONDS = env.int("RATES_PROVIDER_CACHE_SECONDS", default=3600)
+RATES_FETCH_ON_MISS = env.bool("RATES_FETCH_ON_MISS", default=False)

@@ -57,7 +57,14 @@ class StrictBooleanField(forms.Field):
 
 
 class StrictBooleanFilter(filters.BooleanFilter):
+    """Like BooleanFilter, but `?flag=maybe` is a 400 instead of being ignored."""
+
     field_class = StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # django-filter's default BooleanWidget turns unknown values into None first.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
 
 
 class MonthField(forms.CharField):

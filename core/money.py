@@ -61,3 +61,32 @@ def quantize(amount: Decimal, code: str) -> Decimal:
     """Round half away from zero to the currency's minor units (commercial rounding)."""
     exponent = Decimal(1).scaleb(-minor_units(code))
     return amount.quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+def decimal_places(amount: Decimal) -> int:
+    """Significant decimal places: `12.50` has 1, `12.345` has 3, `100` has 0."""
+    exponent = amount.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def amount_errors(amount: Decimal, currency: str) -> list[str]:
+    """Why `amount` is not a valid amount of `currency` (SPEC §3); empty when it is."""
+    errors = []
+    if not amount.is_finite():
+        return ["Amount must be a finite number."]
+    if amount <= 0:
+        errors.append("Amount must be greater than 0.")
+    if amount > MAX_AMOUNT:
+        errors.append(f"Amount must be at most {MAX_AMOUNT}.")
+    if currency in currencies():
+        allowed = minor_units(currency)
+        if decimal_places(amount) > allowed:
+            plural = "s" if allowed != 1 else ""
+            errors.append(f"{currency} amounts allow at most {allowed} decimal place{plural}.")
+    return errors
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """Render with exactly the currency's minor units (`12.50`, `1500`, `1.250`)."""
+    places = minor_units(currency) if currency in currencies() else 2
+    return format(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")

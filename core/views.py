@@ -34,7 +34,11 @@ class OwnedQuerysetMixin:
         model = self.queryset.model
         if getattr(self, "swagger_fake_view", False) or not self.request.user.is_authenticated:
             return model.objects.none()
-        return self.get_owned_queryset().filter(**{self.owner_field: self.request.user})
+        return self.scope_to_user(self.get_owned_queryset(), self.request.user)
+
+    def scope_to_user(self, queryset: QuerySet, user: Any) -> QuerySet:
+        """The records `user` may see: their own. Widen it (e.g. shared system rows) here only."""
+        return queryset.filter(**{self.owner_field: user})
 
     def get_owned_queryset(self) -> QuerySet:
         return self.queryset.all()

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from core.exceptions import ApplicationError
 from core.money import quantize
 
 from .models import ExchangeRate
+from .providers import RatesProviderError, fetch_rates
+
+logger = logging.getLogger(__name__)
 
 # Enough precision for a cross rate of two 10-decimal rates.
 RATE_PLACES = Decimal("1e-12")
+PROVIDER_FAILURE_PAUSE_SECONDS = 60
 
 
 class RateUnavailable(ApplicationError):
@@ -60,6 +67,7 @@ def _pivots(from_currency: str, to_currency: str, on: date) -> list[str]:
     sides = (from_currency, to_currency)
     rows = (
         ExchangeRate.objects.filter(Q(base__in=sides) | Q(quote__in=sides), date__lte=on)
+        .order_by()  # the model's ordering would make DISTINCT return one row per date
         .values_list("base", "quote")
         .distinct()
     )
@@ -72,14 +80,7 @@ def _pivots(from_currency: str, to_currency: str, on: date) -> list[str]:
     return sorted(pivots, key=lambda c: (c != "EUR", c != "USD", c))
 
 
-def get_rate(*, from_currency: str, to_currency: str, on: date) -> RateQuote:
-    """The rate converting `from_currency` into `to_currency` for a transaction on `on`.
-
-    Uses the latest rate on or before `on`: direct, inverse, or through a common
-    currency. Raises RateUnavailable when nothing connects the two.
-    """
-    if from_currency == to_currency:
-        return RateQuote(rate=Decimal(1), date=None)
+def _find_rate(from_currency: str, to_currency: str, on: date) -> RateQuote | None:
     direct = _per_pivot(to_currency, from_currency, on)
     if direct is not None:
         return RateQuote(rate=direct[0].quantize(RATE_PLACES), date=direct[1])
@@ -89,7 +90,42 @@ def get_rate(*, from_currency: str, to_currency: str, on: date) -> RateQuote:
         if from_side and to_side:
             rate = (to_side[0] / from_side[0]).quantize(RATE_PLACES)
             return RateQuote(rate=rate, date=min(from_side[1], to_side[1]))
-    raise RateUnavailable(from_currency=from_currency, to_currency=to_currency, on=on)
+    return None
+
+
+def _fetch_from_provider(on: date) -> bool:
+    """Ask the rates provider once for `on`; False (logged) if it fails.
+
+    After a failure the provider is left alone for that date for a minute, so an
+    outage does not add retries and timeouts to every write that needs a rate.
+    """
+    day = min(on, datetime.now(UTC).date())
+    failed_key = f"currencies:provider-failed:{day.isoformat()}"
+    if cache.get(failed_key):
+        return False
+    try:
+        return fetch_rates(on=day) > 0
+    except RatesProviderError as exc:
+        logger.warning("Rates provider failed while looking up rates for %s: %s", day, exc)
+        cache.set(failed_key, True, PROVIDER_FAILURE_PAUSE_SECONDS)
+        return False
+
+
+def get_rate(*, from_currency: str, to_currency: str, on: date) -> RateQuote:
+    """The rate converting `from_currency` into `to_currency` for a transaction on `on`.
+
+    Uses the latest rate on or before `on`: direct, inverse, or through a common
+    currency. With RATES_FETCH_ON_MISS, a miss asks the rates provider once for
+    `on` before giving up. Raises RateUnavailable when nothing connects the two.
+    """
+    if from_currency == to_currency:
+        return RateQuote(rate=Decimal(1), date=None)
+    found = _find_rate(from_currency, to_currency, on)
+    if found is None and settings.RATES_FETCH_ON_MISS and _fetch_from_provider(on):
+        found = _find_rate(from_currency, to_currency, on)
+    if found is None:
+        raise RateUnavailable(from_currency=from_currency, to_currency=to_currency, on=on)
+    return found
 
 
 def convert(
@@ -98,3 +134,13 @@ def convert(
     """`amount` in `to_currency`, rounded to its minor units, and the rate used."""
     quote = get_rate(from_currency=from_currency, to_currency=to_currency, on=on)
     return quantize(amount * quote.rate, to_currency), quote
+
+
+def rates_as_of(queryset: QuerySet[ExchangeRate], on: date) -> QuerySet[ExchangeRate]:
+    """For each pair in `queryset`, only its latest rate on or before `on`."""
+    latest = (
+        ExchangeRate.objects.filter(base=OuterRef("base"), quote=OuterRef("quote"), date__lte=on)
+        .order_by("-date")
+        .values("date")[:1]
+    )
+    return queryset.filter(date__lte=on, date=Subquery(latest))

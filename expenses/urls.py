@@ -1,2 +1,4 @@
-routes: list = []
+from .views import ExpenseViewSet
+
+routes = [("expenses", ExpenseViewSet, "expense")]
 urlpatterns: list = []

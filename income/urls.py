@@ -1,2 +1,4 @@
-routes: list = []
+from .views import IncomeViewSet
+
+routes = [("incomes", IncomeViewSet, "income")]
 urlpatterns: list = []

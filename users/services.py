@@ -51,7 +51,11 @@ def user_register(
 
 
 def user_update(*, user: User, data: dict[str, Any]) -> User:
-    """Change the user's own settings (names, email, currency, time zone, month start)."""
+    """Change the user's own settings (names, email, currency, time zone, month start).
+
+    A new base currency re-expresses every stored expense and income in it; if any
+    record's currency has no rate to it, RateUnavailable (400) and nothing changes.
+    """
     changed = [
         field
         for field in USER_SETTINGS_FIELDS
@@ -63,9 +67,20 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         try:
             with transaction.atomic():
                 user.save(update_fields=changed)
+                if "base_currency" in changed:
+                    _recompute_base_amounts(user=user)
         except IntegrityError:
             raise ValidationError({"email": ["A user with that email already exists."]}) from None
     return user
+
+
+def _recompute_base_amounts(*, user: User) -> None:
+    """Re-express stored records in the new base currency; all or nothing (RateUnavailable)."""
+    from expenses.services import expenses_recompute_base
+    from income.services import incomes_recompute_base
+
+    expenses_recompute_base(user=user, base_currency=user.base_currency)
+    incomes_recompute_base(user=user, base_currency=user.base_currency)
 
 
 def user_delete(*, user: User) -> None:

@@ -1,0 +1,251 @@
+"""Request/response shapes of /categories/, /tags/ and /rules/ (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Lower
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.serializers import OwnedPrimaryKeyRelatedField
+from users.roles import is_admin
+
+from . import services
+from .models import Category, Kind, Rule, Tag
+
+COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
+PRIORITY_MAX = 1_000_000
+
+
+def _same_name(queryset: QuerySet, name: str) -> QuerySet:
+    # Compared with the database's Lower(), exactly like the unique constraints.
+    return queryset.annotate(lower_name=Lower("name")).filter(lower_name=Lower(Value(name)))
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    """A system category (`is_system`) has no owner and is visible to every user."""
+
+    name = serializers.CharField(max_length=services.NAME_MAX_LENGTH)
+    kind = serializers.ChoiceField(
+        choices=Kind.choices,
+        help_text="Fixed at creation: records and budgets rely on a category's kind.",
+    )
+    parent = OwnedPrimaryKeyRelatedField(
+        queryset=Category.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="A top-level category of the same kind (one level of nesting).",
+    )
+    icon = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    color = serializers.RegexField(
+        COLOR_PATTERN,
+        required=False,
+        allow_blank=True,
+        help_text="`#RRGGBB` or empty.",
+        error_messages={"invalid": "Use the form #RRGGBB."},
+    )
+    is_system = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Output: true for a system category. Input: only an Admin may send true, "
+            "on create, to make a system category; ignored otherwise."
+        ),
+    )
+
+    class Meta:
+        model = Category
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "parent",
+            "icon",
+            "color",
+            "is_system",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance is not None and "kind" in self.fields:
+            self.fields["kind"].required = False
+
+    def _user(self) -> Any:
+        return self.context["request"].user
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance: Category | None = self.instance
+        if instance is None:
+            # Mass assignment guard: only an Admin's is_system=true has any effect.
+            as_system = bool(attrs.get("is_system")) and is_admin(self._user())
+            owner = None if as_system else self._user()
+            kind = attrs["kind"]
+        else:
+            as_system = instance.is_system
+            owner = instance.user
+            kind = instance.kind
+            if "kind" in attrs and attrs["kind"] != instance.kind:
+                raise serializers.ValidationError(
+                    {
+                        "kind": [
+                            "The kind of a category cannot be changed: its records and "
+                            "budgets depend on it. Create a new category and delete this "
+                            "one with ?reassign_to=."
+                        ]
+                    }
+                )
+        attrs["is_system"] = as_system
+
+        if "name" in attrs:
+            self._validate_unique_name(attrs["name"], kind=kind, owner=owner)
+        if attrs.get("parent") is not None:
+            self._validate_parent(attrs["parent"], kind=kind, as_system=as_system)
+        return attrs
+
+    def _validate_unique_name(self, name: str, *, kind: str, owner: Any) -> None:
+        # A user's name may not repeat one of their own or a system name of that kind;
+        # a system name is checked only against system names (never against users' data).
+        owners = Q(user__isnull=True) if owner is None else Q(user__isnull=True) | Q(user=owner)
+        clashes = _same_name(Category.objects.filter(owners, kind=kind), name)
+        if self.instance is not None:
+            clashes = clashes.exclude(pk=self.instance.pk)
+        clash = clashes.order_by("user_id").first()
+        if clash is None:
+            return
+        if clash.is_system and owner is not None:
+            message = f"'{clash.name}' is a system {kind} category; choose another name."
+        else:
+            message = f"A {kind} category named '{clash.name}' already exists."
+        raise serializers.ValidationError({"name": [message]})
+
+    def _validate_parent(self, parent: Category, *, kind: str, as_system: bool) -> None:
+        instance: Category | None = self.instance
+        errors: list[str] = []
+        if instance is not None and parent.pk == instance.pk:
+            errors.append("A category cannot be its own parent.")
+        elif parent.kind != kind:
+            errors.append(f"The parent must be a {kind} category.")
+        elif parent.parent_id is not None:
+            errors.append("The parent must be a top-level category (one level of nesting).")
+        elif as_system and not parent.is_system:
+            errors.append("A system category can only have a system category as parent.")
+        elif instance is not None and instance.children.exists():
+            errors.append("This category has subcategories, so it cannot have a parent.")
+        if errors:
+            raise serializers.ValidationError({"parent": errors})
+
+
+class TagSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=services.NAME_MAX_LENGTH)
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name"]
+        read_only_fields = ["id"]
+
+    def validate_name(self, value: str) -> str:
+        clashes = _same_name(Tag.objects.filter(user=self.context["request"].user), value)
+        if self.instance is not None:
+            clashes = clashes.exclude(pk=self.instance.pk)
+        if clashes.exists():
+            raise serializers.ValidationError("You already have a tag with this name.")
+        return value
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": 64}})
+class TagNamesField(serializers.ListField):
+    """Tags as a list of names in and out; unknown names are created on save."""
+
+    child = serializers.CharField(max_length=services.NAME_MAX_LENGTH, allow_blank=True)
+
+    def to_representation(self, data: Any) -> list[str]:
+        return [tag.name for tag in data.all()]
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        names = super().to_internal_value(data)
+        try:
+            return services.tag_names_clean(names)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    """When a record is created without a category, the first matching active rule
+    (lowest `priority`, then oldest) whose category has the record's kind applies."""
+
+    name = serializers.CharField(max_length=100)
+    value = serializers.CharField(
+        max_length=services.REGEX_MAX_LENGTH,
+        trim_whitespace=False,
+        help_text=(
+            "Text to look for (trimmed), or a regular expression "
+            f"(at most {services.REGEX_MAX_LENGTH} characters, kept as sent)."
+        ),
+    )
+    category = OwnedPrimaryKeyRelatedField(
+        queryset=Category.objects.all(),
+        help_text="A system category or one of your own; its kind decides which records "
+        "(expenses or income) the rule applies to.",
+    )
+    add_tags = TagNamesField(required=False, default=list)
+    priority = serializers.IntegerField(
+        min_value=0,
+        max_value=PRIORITY_MAX,
+        default=100,
+        help_text="Rules are tried from the lowest priority up; ties by age.",
+    )
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "name",
+            "field",
+            "operator",
+            "value",
+            "case_sensitive",
+            "category",
+            "add_tags",
+            "priority",
+            "active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance: Rule | None = self.instance
+        operator = attrs.get("operator", instance.operator if instance else "contains")
+        if "value" in attrs or "operator" in attrs:
+            value = attrs.get("value", instance.value if instance else "")
+            if operator != "regex":
+                value = value.strip()
+            if not value:
+                raise serializers.ValidationError({"value": ["This field may not be blank."]})
+            services.rule_validate_pattern(value, operator)
+            attrs["value"] = value
+        return attrs
+
+
+class RulesApplyInputSerializer(serializers.Serializer):
+    only_uncategorized = serializers.BooleanField(
+        default=True,
+        help_text="Only records without a category (default). False re-categorises "
+        "every record a rule matches.",
+    )
+
+
+class RulesApplyResultSerializer(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="Records changed in total.")
+    expenses = serializers.IntegerField()
+    incomes = serializers.IntegerField()
+
+
+class CategoryDeleteQuerySerializer(serializers.Serializer):
+    reassign_to = serializers.IntegerField(required=False, min_value=1)

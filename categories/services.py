@@ -1,0 +1,448 @@
+"""Writes and matching rules for categories, tags and auto-categorisation rules (SPEC §5).
+
+Views and other apps call these functions; they never write these models directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
+
+from core.exceptions import ConflictError
+
+from .models import Category, Rule, RuleField, RuleOperator, Tag
+
+logger = logging.getLogger(__name__)
+
+NAME_MAX_LENGTH = 64
+REGEX_MAX_LENGTH = 200
+# Wall-clock bound of one regex search; a pattern that needs longer counts as no match.
+REGEX_TIMEOUT_SECONDS = 0.05
+
+CATEGORY_FIELDS = ("name", "kind", "parent", "icon", "color")
+RULE_FIELDS = (
+    "name",
+    "field",
+    "operator",
+    "value",
+    "case_sensitive",
+    "category",
+    "priority",
+    "active",
+)
+
+
+# --- categories ---------------------------------------------------------------------
+
+
+def _name_taken_error() -> ValidationError:
+    return ValidationError({"name": ["A category with this name and kind already exists."]})
+
+
+def category_create(*, user: Any, data: Mapping[str, Any], as_system: bool = False) -> Category:
+    """Create a category owned by `user`, or a system category (no owner) if `as_system`.
+
+    `data` has already been validated (serializer). The database's unique constraints
+    decide under concurrency: a duplicate name raises `ValidationError` on `name`.
+    """
+    category = Category(user=None if as_system else user)
+    return _category_save(category, data, CATEGORY_FIELDS)
+
+
+def category_update(*, category: Category, data: Mapping[str, Any]) -> Category:
+    """Change name, parent, icon or color; the owner and the kind never change here.
+
+    Raises `ValidationError` on `name` when the new name collides (also under concurrency).
+    """
+    return _category_save(category, data, ("name", "parent", "icon", "color"))
+
+
+def _category_save(category: Category, data: Mapping[str, Any], fields: Iterable[str]) -> Category:
+    """Copy `fields` from `data` and save; a name collision at the database → ValidationError."""
+    for field in fields:
+        if field in data:
+            setattr(category, field, data[field])
+    try:
+        with transaction.atomic():
+            category.save()
+    except IntegrityError:
+        raise _name_taken_error() from None
+    return category
+
+
+def protected_relations() -> list[models.ForeignObjectRel]:
+    """Every foreign key to Category that forbids deleting a category in use.
+
+    Discovered from the model registry, so a new app (budgets, recurring items…) that
+    protects its category is covered without changes here. Hidden relations
+    (`related_name="+"`) are included: expenses and income use them.
+    """
+    return [
+        field
+        for field in Category._meta.get_fields(include_hidden=True)
+        if isinstance(field, models.ForeignObjectRel)
+        and field.one_to_many
+        and field.on_delete is models.PROTECT
+    ]
+
+
+def category_usage(*, category: Category) -> dict[str, int]:
+    """How many records of each protecting model point at `category` (non-zero only)."""
+    usage: dict[str, int] = {}
+    for relation in protected_relations():
+        model = relation.related_model
+        count = model._base_manager.filter(**{relation.field.name: category}).count()
+        if count:
+            label = str(model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural)
+            usage[label] = usage.get(label, 0) + count
+    return usage
+
+
+def _check_reassign_target(category: Category, reassign_to: Category) -> None:
+    if reassign_to.pk == category.pk:
+        raise ValidationError({"reassign_to": ["Cannot reassign a category to itself."]})
+    if reassign_to.kind != category.kind:
+        raise ValidationError(
+            {"reassign_to": [f"Must be a category of the same kind ({category.kind})."]}
+        )
+    if category.user_id is None and reassign_to.user_id is not None:
+        # A system category's records belong to many users; they may only move to
+        # another category every one of those users can see.
+        raise ValidationError(
+            {"reassign_to": ["Records of a system category can only move to a system category."]}
+        )
+    if category.user_id is not None and reassign_to.user_id not in (None, category.user_id):
+        raise ValidationError({"reassign_to": ["No such category."]})
+
+
+def category_delete(*, category: Category, reassign_to: Category | None = None) -> None:
+    """Delete `category`; its subcategories become top-level.
+
+    Without `reassign_to`, raises `ConflictError` (409, code `category_in_use`) when any
+    record protecting its category (expenses, income, budgets…) uses it. With
+    `reassign_to` (same kind, not itself; a system category for a system one), those
+    records — and the rules pointing at it — move there first, all in one transaction.
+    If moving them breaks a constraint (e.g. a budget already exists for the target),
+    raises `ConflictError` and nothing changes. Raises `ValidationError` on
+    `reassign_to` for an unsuitable target.
+    """
+    if reassign_to is not None:
+        _check_reassign_target(category, reassign_to)
+        try:
+            with transaction.atomic():
+                for relation in protected_relations():
+                    relation.related_model._base_manager.filter(
+                        **{relation.field.name: category}
+                    ).update(**{relation.field.name: reassign_to})
+                Rule.objects.filter(category=category).update(category=reassign_to)
+                category.delete()
+        except (IntegrityError, models.ProtectedError):
+            raise ConflictError(
+                f"Records of '{category.name}' cannot be moved to '{reassign_to.name}': "
+                "they would conflict with records already there.",
+                code="reassign_conflict",
+            ) from None
+        return
+
+    usage = category_usage(category=category)
+    if not usage:
+        try:
+            with transaction.atomic():
+                category.delete()
+            return
+        except (IntegrityError, models.ProtectedError):
+            # A record started using it between the count and the delete.
+            usage = category_usage(category=category)
+    uses = ", ".join(f"{count} {label}" for label, count in usage.items()) or "records"
+    raise ConflictError(
+        f"Category '{category.name}' is used by {uses}. "
+        "Pass ?reassign_to=<id> to move them to another category first.",
+        code="category_in_use",
+    )
+
+
+# --- tags ---------------------------------------------------------------------------
+
+
+def tag_names_clean(names: Iterable[str]) -> list[str]:
+    """Trimmed names, de-duplicated case-insensitively (first spelling wins), in order.
+
+    Raises `ValidationError` (a list of messages) for an empty name or one longer than
+    64 characters; callers attach it to their own field.
+    """
+    cleaned: list[str] = []
+    seen: set[str] = set()
+    errors: list[str] = []
+    for raw in names:
+        name = str(raw).strip() if raw is not None else ""
+        if not name:
+            errors.append("Tag names cannot be empty.")
+            continue
+        if len(name) > NAME_MAX_LENGTH:
+            errors.append(f"Tag name '{name[:20]}…' is longer than {NAME_MAX_LENGTH} characters.")
+            continue
+        key = name.casefold()
+        if key not in seen:
+            seen.add(key)
+            cleaned.append(name)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _tag_lookup(user: Any, name: str) -> Tag | None:
+    # Lower() on both sides: exactly the semantics of the unique constraint.
+    return (
+        Tag.objects.annotate(lower_name=Lower("name"))
+        .filter(user=user, lower_name=Lower(Value(name)))
+        .first()
+    )
+
+
+def _tags_existing(user: Any, names: list[str]) -> dict[str, Tag]:
+    """The user's existing tags for `names`, keyed by casefolded name (one query)."""
+    condition = Q()
+    for name in names:
+        condition |= Q(lower_name=Lower(Value(name)))
+    tags = Tag.objects.annotate(lower_name=Lower("name")).filter(condition, user=user)
+    return {tag.name.casefold(): tag for tag in tags}
+
+
+def tags_resolve(*, user: Any, names: Iterable[str]) -> list[Tag]:
+    """The user's tags for `names`, creating those that do not exist yet.
+
+    Names are trimmed and matched case-insensitively, so an existing "Coffee" is reused
+    for "coffee"; the result follows the input order without duplicates. Safe when
+    another request creates the same tag concurrently. Raises `ValidationError` on
+    `tags` for an empty name or one longer than 64 characters.
+    """
+    try:
+        cleaned = tag_names_clean(names)
+    except ValidationError as exc:
+        raise ValidationError({"tags": exc.messages}) from None
+    if not cleaned:
+        return []
+
+    existing = _tags_existing(user, cleaned)
+    tags: list[Tag] = []
+    for name in cleaned:
+        tag = existing.get(name.casefold())
+        if tag is None:
+            try:
+                with transaction.atomic():
+                    tag = Tag.objects.create(user=user, name=name)
+            except IntegrityError:
+                tag = _tag_lookup(user, name)
+                if tag is None:  # pragma: no cover - the constraint said it exists
+                    raise
+            existing[name.casefold()] = tag
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def tag_create(*, user: Any, name: str) -> Tag:
+    """Create a tag; raises `ValidationError` on `name` if the user already has it (any case)."""
+    try:
+        with transaction.atomic():
+            return Tag.objects.create(user=user, name=name)
+    except IntegrityError:
+        raise ValidationError({"name": ["You already have a tag with this name."]}) from None
+
+
+def tag_update(*, tag: Tag, name: str) -> Tag:
+    """Rename a tag; raises `ValidationError` on `name` if the new name is taken (any case)."""
+    tag.name = name
+    try:
+        with transaction.atomic():
+            tag.save()
+    except IntegrityError:
+        raise ValidationError({"name": ["You already have a tag with this name."]}) from None
+    return tag
+
+
+# --- rules --------------------------------------------------------------------------
+
+
+def rule_validate_pattern(value: str, operator: str) -> None:
+    """For a regex rule: at most 200 characters and a pattern the `regex` module compiles.
+
+    Raises `ValidationError` on `value`. Other operators take any text.
+    """
+    if operator != RuleOperator.REGEX:
+        return
+    if len(value) > REGEX_MAX_LENGTH:
+        raise ValidationError(
+            {"value": [f"A regular expression may have at most {REGEX_MAX_LENGTH} characters."]}
+        )
+    try:
+        regex.compile(value)
+    except (regex.error, TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise ValidationError({"value": [f"Invalid regular expression: {exc}"]}) from None
+
+
+def _resolve_add_tags(user: Any, names: list[str]) -> list[Tag]:
+    try:
+        return tags_resolve(user=user, names=names)
+    except ValidationError as exc:
+        raise ValidationError({"add_tags": exc.message_dict.get("tags", exc.messages)}) from None
+
+
+@transaction.atomic
+def rule_create(*, user: Any, data: Mapping[str, Any]) -> Rule:
+    """Create a rule and its tags (unknown tag names are created), in one transaction.
+
+    `data` has been validated (category visible to `user`, regex compiles).
+    `add_tags` is a list of tag names.
+    """
+    rule_validate_pattern(data["value"], data.get("operator", RuleOperator.CONTAINS))
+    rule = Rule(user=user, **{field: data[field] for field in RULE_FIELDS if field in data})
+    rule.save()
+    rule.add_tags.set(_resolve_add_tags(user, data.get("add_tags", [])))
+    return rule
+
+
+@transaction.atomic
+def rule_update(*, rule: Rule, data: Mapping[str, Any]) -> Rule:
+    """Change a rule; `add_tags`, when given, replaces its tags (names, created if new)."""
+    for field in RULE_FIELDS:
+        if field in data:
+            setattr(rule, field, data[field])
+    rule_validate_pattern(rule.value, rule.operator)
+    rule.save()
+    if "add_tags" in data:
+        rule.add_tags.set(_resolve_add_tags(rule.user, data["add_tags"]))
+    return rule
+
+
+@dataclass(frozen=True)
+class _CompiledRule:
+    rule: Rule
+    kind: str
+    fields: tuple[str, ...]
+    test: Callable[[str], bool]
+    tags: tuple[Tag, ...]
+
+
+def _regex_test(rule: Rule) -> Callable[[str], bool] | None:
+    flags = 0 if rule.case_sensitive else regex.IGNORECASE | regex.FULLCASE
+    try:
+        pattern = regex.compile(rule.value, flags)
+    except (regex.error, TypeError, ValueError, OverflowError, RecursionError):
+        logger.warning("Rule %s has an invalid regular expression; skipped.", rule.pk)
+        return None
+
+    def test(text: str) -> bool:
+        try:
+            return pattern.search(text, timeout=REGEX_TIMEOUT_SECONDS) is not None
+        except TimeoutError:
+            logger.warning(
+                "Rule %s: regular expression timed out after %ss; treated as no match.",
+                rule.pk,
+                REGEX_TIMEOUT_SECONDS,
+            )
+            return False
+
+    return test
+
+
+def _text_test(rule: Rule) -> Callable[[str], bool]:
+    value = rule.value if rule.case_sensitive else rule.value.casefold()
+    fold: Callable[[str], str] = (lambda s: s) if rule.case_sensitive else str.casefold
+    if rule.operator == RuleOperator.EQUALS:
+        return lambda text: fold(text.strip()) == value
+    if rule.operator == RuleOperator.STARTS_WITH:
+        return lambda text: fold(text.strip()).startswith(value)
+    return lambda text: value in fold(text)
+
+
+_FIELDS = {
+    RuleField.DESCRIPTION: ("description",),
+    RuleField.MERCHANT: ("merchant",),
+    RuleField.ANY: ("description", "merchant"),
+}
+
+
+class RuleMatcher:
+    """A user's active rules, loaded and compiled once, to match many records."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._rules: list[_CompiledRule] = []
+        for rule in rules:
+            if rule.operator == RuleOperator.REGEX:
+                test = _regex_test(rule)
+                if test is None:
+                    continue
+            else:
+                test = _text_test(rule)
+            self._rules.append(
+                _CompiledRule(
+                    rule=rule,
+                    kind=rule.category.kind,
+                    fields=_FIELDS.get(rule.field, _FIELDS[RuleField.ANY]),
+                    test=test,
+                    tags=tuple(rule.add_tags.all()),
+                )
+            )
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def _first(self, kind: str, description: str, merchant: str) -> _CompiledRule | None:
+        texts = {"description": description or "", "merchant": merchant or ""}
+        for compiled in self._rules:
+            if compiled.kind != kind:
+                continue
+            if any(texts[name] and compiled.test(texts[name]) for name in compiled.fields):
+                return compiled
+        return None
+
+    def match_rule(self, *, kind: str, description: str, merchant: str = "") -> Rule | None:
+        """The first rule (by priority, then id) for `kind` whose condition holds."""
+        compiled = self._first(kind, description, merchant)
+        return compiled.rule if compiled else None
+
+    def match(
+        self, *, kind: str, description: str, merchant: str = ""
+    ) -> tuple[Category | None, list[Tag]]:
+        """The matching rule's category and tags, or `(None, [])` when no rule matches."""
+        compiled = self._first(kind, description, merchant)
+        if compiled is None:
+            return None, []
+        return compiled.rule.category, list(compiled.tags)
+
+
+def rules_for(*, user: Any) -> RuleMatcher:
+    """The user's active rules as a reusable matcher (two queries: rules, their tags).
+
+    Only rules whose category the user can see are kept, so a rule can never put a
+    record into another user's category.
+    """
+    rules = (
+        Rule.objects.filter(user=user, active=True)
+        .filter(Q(category__user__isnull=True) | Q(category__user=user))
+        .select_related("category")
+        .prefetch_related("add_tags")
+        .order_by("priority", "id")
+    )
+    return RuleMatcher(rules)
+
+
+def rules_match(
+    *, user: Any, kind: str, description: str, merchant: str = ""
+) -> tuple[Category | None, list[Tag]]:
+    """Category and tags from the user's first matching active rule, or `(None, [])`.
+
+    Rules are tried by (priority, id); only rules whose category has `kind` apply. A
+    regex that runs longer than `REGEX_TIMEOUT_SECONDS` counts as no match. To match
+    many records, build one matcher with `rules_for` and call its `match`.
+    """
+    return rules_for(user=user).match(kind=kind, description=description, merchant=merchant)

@@ -1,0 +1,216 @@
+"""/categories/, /tags/ and /rules/ (SPEC §5). Views validate and delegate to services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import SearchFilter
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.filters import StrictOrderingFilter
+from core.schema import crud_schema
+from core.views import OwnedQuerysetMixin
+from users.roles import is_admin
+
+from . import services
+from .filters import CategoryFilter, RuleFilter
+from .models import Category, Rule, Tag
+from .serializers import (
+    CategoryDeleteQuerySerializer,
+    CategorySerializer,
+    RulesApplyInputSerializer,
+    RulesApplyResultSerializer,
+    RuleSerializer,
+    TagSerializer,
+)
+
+FILTER_BACKENDS = [DjangoFilterBackend, SearchFilter, StrictOrderingFilter]
+
+NOT_FOUND = OpenApiResponse(description="No such object among yours (or the system's).")
+VALIDATION_ERROR = OpenApiResponse(description='Validation error: `{"field": ["message"]}`.')
+SYSTEM_FORBIDDEN = OpenApiResponse(
+    description="System categories can only be changed by an Admin "
+    '(`{"detail", "code": "permission_denied"}`).'
+)
+
+
+class SystemCategoryPermission(BasePermission):
+    """Everyone reads system categories; only Admins change or delete them."""
+
+    message = "System categories can only be changed by an administrator."
+
+    def has_object_permission(self, request: Request, view: Any, obj: Category) -> bool:
+        if request.method in SAFE_METHODS or not obj.is_system:
+            return True
+        return is_admin(request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List system categories and your own"),
+    retrieve=extend_schema(responses={200: CategorySerializer, 404: NOT_FOUND}),
+    create=extend_schema(responses={201: CategorySerializer, 400: VALIDATION_ERROR}),
+    update=extend_schema(
+        responses={
+            200: CategorySerializer,
+            400: VALIDATION_ERROR,
+            403: SYSTEM_FORBIDDEN,
+            404: NOT_FOUND,
+        }
+    ),
+    partial_update=extend_schema(
+        responses={
+            200: CategorySerializer,
+            400: VALIDATION_ERROR,
+            403: SYSTEM_FORBIDDEN,
+            404: NOT_FOUND,
+        }
+    ),
+)
+class CategoryViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+    """System categories (no owner, read-only except for Admins) plus the user's own."""
+
+    queryset = Category.objects.all()
+    serializer_class = CategorySerializer
+    permission_classes = [IsAuthenticated, SystemCategoryPermission]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = CategoryFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "kind", "created_at"]
+    ordering = ["kind", "name"]
+
+    def scope_to_user(self, queryset: QuerySet, user: Any) -> QuerySet:
+        # Categories are "system + own", wider than the mixin's owner-only default.
+        return queryset.visible_to(user)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        data = dict(serializer.validated_data)
+        as_system = data.pop("is_system", False)
+        serializer.instance = services.category_create(
+            user=self.request.user, data=data, as_system=as_system
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.category_update(
+            category=serializer.instance, data=serializer.validated_data
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "reassign_to",
+                OpenApiTypes.INT,
+                OpenApiParameter.QUERY,
+                required=False,
+                description=(
+                    "Move the expenses, income and budgets (and rules) using this category "
+                    "to this category first. It must be a visible category of the same "
+                    "kind, not the category itself (a system category for a system one)."
+                ),
+            )
+        ],
+        responses={
+            204: None,
+            400: OpenApiResponse(description="`reassign_to` is not a suitable category."),
+            403: SYSTEM_FORBIDDEN,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                description="The category is in use (`code: category_in_use`) or its records "
+                "cannot be moved (`code: reassign_conflict`)."
+            ),
+        },
+    )
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete a category; its subcategories become top-level. In use → 409."""
+        category = self.get_object()
+        query = CategoryDeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        reassign_to = None
+        if "reassign_to" in query.validated_data:
+            reassign_to = self.get_queryset().filter(pk=query.validated_data["reassign_to"]).first()
+            if reassign_to is None:
+                raise serializers.ValidationError({"reassign_to": ["No such category."]})
+        services.category_delete(category=category, reassign_to=reassign_to)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@crud_schema(TagSerializer)
+class TagViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+    """The user's tags; names are unique per user case-insensitively."""
+
+    queryset = Tag.objects.all()
+    serializer_class = TagSerializer
+    filter_backends = FILTER_BACKENDS
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.tag_create(
+            user=self.request.user, name=serializer.validated_data["name"]
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        if "name" in serializer.validated_data:
+            services.tag_update(tag=serializer.instance, name=serializer.validated_data["name"])
+
+
+@crud_schema(RuleSerializer)
+class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+    """Auto-categorisation rules, tried by `priority` (lowest first), then by age."""
+
+    queryset = Rule.objects.all()
+    serializer_class = RuleSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = RuleFilter
+    search_fields = ["name", "value"]
+    ordering_fields = ["priority", "name", "created_at"]
+    ordering = ["priority"]
+
+    def get_owned_queryset(self) -> QuerySet:
+        return Rule.objects.prefetch_related("add_tags")
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.rule_create(
+            user=self.request.user, data=serializer.validated_data
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.rule_update(
+            rule=serializer.instance, data=serializer.validated_data
+        )
+
+    @extend_schema(
+        request=RulesApplyInputSerializer,
+        responses={200: RulesApplyResultSerializer, 400: VALIDATION_ERROR},
+        summary="Apply your active rules to existing expenses and income",
+    )
+    @action(detail=False, methods=["post"], url_path="apply")
+    def apply(self, request: Request) -> Response:
+        """Re-run the rules over stored records; returns how many records changed."""
+        from expenses.services import expenses_apply_rules
+        from income.services import incomes_apply_rules
+
+        serializer = RulesApplyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        only_uncategorized = serializer.validated_data["only_uncategorized"]
+        with transaction.atomic():
+            expenses = expenses_apply_rules(
+                user=request.user, only_uncategorized=only_uncategorized
+            )
+            incomes = incomes_apply_rules(user=request.user, only_uncategorized=only_uncategorized)
+        result = {"changed": expenses + incomes, "expenses": expenses, "incomes": incomes}
+        return Response(RulesApplyResultSerializer(result).data)

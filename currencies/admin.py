@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from .models import ExchangeRate
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ["base", "quote", "date", "rate", "source"]
+    list_filter = ["base", "quote", "source"]
+    search_fields = ["base", "quote", "source"]
+    date_hierarchy = "date"
+    ordering = ["-date", "base", "quote"]
+    readonly_fields = ["created_at", "updated_at"]

@@ -1,0 +1,51 @@
+"""Writes on expenses: the shared ledger rules plus the expense edit window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from core.exceptions import ForbiddenError
+from ledger import services as ledger
+from users.roles import is_admin
+
+from .models import Expense
+
+KIND = "expense"
+
+
+def expense_create(*, user: Any, data: dict[str, Any]) -> Expense:
+    return ledger.transaction_create(model=Expense, kind=KIND, user=user, data=data)
+
+
+def expense_update(*, expense: Expense, data: dict[str, Any]) -> Expense:
+    return ledger.transaction_update(instance=expense, data=data)
+
+
+def expense_delete(*, expense: Expense) -> None:
+    ledger.transaction_delete(instance=expense)
+
+
+def expense_check_edit_window(*, expense: Expense, actor: Any) -> None:
+    """Refuse changes to expenses older than EXPENSE_EDIT_WINDOW_HOURS (Admins exempt)."""
+    hours = settings.EXPENSE_EDIT_WINDOW_HOURS
+    if hours is None or is_admin(actor):
+        return
+    if expense.created_at < timezone.now() - timedelta(hours=hours):
+        raise ForbiddenError(
+            f"Expenses can only be changed within {hours} hours of being recorded.",
+            code="edit_window_closed",
+        )
+
+
+def expenses_recompute_base(*, user: Any, base_currency: str) -> int:
+    return ledger.transactions_recompute_base(model=Expense, user=user, base_currency=base_currency)
+
+
+def expenses_apply_rules(*, user: Any, only_uncategorized: bool = True) -> int:
+    return ledger.transactions_apply_rules(
+        model=Expense, kind=KIND, user=user, only_uncategorized=only_uncategorized
+    )

@@ -1,0 +1,33 @@
+"""Writes on income: the shared ledger rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger import services as ledger
+
+from .models import Income
+
+KIND = "income"
+
+
+def income_create(*, user: Any, data: dict[str, Any]) -> Income:
+    return ledger.transaction_create(model=Income, kind=KIND, user=user, data=data)
+
+
+def income_update(*, income: Income, data: dict[str, Any]) -> Income:
+    return ledger.transaction_update(instance=income, data=data)
+
+
+def income_delete(*, income: Income) -> None:
+    ledger.transaction_delete(instance=income)
+
+
+def incomes_recompute_base(*, user: Any, base_currency: str) -> int:
+    return ledger.transactions_recompute_base(model=Income, user=user, base_currency=base_currency)
+
+
+def incomes_apply_rules(*, user: Any, only_uncategorized: bool = True) -> int:
+    return ledger.transactions_apply_rules(
+        model=Income, kind=KIND, user=user, only_uncategorized=only_uncategorized
+    )

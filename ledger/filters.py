@@ -1,0 +1,68 @@
+"""List filters shared by expenses and income (SPEC §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_filters import rest_framework as filters
+from rest_framework.exceptions import ValidationError
+
+from categories.models import Category
+from core.filters import BudgetMonthFilter, DateRangeFilterSetMixin, StrictBooleanFilter
+from core.money import currencies
+
+
+def visible_categories(request: Any) -> QuerySet:
+    if request is None or not request.user.is_authenticated:
+        return Category.objects.none()
+    return Category.objects.visible_to(request.user)
+
+
+class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
+    start_date = filters.DateFilter(
+        field_name="date", lookup_expr="gte", label="From this date (inclusive)"
+    )
+    end_date = filters.DateFilter(
+        field_name="date", lookup_expr="lte", label="Up to this date (inclusive)"
+    )
+    month = BudgetMonthFilter(field_name="date", label="Budget month YYYY-MM (or YYYY-MM-DD)")
+    category = filters.ModelMultipleChoiceFilter(
+        queryset=visible_categories,
+        method="filter_category",
+        label="Category id (repeatable); includes its subcategories",
+    )
+    uncategorized = StrictBooleanFilter(
+        method="filter_uncategorized", label="Only records without a category"
+    )
+    tag = filters.CharFilter(method="filter_tag", label="Tag name (case-insensitive)")
+    min_amount = filters.NumberFilter(field_name="amount", lookup_expr="gte")
+    max_amount = filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    currency = filters.ChoiceFilter(choices=lambda: [(c, c) for c in sorted(currencies())])
+
+    def filter_category(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(Q(category__in=value) | Q(category__parent__in=value))
+
+    def filter_uncategorized(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(category__isnull=value)
+
+    def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return queryset
+        through = queryset.model.tags.through
+        own_field = f"{queryset.model._meta.model_name}_id"
+        tagged = through.objects.filter(
+            **{own_field: OuterRef("pk")}, tag__name__iexact=value.strip()
+        )
+        return queryset.filter(Exists(tagged))
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        data = self.form.cleaned_data
+        low, high = data.get("min_amount"), data.get("max_amount")
+        if low is not None and high is not None and high < low:
+            raise ValidationError({"max_amount": ["max_amount is below min_amount."]})
+        return super().filter_queryset(queryset)

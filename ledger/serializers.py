@@ -1,0 +1,127 @@
+"""The request/response shape shared by expenses and income (SPEC §6)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from categories.models import Category
+from core.money import amount_errors, format_amount, is_currency
+from core.serializers import OwnedPrimaryKeyRelatedField
+from core.uploads import check_upload
+
+RECEIPT_MIMES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "application/pdf"}
+)
+
+
+class AmountField(serializers.DecimalField):
+    """A positive decimal; accepts a JSON string or number, never a float in Python."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=None, decimal_places=None, **kwargs)
+
+
+class TagNamesField(serializers.ListField):
+    child = serializers.CharField(max_length=64, allow_blank=False, trim_whitespace=True)
+
+    def to_representation(self, value: Any) -> list[str]:
+        return [tag.name for tag in value.all()]
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class ReceiptField(serializers.FileField):
+    """Upload: an image or PDF. Read: the owner-only download URL, or null."""
+
+    def to_representation(self, value: Any) -> str | None:
+        if not value:
+            return None
+        record = value.instance
+        path = reverse(f"{record._meta.model_name}-receipt", kwargs={"pk": record.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    """Base for ExpenseSerializer and IncomeSerializer; subclasses set Meta and `kind`."""
+
+    kind: str = ""
+
+    amount = AmountField()
+    currency = serializers.CharField(max_length=3, required=False)
+    base_amount = serializers.SerializerMethodField()
+    exchange_rate = serializers.DecimalField(max_digits=24, decimal_places=12, read_only=True)
+    description = serializers.CharField(max_length=255, trim_whitespace=True, allow_blank=False)
+    category = OwnedPrimaryKeyRelatedField(
+        queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    tags = TagNamesField(required=False)
+    receipt = ReceiptField(required=False, allow_null=True)
+
+    base_fields = [
+        "id",
+        "amount",
+        "currency",
+        "base_amount",
+        "exchange_rate",
+        "date",
+        "description",
+        "category",
+        "category_name",
+        "notes",
+        "tags",
+        "receipt",
+        "created_at",
+        "updated_at",
+    ]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_base_amount(self, obj: Any) -> str:
+        return format_amount(obj.base_amount, obj.user.base_currency)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["amount"] = format_amount(instance.amount, instance.currency)
+        return data
+
+    def validate_currency(self, value: str) -> str:
+        if not is_currency(value):
+            raise serializers.ValidationError(
+                f"{value} is not a supported ISO 4217 currency code (upper case, e.g. EUR)."
+            )
+        return value
+
+    def validate_category(self, value: Category | None) -> Category | None:
+        if value is not None and value.kind != self.kind:
+            raise serializers.ValidationError(f"Choose a category of kind '{self.kind}'.")
+        return value
+
+    def validate_receipt(self, value: Any) -> Any:
+        if value:
+            check_upload(
+                value,
+                field="receipt",
+                max_bytes=settings.RECEIPT_MAX_BYTES,
+                allowed_mimes=RECEIPT_MIMES,
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        amount: Decimal | None = attrs.get("amount", getattr(instance, "amount", None))
+        currency = attrs.get("currency") or getattr(instance, "currency", None)
+        if currency is None:
+            currency = self.context["request"].user.base_currency
+        if amount is not None and ("amount" in attrs or "currency" in attrs):
+            errors = amount_errors(amount, currency)
+            if errors:
+                raise serializers.ValidationError({"amount": errors})
+        return attrs
