@@ -13,7 +13,7 @@ from rest_framework.routers import DefaultRouter
 
 from core.views import HealthView
 
-API_APPS = ["currencies", "categories", "expenses", "income"]
+API_APPS = ["currencies", "categories", "expenses", "income", "notifications", "budgets", "goals"]
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

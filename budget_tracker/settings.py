@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "ledger",
     "expenses",
     "income",
+    "notifications",
+    "budgets",
+    "goals",
 ]
 
 MIDDLEWARE = [

@@ -64,3 +64,18 @@ def user_today(user: object) -> date:
 def user_now(user: object) -> datetime:
     tz = ZoneInfo(getattr(user, "timezone", None) or "UTC")
     return timezone.now().astimezone(tz)
+
+
+def budget_month_expression(field: str, start_day: int = 1):  # type: ignore[no-untyped-def]
+    """A database expression giving the first calendar day of `field`'s budget month label.
+
+    Budget month M runs from the D-th of M to the (D-1)-th of M+1, so shifting a date
+    back by D-1 days lands it in calendar month M; truncating that gives the label.
+    """
+    from django.db.models import DateField, ExpressionWrapper, F
+    from django.db.models.functions import TruncMonth
+
+    if start_day == 1:
+        return TruncMonth(field, output_field=DateField())
+    shifted = ExpressionWrapper(F(field) - timedelta(days=start_day - 1), output_field=DateField())
+    return TruncMonth(shifted, output_field=DateField())

@@ -144,3 +144,26 @@ def rates_as_of(queryset: QuerySet[ExchangeRate], on: date) -> QuerySet[Exchange
         .values("date")[:1]
     )
     return queryset.filter(date__lte=on, date=Subquery(latest))
+
+
+def converter(*, from_currency: str, to_currency: str, on: date):  # type: ignore[no-untyped-def]
+    """A function re-expressing amounts of `from_currency` in `to_currency` at one rate.
+
+    Used when a user changes base currency for figures that have no date of their own
+    (budgets, goals): they convert at the latest rate on or before `on`. Rounds half
+    up to the target's minor units; a non-zero amount never rounds to zero (it keeps
+    its sign and becomes the smallest unit), so positive-amount rules keep holding.
+    Raises RateUnavailable when no rate connects the two.
+    """
+    from core.money import minor_units
+
+    rate = get_rate(from_currency=from_currency, to_currency=to_currency, on=on).rate
+    smallest = Decimal(1).scaleb(-minor_units(to_currency))
+
+    def convert_amount(amount: Decimal) -> Decimal:
+        result = quantize(amount * rate, to_currency)
+        if result == 0 and amount != 0:
+            return smallest if amount > 0 else -smallest
+        return result
+
+    return convert_amount

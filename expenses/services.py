@@ -6,8 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from budgets.services import budget_alerts_for_expense_dates
 from core.exceptions import ForbiddenError
 from ledger import services as ledger
 from users.roles import is_admin
@@ -17,12 +19,21 @@ from .models import Expense
 KIND = "expense"
 
 
+@transaction.atomic
 def expense_create(*, user: Any, data: dict[str, Any]) -> Expense:
-    return ledger.transaction_create(model=Expense, kind=KIND, user=user, data=data)
+    """Create an expense (see ledger.transaction_create) and alert on budgets it pushes
+    into warn or exceeded."""
+    expense = ledger.transaction_create(model=Expense, kind=KIND, user=user, data=data)
+    budget_alerts_for_expense_dates(user=user, dates=[expense.date])
+    return expense
 
 
+@transaction.atomic
 def expense_update(*, expense: Expense, data: dict[str, Any]) -> Expense:
-    return ledger.transaction_update(instance=expense, data=data)
+    """Update an expense and alert on budgets the new figures push into warn or exceeded."""
+    expense = ledger.transaction_update(instance=expense, data=data)
+    budget_alerts_for_expense_dates(user=expense.user, dates=[expense.date])
+    return expense
 
 
 def expense_delete(*, expense: Expense) -> None:

@@ -53,9 +53,10 @@ def user_register(
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Change the user's own settings (names, email, currency, time zone, month start).
 
-    A new base currency re-expresses every stored expense and income in it; if any
-    record's currency has no rate to it, RateUnavailable (400) and nothing changes.
+    A new base currency re-expresses every stored expense, income, budget and goal in
+    it; if a needed rate is missing, RateUnavailable (400) and nothing changes.
     """
+    previous_currency = user.base_currency
     changed = [
         field
         for field in USER_SETTINGS_FIELDS
@@ -68,19 +69,34 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             with transaction.atomic():
                 user.save(update_fields=changed)
                 if "base_currency" in changed:
-                    _recompute_base_amounts(user=user)
+                    _recompute_base_amounts(user=user, previous_currency=previous_currency)
         except IntegrityError:
             raise ValidationError({"email": ["A user with that email already exists."]}) from None
     return user
 
 
-def _recompute_base_amounts(*, user: User) -> None:
-    """Re-express stored records in the new base currency; all or nothing (RateUnavailable)."""
+def _recompute_base_amounts(*, user: User, previous_currency: str) -> None:
+    """Re-express stored figures in the new base currency; all or nothing (RateUnavailable).
+
+    Expenses and income convert at the rate of their own dates; budgets and goals,
+    which have no date of their own, at the latest rate (today, in the user's zone).
+    """
+    from budgets.services import budgets_convert_currency
+    from core.dates import user_today
     from expenses.services import expenses_recompute_base
+    from goals.services import goals_convert_currency
     from income.services import incomes_recompute_base
 
     expenses_recompute_base(user=user, base_currency=user.base_currency)
     incomes_recompute_base(user=user, base_currency=user.base_currency)
+    change = {
+        "user": user,
+        "from_currency": previous_currency,
+        "to_currency": user.base_currency,
+        "on": user_today(user),
+    }
+    budgets_convert_currency(**change)
+    goals_convert_currency(**change)
 
 
 def user_delete(*, user: User) -> None:

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+
+from core.filters import MonthField
+
+from .models import Budget, Scope
+
+
+class BudgetMonthLabelFilter(filters.Filter):
+    """`month=YYYY-MM`: the budgets of that budget month."""
+
+    field_class = MonthField
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if not value:
+            return qs
+        return qs.filter(month=date(value[0], value[1], 1))
+
+
+class BudgetFilter(filters.FilterSet):
+    month = BudgetMonthLabelFilter(label="Budget month YYYY-MM")
+    scope = filters.ChoiceFilter(choices=Scope.choices)
+    category = filters.NumberFilter(field_name="category_id")
+
+    class Meta:
+        model = Budget
+        fields: list[str] = []

@@ -1,0 +1,165 @@
+"""Budget input/output shapes; amounts are in the user's base currency."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from categories.models import Category, Kind
+from core.dates import parse_month
+from core.money import amount_errors, format_amount
+from core.serializers import OwnedPrimaryKeyRelatedField
+from ledger.serializers import AmountField
+
+from .models import Budget, Scope
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}(-\d{2})?$", "example": "2026-03"})
+class MonthField(serializers.Field):
+    """`YYYY-MM` in and out (`YYYY-MM-DD` accepted, meaning that date's month)."""
+
+    def to_internal_value(self, data: Any) -> date:
+        try:
+            year, month = parse_month(str(data))
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return date(year, month, 1)
+
+    def to_representation(self, value: date) -> str:
+        return f"{value.year:04d}-{value.month:02d}"
+
+
+class BudgetSerializer(serializers.ModelSerializer):
+    month = MonthField()
+    scope = serializers.ChoiceField(choices=Scope.choices)
+    category = OwnedPrimaryKeyRelatedField(
+        queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    amount = AmountField()
+    warn_threshold = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        required=False,
+        min_value=Decimal("0.001"),
+        max_value=Decimal("1"),
+        help_text="Fraction in (0, 1] of the available amount at which status becomes 'warn'.",
+    )
+
+    class Meta:
+        model = Budget
+        fields = [
+            "id",
+            "month",
+            "scope",
+            "category",
+            "category_name",
+            "amount",
+            "rollover",
+            "warn_threshold",
+            "created_at",
+            "updated_at",
+        ]
+
+    def to_representation(self, instance: Budget) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["amount"] = format_amount(instance.amount, instance.user.base_currency)
+        data["warn_threshold"] = format(instance.warn_threshold.quantize(Decimal("0.01")), "f")
+        return data
+
+    def validate_category(self, value: Category | None) -> Category | None:
+        if value is not None and value.kind != Kind.EXPENSE:
+            raise serializers.ValidationError("Budgets take an expense category.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        scope = attrs.get("scope", getattr(instance, "scope", None))
+        category = attrs["category"] if "category" in attrs else getattr(instance, "category", None)
+        if scope == Scope.CATEGORY and category is None:
+            raise serializers.ValidationError({"category": ["Required when scope is 'category'."]})
+        if scope == Scope.OVERALL and category is not None:
+            raise serializers.ValidationError(
+                {"category": ["Must be empty when scope is 'overall'."]}
+            )
+        if "amount" in attrs:
+            errors = amount_errors(attrs["amount"], self.context["request"].user.base_currency)
+            if errors:
+                raise serializers.ValidationError({"amount": errors})
+        return attrs
+
+
+class BudgetLineSerializer(serializers.Serializer):
+    budget = serializers.IntegerField(source="budget.pk")
+    scope = serializers.CharField(source="budget.scope")
+    category = serializers.IntegerField(source="budget.category_id", allow_null=True)
+    category_name = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField()
+    rollover_in = serializers.SerializerMethodField()
+    available = serializers.SerializerMethodField()
+    spent = serializers.SerializerMethodField()
+    remaining = serializers.SerializerMethodField()
+    percent_used = serializers.DecimalField(max_digits=20, decimal_places=2)
+    status = serializers.ChoiceField(choices=["ok", "warn", "exceeded"])
+
+    def _money(self, value: Decimal) -> str:
+        return format_amount(value, self.context["currency"])
+
+    def get_category_name(self, line: Any) -> str | None:
+        return line.budget.category.name if line.budget.category_id else None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_amount(self, line: Any) -> str:
+        return self._money(line.budget.amount)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_rollover_in(self, line: Any) -> str:
+        return self._money(line.rollover_in)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_available(self, line: Any) -> str:
+        return self._money(line.available)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_spent(self, line: Any) -> str:
+        return self._money(line.spent)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_remaining(self, line: Any) -> str:
+        return self._money(line.remaining)
+
+
+class BudgetStatusSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    start = serializers.DateField(help_text="First day of the budget month.")
+    end = serializers.DateField(help_text="Last day of the budget month.")
+    currency = serializers.CharField()
+    overall = BudgetLineSerializer(allow_null=True)
+    items = BudgetLineSerializer(many=True)
+    unbudgeted_spent = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_unbudgeted_spent(self, data: dict[str, Any]) -> str:
+        return format_amount(data["unbudgeted_spent"], data["currency"])
+
+
+class BudgetCopySerializer(serializers.Serializer):
+    from_month = MonthField()
+    to_month = MonthField()
+    overwrite = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["from_month"] == attrs["to_month"]:
+            raise serializers.ValidationError({"to_month": ["Must differ from from_month."]})
+        return attrs
+
+
+class BudgetCopyResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    skipped = serializers.IntegerField()

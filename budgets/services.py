@@ -1,0 +1,195 @@
+"""Writes on budgets: upsert, copy between months, and threshold notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from core.dates import add_months, budget_month_of, format_month, user_today
+from core.money import format_amount
+from notifications.models import NotificationKind
+from notifications.services import notify
+
+from .models import Budget, Scope
+from .selectors import EXCEEDED, WARN, BudgetLine, budget_lines, month_date
+
+EDITABLE_FIELDS = ("amount", "rollover", "warn_threshold")
+# Later months whose rollover a change may affect, and so are re-checked for alerts.
+ALERT_LOOKAHEAD_MONTHS = 24
+
+
+def _key_lookup(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+    category = data.get("category") if data["scope"] == Scope.CATEGORY else None
+    return {"user": user, "month": data["month"], "scope": data["scope"], "category": category}
+
+
+def budget_upsert(*, user: Any, data: dict[str, Any]) -> tuple[Budget, bool]:
+    """Create the budget for (month, scope, category), or update the one already there.
+
+    Returns (budget, created). Safe under concurrency: the partial unique constraints
+    decide, and a loser of the insert race updates the winner's row instead.
+    """
+    lookup = _key_lookup(user, data)
+    values = {field: data[field] for field in EDITABLE_FIELDS if field in data}
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                budget = Budget.objects.create(**lookup, **values)
+            created = True
+        except IntegrityError:
+            budget = Budget.objects.select_for_update().get(**lookup)
+            for field, value in values.items():
+                setattr(budget, field, value)
+            budget.save()
+            created = False
+        budget_alerts_check(user=user, months=[(budget.month.year, budget.month.month)])
+    return budget, created
+
+
+def budget_update(*, budget: Budget, data: dict[str, Any]) -> Budget:
+    """Change a budget; moving it onto another budget's (month, scope, category) → 400."""
+    for field, value in data.items():
+        setattr(budget, field, value)
+    if budget.scope == Scope.OVERALL:
+        budget.category = None
+    try:
+        with transaction.atomic():
+            budget.save()
+            budget_alerts_check(user=budget.user, months=[(budget.month.year, budget.month.month)])
+    except IntegrityError:
+        raise ValidationError(
+            {"non_field_errors": ["A budget for this month, scope and category already exists."]}
+        ) from None
+    return budget
+
+
+def budget_delete(*, budget: Budget) -> None:
+    budget.delete()
+
+
+@transaction.atomic
+def budgets_copy(
+    *, user: Any, from_month: date, to_month: date, overwrite: bool = False
+) -> dict[str, int]:
+    """Copy a month's budgets to another month.
+
+    Existing budgets of the target month are updated only with `overwrite`; otherwise
+    they are left alone and counted as skipped. Returns {created, updated, skipped}.
+    """
+    counts = {"created": 0, "updated": 0, "skipped": 0}
+    existing = {
+        (b.scope, b.category_id): b for b in Budget.objects.filter(user=user, month=to_month)
+    }
+    for source in Budget.objects.filter(user=user, month=from_month):
+        values = {field: getattr(source, field) for field in EDITABLE_FIELDS}
+        target = existing.get((source.scope, source.category_id))
+        if target is None:
+            Budget.objects.create(
+                user=user,
+                month=to_month,
+                scope=source.scope,
+                category_id=source.category_id,
+                **values,
+            )
+            counts["created"] += 1
+        elif overwrite:
+            for field, value in values.items():
+                setattr(target, field, value)
+            target.save()
+            counts["updated"] += 1
+        else:
+            counts["skipped"] += 1
+    budget_alerts_check(user=user, months=[(to_month.year, to_month.month)])
+    return counts
+
+
+def _alert(user: Any, line: BudgetLine, month_label: str) -> None:
+    budget, level = line.budget, line.status
+    name = budget.category.name if budget.category_id else "Overall"
+    currency = user.base_currency
+    spent, available = format_amount(line.spent, currency), format_amount(line.available, currency)
+    if level == EXCEEDED:
+        kind, title = NotificationKind.BUDGET_EXCEEDED, f"Budget exceeded: {name} ({month_label})"
+    else:
+        kind, title = NotificationKind.BUDGET_WARN, f"Budget nearly used: {name} ({month_label})"
+    notify(
+        user=user,
+        kind=kind,
+        title=title,
+        body=f"You have spent {spent} {currency} of {available} {currency} ({line.percent_used}%).",
+        data={
+            "budget": budget.pk,
+            "month": month_label,
+            "level": level,
+            "spent": spent,
+            "available": available,
+            "category": budget.category_id,
+        },
+        dedupe_key=f"budget:{budget.pk}:{month_label}:{level}",
+    )
+
+
+def budget_alerts_check(*, user: Any, months: Iterable[tuple[int, int]]) -> None:
+    """Notify once per budget, level and month for every budget now at warn or exceeded.
+
+    Called after any write that can raise spending against a budget or lower what is
+    available: expense writes, budget creation, change and copy.
+    """
+    for year, month in sorted(set(months)):
+        label = format_month(year, month)
+        for line in budget_lines(user=user, year=year, month=month):
+            if line.status in (WARN, EXCEEDED):
+                _alert(user, line, label)
+
+
+def budget_alerts_for_expense_dates(*, user: Any, dates: Iterable[date]) -> None:
+    """Re-check the budget months of these expense dates, and later months whose
+    rollover they feed, when the user has budgets there."""
+    start_day = user.month_start_day
+    months = {budget_month_of(day, start_day) for day in dates}
+    if not months:
+        return
+    first = min(months)
+    today = user_today(user)
+    horizon = add_months(*max(months), ALERT_LOOKAHEAD_MONTHS)
+    label_first, label_horizon = month_date(*first), month_date(*horizon)
+    budgeted = set(
+        Budget.objects.filter(user=user, month__gte=label_first, month__lte=label_horizon)
+        .values_list("month", "rollover")
+        .distinct()
+    )
+    to_check = {
+        m
+        for m in months
+        if (month_date(*m), True) in budgeted or (month_date(*m), False) in budgeted
+    }
+    # Later months only matter through rollover; stop at the current month.
+    current = budget_month_of(today, start_day)
+    for label, rollover in budgeted:
+        key = (label.year, label.month)
+        if rollover and first < key <= max(current, max(months)):
+            to_check.add(key)
+    budget_alerts_check(user=user, months=to_check)
+
+
+@transaction.atomic
+def budgets_convert_currency(*, user: Any, from_currency: str, to_currency: str, on: date) -> int:
+    """Re-express every budget amount after a base-currency change (latest rate on `on`).
+
+    Raises RateUnavailable (and changes nothing) when the user has budgets and no rate
+    connects the currencies. Returns how many budgets changed.
+    """
+    from currencies.selectors import converter
+
+    budgets = list(Budget.objects.filter(user=user).only("id", "amount"))
+    if not budgets:
+        return 0
+    convert = converter(from_currency=from_currency, to_currency=to_currency, on=on)
+    for budget in budgets:
+        budget.amount = convert(budget.amount)
+    Budget.objects.bulk_update(budgets, ["amount"], batch_size=1000)
+    return len(budgets)

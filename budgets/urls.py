@@ -1,0 +1,4 @@
+from .views import BudgetViewSet
+
+routes = [("budgets", BudgetViewSet, "budget")]
+urlpatterns: list = []
