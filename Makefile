@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-pg lint format migrate check-migrations schema seed clean
+.PHONY: run test test-pg lint format migrate check-migrations schema seed clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ check-migrations: $(VENV)/.dev
 
 schema: $(VENV)/.dev
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+## Reports benchmark on PostgreSQL (builds a 3.1M-row data set once; see bench/README.md).
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.reports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

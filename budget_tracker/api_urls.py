@@ -13,7 +13,16 @@ from rest_framework.routers import DefaultRouter
 
 from core.views import HealthView
 
-API_APPS = ["currencies", "categories", "expenses", "income", "notifications", "budgets", "goals"]
+API_APPS = [
+    "currencies",
+    "categories",
+    "expenses",
+    "income",
+    "notifications",
+    "budgets",
+    "goals",
+    "reports",
+]
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from core.dates import parse_month
 from core.filters import MonthField
 
 from .models import Budget, Scope
@@ -19,7 +20,8 @@ class BudgetMonthLabelFilter(filters.Filter):
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
         if not value:
             return qs
-        return qs.filter(month=date(value[0], value[1], 1))
+        year, month = parse_month(value, getattr(self.parent.request.user, "month_start_day", 1))
+        return qs.filter(month=date(year, month, 1))
 
 
 class BudgetFilter(filters.FilterSet):

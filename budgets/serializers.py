@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,27 +10,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from categories.models import Category, Kind
-from core.dates import parse_month
 from core.money import amount_errors, format_amount
-from core.serializers import OwnedPrimaryKeyRelatedField
+from core.serializers import MonthField, OwnedPrimaryKeyRelatedField
 from ledger.serializers import AmountField
 
 from .models import Budget, Scope
-
-
-@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}(-\d{2})?$", "example": "2026-03"})
-class MonthField(serializers.Field):
-    """`YYYY-MM` in and out (`YYYY-MM-DD` accepted, meaning that date's month)."""
-
-    def to_internal_value(self, data: Any) -> date:
-        try:
-            year, month = parse_month(str(data))
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-        return date(year, month, 1)
-
-    def to_representation(self, value: date) -> str:
-        return f"{value.year:04d}-{value.month:02d}"
 
 
 class BudgetSerializer(serializers.ModelSerializer):

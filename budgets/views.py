@@ -77,7 +77,7 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         raw = request.query_params.get("month")
         if raw:
             try:
-                year, month = parse_month(raw)
+                year, month = parse_month(raw, request.user.month_start_day)
             except ValueError as exc:
                 raise ValidationError({"month": [str(exc)]}) from None
         else:
@@ -92,7 +92,7 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def copy(self, request: Request) -> Response:
         """Copy one month's budgets to another (existing ones kept unless `overwrite`)."""
-        serializer = BudgetCopySerializer(data=request.data)
+        serializer = BudgetCopySerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         counts = services.budgets_copy(user=request.user, **serializer.validated_data)
         return Response(counts)

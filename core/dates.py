@@ -14,9 +14,15 @@ from django.utils import timezone
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
+# The calendar reports and budgets accept: wide enough for any real ledger, and far
+# enough from date.min/date.max that "the month before" and "the Monday before" exist.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(9999, 12, 31)
 
-def parse_month(value: str) -> tuple[int, int]:
-    """`YYYY-MM` or `YYYY-MM-DD` (meaning that date's calendar month) → (year, month).
+
+def parse_month(value: str, start_day: int = 1) -> tuple[int, int]:
+    """`YYYY-MM` → (year, month); `YYYY-MM-DD` → the budget month containing that date
+    (for a user whose months start on the 25th, 2026-03-10 is in month 2026-02).
 
     Raises ValueError with a message fit for a client.
     """
@@ -24,10 +30,13 @@ def parse_month(value: str) -> tuple[int, int]:
     if not match:
         raise ValueError("Use YYYY-MM (or YYYY-MM-DD).")
     year, month = int(match.group(1)), int(match.group(2))
-    if match.group(3):
-        date(year, month, int(match.group(3)))  # raises ValueError if not a real date
-    if not 1 <= month <= 12 or year < 1:
+    if not 1 <= month <= 12:
         raise ValueError("Use YYYY-MM (or YYYY-MM-DD).")
+    if not MIN_DATE.year <= year <= MAX_DATE.year:
+        raise ValueError(f"Use a month between {MIN_DATE:%Y-%m} and {MAX_DATE:%Y-%m}.")
+    if match.group(3):
+        day = date(year, month, int(match.group(3)))  # ValueError if not a real date
+        return max(budget_month_of(day, start_day), (MIN_DATE.year, MIN_DATE.month))
     return year, month
 
 
@@ -40,6 +49,8 @@ def month_range(year: int, month: int, start_day: int = 1) -> tuple[date, date]:
     """Inclusive first and last day of budget month (year, month)."""
     start = date(year, month, start_day)
     next_year, next_month = add_months(year, month, 1)
+    if next_year > date.max.year:  # the last budget month ends with the calendar
+        return start, date.max
     end = date(next_year, next_month, start_day) - timedelta(days=1)
     return start, end
 

@@ -68,14 +68,17 @@ class StrictBooleanFilter(filters.BooleanFilter):
 
 
 class MonthField(forms.CharField):
-    def to_python(self, value: Any) -> tuple[int, int] | None:
+    """Keeps the raw text; BudgetMonthFilter parses it with the user's month start day."""
+
+    def to_python(self, value: Any) -> str | None:
         value = super().to_python(value)
         if not value:
             return None
         try:
-            return parse_month(value)
+            parse_month(value)
         except ValueError as exc:
             raise forms.ValidationError(str(exc), code="invalid") from None
+        return value
 
 
 class BudgetMonthFilter(filters.Filter):
@@ -83,11 +86,11 @@ class BudgetMonthFilter(filters.Filter):
 
     field_class = MonthField
 
-    def filter(self, qs: QuerySet, value: tuple[int, int] | None) -> QuerySet:
+    def filter(self, qs: QuerySet, value: str | None) -> QuerySet:
         if not value:
             return qs
-        user = self.parent.request.user
-        start, end = month_range(*value, start_day=getattr(user, "month_start_day", 1))
+        start_day = getattr(self.parent.request.user, "month_start_day", 1)
+        start, end = month_range(*parse_month(value, start_day), start_day=start_day)
         return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lte": end})
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from .dates import parse_month
 
 
 class OwnedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -20,3 +26,21 @@ class OwnedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if request is None or not request.user.is_authenticated:
             return queryset.none()
         return queryset.visible_to(request.user)
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}(-\d{2})?$", "example": "2026-03"})
+class MonthField(serializers.Field):
+    """`YYYY-MM` in and out; `YYYY-MM-DD` means the requesting user's budget month
+    containing that date."""
+
+    def to_internal_value(self, data: Any) -> date:
+        try:
+            request = self.context.get("request")
+            start_day = getattr(getattr(request, "user", None), "month_start_day", 1)
+            year, month = parse_month(str(data), start_day)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return date(year, month, 1)
+
+    def to_representation(self, value: date) -> str:
+        return f"{value.year:04d}-{value.month:02d}"

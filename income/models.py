@@ -12,6 +12,15 @@ class Income(Transaction):
         verbose_name_plural = "income"
         constraints = Transaction.money_constraints("income")
         indexes = [
-            models.Index(fields=["user", "-date", "-id"], name="income_user_date_idx"),
+            # Covering index: report sums over a date range are index-only scans, and
+            # the default list order (-date, -id) is this index read backwards.
+            models.Index(
+                fields=["user", "date", "id"],
+                include=["base_amount", "category"],
+                name="income_user_date_cover_idx",
+            ),
             models.Index(fields=["user", "category", "date"], name="income_user_cat_date_idx"),
+            # Keyset pages for ?ordering=amount / created_at (either direction).
+            models.Index(fields=["user", "amount", "id"], name="income_user_amount_idx"),
+            models.Index(fields=["user", "created_at", "id"], name="income_user_created_idx"),
         ]

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 
 from core.filters import StrictOrderingFilter
+from core.pagination import KeysetPagination
 from core.views import OwnedQuerysetMixin
 
 
@@ -29,6 +30,7 @@ class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     """
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    pagination_class = KeysetPagination
     filter_backends = [
         DjangoFilterBackend,
         SearchFilter,

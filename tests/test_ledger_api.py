@@ -327,7 +327,9 @@ def test_date_and_month_filters(auth_client, user, ep):
     user.month_start_day = 25
     user.save()
     assert ids(auth_client.get(url, {"month": "2026-03"})) == [c.id, b.id]
-    assert ids(auth_client.get(url, {"month": "2026-03-02"})) == [c.id, b.id]
+    # a full date means the budget month containing it: Mar 2 is in 2026-02 (Feb 25 – Mar 24)
+    assert ids(auth_client.get(url, {"month": "2026-03-02"})) == [a.id]
+    assert ids(auth_client.get(url, {"month": "2026-03-30"})) == [c.id, b.id]
     assert ids(auth_client.get(url, {"month": "2026-02"})) == [a.id]
 
 

@@ -282,6 +282,9 @@ def test_budget_months_follow_month_start_day(auth_client, user):
     assert (march["start"], march["end"]) == ("2026-03-25", "2026-04-24")
     assert march["overall"]["spent"] == "26.00"
     assert status(auth_client, "2026-02")["overall"]["spent"] == "24.00"
+    # a full date names the budget month containing it
+    assert status(auth_client, "2026-04-10")["month"] == "2026-03"
+    assert status(auth_client, "2026-03-24")["month"] == "2026-02"
 
 
 def test_status_bad_month_is_400_and_default_is_current_month(auth_client, user):

@@ -1,0 +1,490 @@
+"""Read-only reports (SPEC §10), in the user's base currency.
+
+Every total, count and group is computed by the database (`aggregate`, grouped
+`annotate`, `Trunc*`, the budget-month expression); Python only zero-fills
+buckets, orders and formats. Figures are Decimals here; views format them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, DateField, F, Max, QuerySet, Sum
+from django.db.models.functions import Coalesce, Lower, TruncDay, TruncWeek
+
+from budgets.selectors import EXCEEDED, OK, WARN, budget_lines
+from core.dates import (
+    add_months,
+    budget_month_expression,
+    budget_month_of,
+    format_month,
+    month_range,
+    user_today,
+)
+from core.money import quantize
+from expenses.models import Expense
+from income.models import Income
+
+MAX_POINTS = 5000
+TOP_MERCHANTS = 10
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+
+PERIODS = (
+    "last_7_days",
+    "last_30_days",
+    "last_365_days",
+    "this_month",
+    "last_month",
+    "this_year",
+)
+BUCKETS = ("day", "week", "month")
+KINDS = ("expense", "income", "net")
+
+
+class TooManyPoints(ValueError):
+    pass
+
+
+def _zero() -> Decimal:
+    return Decimal(0)
+
+
+def _sum() -> Coalesce:
+    return Coalesce(Sum("base_amount"), Decimal(0))
+
+
+def _money(value: Any, currency: str) -> Decimal:
+    return quantize(Decimal(value or 0), currency)
+
+
+def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
+    if not whole:
+        return None
+    return (part / whole * HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _in_range(model: type, user: Any, start: date, end: date) -> QuerySet:
+    return model.objects.filter(user=user, date__gte=start, date__lte=end)
+
+
+# --- ranges ----------------------------------------------------------------------------------
+
+
+def period_range(*, user: Any, period: str) -> tuple[date, date]:
+    """Named ranges in the user's time zone; months are the user's budget months."""
+    today = user_today(user)
+    start_day = user.month_start_day
+    if period == "last_7_days":
+        return today - timedelta(days=6), today
+    if period == "last_30_days":
+        return today - timedelta(days=29), today
+    if period == "last_365_days":
+        return today - timedelta(days=364), today
+    current = budget_month_of(today, start_day)
+    if period == "this_month":
+        return month_range(*current, start_day)
+    if period == "last_month":
+        return month_range(*add_months(*current, -1), start_day)
+    if period == "this_year":
+        return date(today.year, 1, 1), date(today.year, 12, 31)
+    raise ValueError(f"Unknown period {period!r}.")
+
+
+def current_budget_month(user: Any) -> tuple[int, int]:
+    return budget_month_of(user_today(user), user.month_start_day)
+
+
+# --- summary ----------------------------------------------------------------------------------
+
+
+def _largest_remainder_percents(totals: list[Decimal], whole: Decimal) -> list[Decimal]:
+    """Percents with two decimals that add up to exactly 100.00 (largest-remainder method),
+    so a chart's slices always close the circle."""
+    if not whole:
+        return [Decimal("0.00") for _ in totals]
+    raw = [total / whole * HUNDRED for total in totals]
+    floored = [value.quantize(CENT, rounding=ROUND_DOWN) for value in raw]
+    missing = int(((HUNDRED - sum(floored)) / CENT).to_integral_value(rounding=ROUND_HALF_UP))
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - floored[i], reverse=True)
+    for i in order[: max(missing, 0)]:
+        floored[i] += CENT
+    return floored
+
+
+def by_category(*, user: Any, start: date, end: date) -> list[dict[str, Any]]:
+    rows = list(
+        _in_range(Expense, user, start, end)
+        .values("category_id", "category__name")
+        .annotate(total=_sum(), count=Count("*"))
+        # Uncategorised last on every database (NULL ordering differs by default).
+        .order_by("-total", F("category__name").asc(nulls_last=True), "category_id")
+    )
+    return rows
+
+
+def summary(*, user: Any, start: date, end: date) -> dict[str, Any]:
+    """Totals, counts, savings rate, category breakdown and top merchants for [start, end]."""
+    currency = user.base_currency
+    income = _in_range(Income, user, start, end).aggregate(total=_sum(), count=Count("*"))
+    categories = by_category(user=user, start=start, end=end)
+    totals = [_money(row["total"], currency) for row in categories]
+    # Expense totals add up the per-category sums the database returned (one figure per
+    # category, not rows): a separate aggregate would read the same rows twice.
+    total_expenses = sum(totals, _zero())
+    expense_count = sum(row["count"] for row in categories)
+    total_income = _money(income["total"], currency)
+    net = total_income - total_expenses
+    days = (end - start).days + 1
+    percents = _largest_remainder_percents(totals, total_expenses)
+    merchants = (
+        _in_range(Expense, user, start, end)
+        .exclude(merchant="")
+        .annotate(key=Lower("merchant"))
+        .values("key")
+        .annotate(merchant=Max("merchant"), total=_sum(), count=Count("*"))
+        .order_by("-total", "key")[:TOP_MERCHANTS]
+    )
+    return {
+        "start": start,
+        "end": end,
+        "currency": currency,
+        "total_expenses": total_expenses,
+        "total_income": total_income,
+        "net": net,
+        "savings_rate": _percent(net, total_income),
+        "expense_count": expense_count,
+        "income_count": income["count"],
+        "average_daily_expense": _money(total_expenses / days, currency),
+        "by_category": [
+            {
+                "category": row["category_id"],
+                "category_name": row["category__name"] or "Uncategorized",
+                "total": total,
+                "percent": percent,
+                "count": row["count"],
+            }
+            for row, total, percent in zip(categories, totals, percents, strict=True)
+        ],
+        "top_merchants": [
+            {
+                "merchant": row["merchant"],
+                "total": _money(row["total"], currency),
+                "count": row["count"],
+            }
+            for row in merchants
+        ],
+    }
+
+
+@dataclass
+class BudgetTotals:
+    total: Decimal | None
+    remaining: Decimal | None
+
+
+def _budget_totals(lines: list[Any]) -> BudgetTotals:
+    """The overall budget when there is one, else the category budgets together."""
+    if not lines:
+        return BudgetTotals(None, None)
+    overall = next((ln for ln in lines if ln.budget.scope == "overall"), None)
+    if overall is not None:
+        return BudgetTotals(overall.available, overall.remaining)
+    available = sum((ln.available for ln in lines), _zero())
+    spent = sum((ln.spent for ln in lines), _zero())
+    return BudgetTotals(available, available - spent)
+
+
+def month_summary(
+    *, user: Any, year: int, month: int, lines: list[Any] | None = None
+) -> dict[str, Any]:
+    """`summary` of one budget month plus `budget_total` and `budget_remaining`."""
+    start, end = month_range(year, month, user.month_start_day)
+    data = summary(user=user, start=start, end=end)
+    if lines is None:
+        lines = budget_lines(user=user, year=year, month=month)
+    totals = _budget_totals(lines)
+    data.update(
+        {
+            "month": format_month(year, month),
+            "budget_total": totals.total,
+            "budget_remaining": totals.remaining,
+        }
+    )
+    return data
+
+
+# --- monthly and trends --------------------------------------------------------------------------
+
+
+def _monthly_totals(
+    model: type, user: Any, first: tuple[int, int], last: tuple[int, int]
+) -> dict[date, Decimal]:
+    start_day = user.month_start_day
+    start, _ = month_range(*first, start_day)
+    _, end = month_range(*last, start_day)
+    rows = (
+        _in_range(model, user, start, end)
+        .annotate(label=budget_month_expression("date", start_day))
+        .values("label")
+        .annotate(total=_sum())
+        .order_by()
+    )
+    return {row["label"]: _money(row["total"], user.base_currency) for row in rows}
+
+
+def month_series(*, user: Any, first: tuple[int, int], count: int) -> list[dict[str, Any]]:
+    """`count` consecutive budget months from `first`: income, expenses and net each."""
+    last = add_months(*first, count - 1)
+    expenses = _monthly_totals(Expense, user, first, last)
+    income = _monthly_totals(Income, user, first, last)
+    series = []
+    for i in range(count):
+        year, month = add_months(*first, i)
+        label = date(year, month, 1)
+        spent, earned = expenses.get(label, _zero()), income.get(label, _zero())
+        series.append(
+            {
+                "month": format_month(year, month),
+                "income": earned,
+                "expenses": spent,
+                "net": earned - spent,
+            }
+        )
+    return series
+
+
+def monthly(*, user: Any, year: int) -> dict[str, Any]:
+    months = month_series(user=user, first=(year, 1), count=12)
+    # The year's totals add up the 12 monthly sums the database returned (12 figures,
+    # not rows): a second pass over a year of rows would double the cost.
+    earned = sum((m["income"] for m in months), _zero())
+    spent = sum((m["expenses"] for m in months), _zero())
+    return {
+        "year": year,
+        "currency": user.base_currency,
+        "months": months,
+        "totals": {"income": earned, "expenses": spent, "net": earned - spent},
+    }
+
+
+def trends(*, user: Any, year: int, month: int) -> dict[str, Any]:
+    """This budget month's spending against the previous one, overall and per category."""
+    start_day = user.month_start_day
+    previous = add_months(year, month, -1)
+    current_label, previous_label = date(year, month, 1), date(*previous, 1)
+    start, _ = month_range(*previous, start_day)
+    _, end = month_range(year, month, start_day)
+    rows = list(
+        _in_range(Expense, user, start, end)
+        .annotate(label=budget_month_expression("date", start_day))
+        .values("label", "category_id", "category__name")
+        .annotate(total=_sum())
+        .order_by()
+    )
+    currency = user.base_currency
+    # Month totals add up the per-category sums of the same query (a few dozen figures).
+    totals: dict[date, Decimal] = {}
+    for row in rows:
+        totals[row["label"]] = totals.get(row["label"], _zero()) + _money(row["total"], currency)
+    per_category: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        entry = per_category.setdefault(
+            row["category_id"],
+            {
+                "category": row["category_id"],
+                "category_name": row["category__name"] or "Uncategorized",
+                "current": _zero(),
+                "previous": _zero(),
+            },
+        )
+        entry["current" if row["label"] == current_label else "previous"] = _money(
+            row["total"], currency
+        )
+    current_total = _money(totals.get(current_label), currency)
+    previous_total = _money(totals.get(previous_label), currency)
+    items = []
+    for entry in per_category.values():
+        delta = entry["current"] - entry["previous"]
+        items.append(
+            {**entry, "delta": delta, "percent_change": _percent(delta, entry["previous"])}
+        )
+    items.sort(key=lambda e: (-e["current"], -e["previous"], e["category_name"].casefold()))
+    delta = current_total - previous_total
+    return {
+        "month": format_month(year, month),
+        "previous_month": format_month(*previous),
+        "currency": currency,
+        "current_total": current_total,
+        "previous_total": previous_total,
+        "delta": delta,
+        "percent_change": _percent(delta, previous_total),
+        "by_category": items,
+    }
+
+
+# --- time series --------------------------------------------------------------------------------
+
+
+def bucket_starts(*, user: Any, start: date, end: date, bucket: str) -> list[date]:
+    """The first day of every bucket touching [start, end]; raises TooManyPoints."""
+    if bucket == "day":
+        count = (end - start).days + 1
+        if count > MAX_POINTS:
+            raise TooManyPoints(count)
+        return [start + timedelta(days=i) for i in range(count)]
+    if bucket == "week":
+        first = start - timedelta(days=start.weekday())
+        count = (end - first).days // 7 + 1
+        if count > MAX_POINTS:
+            raise TooManyPoints(count)
+        return [first + timedelta(weeks=i) for i in range(count)]
+    start_day = user.month_start_day
+    first, last = budget_month_of(start, start_day), budget_month_of(end, start_day)
+    count = (last[0] - first[0]) * 12 + last[1] - first[1] + 1
+    if count > MAX_POINTS:
+        raise TooManyPoints(count)
+    return [month_range(*add_months(*first, i), start_day)[0] for i in range(count)]
+
+
+def _bucketed(
+    model: type, user: Any, start: date, end: date, bucket: str
+) -> dict[date, tuple[Decimal, int]]:
+    queryset = _in_range(model, user, start, end)
+    start_day = user.month_start_day
+    if bucket == "day":
+        key = TruncDay("date", output_field=DateField())
+    elif bucket == "week":
+        key = TruncWeek("date", output_field=DateField())
+    else:
+        key = budget_month_expression("date", start_day)
+    rows = (
+        queryset.annotate(bucket=key)
+        .values("bucket")
+        .annotate(total=_sum(), count=Count("*"))
+        .order_by()
+    )
+    result = {}
+    for row in rows:
+        label = row["bucket"]
+        if bucket == "month":  # label → the budget month's first day
+            label = month_range(label.year, label.month, start_day)[0]
+        result[label] = (_money(row["total"], user.base_currency), row["count"])
+    return result
+
+
+def timeseries(*, user: Any, start: date, end: date, bucket: str, kind: str) -> dict[str, Any]:
+    """One point per bucket in the range, zero-filled; weeks start on Monday and months are
+    budget months. Records outside [start, end] never count, even in a partial bucket."""
+    starts = bucket_starts(user=user, start=start, end=end, bucket=bucket)
+    expense = _bucketed(Expense, user, start, end, bucket) if kind in ("expense", "net") else {}
+    income = _bucketed(Income, user, start, end, bucket) if kind in ("income", "net") else {}
+    empty = (_zero(), 0)
+    points = []
+    for period_start in starts:
+        spent, spent_count = expense.get(period_start, empty)
+        earned, earned_count = income.get(period_start, empty)
+        if kind == "expense":
+            total, count = spent, spent_count
+        elif kind == "income":
+            total, count = earned, earned_count
+        else:
+            total, count = earned - spent, spent_count + earned_count
+        points.append({"period_start": period_start, "total": total, "count": count})
+    return {
+        "start": start,
+        "end": end,
+        "bucket": bucket,
+        "kind": kind,
+        "currency": user.base_currency,
+        "points": points,
+    }
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+
+def _recent_transactions(user: Any, limit: int) -> list[dict[str, Any]]:
+    fields = (
+        "id",
+        "date",
+        "description",
+        "amount",
+        "currency",
+        "base_amount",
+        "category__name",
+        "created_at",
+    )
+    newest = ("-date", "-created_at", "-id")
+    expenses = Expense.objects.filter(user=user).order_by(*newest).values(*fields)[:limit]
+    incomes = Income.objects.filter(user=user).order_by(*newest).values(*fields)[:limit]
+    merged = [{**row, "type": "expense"} for row in expenses] + [
+        {**row, "type": "income"} for row in incomes
+    ]
+    merged.sort(key=lambda row: (row["date"], row["created_at"], row["id"]), reverse=True)
+    return merged[:limit]
+
+
+def _upcoming_bills(user: Any, days: int, limit: int) -> list[dict[str, Any]]:
+    """Recurring expenses due soon, when the recurring app is installed."""
+    from django.apps import apps
+
+    if not apps.is_installed("recurring"):
+        return []
+    from recurring.selectors import upcoming_occurrences
+
+    occurrences = upcoming_occurrences(user=user, days=days, kind="expense")
+    return occurrences[:limit]
+
+
+def _goal_progress(goal: Any, figures: Any) -> dict[str, Any]:
+    return {
+        "id": goal.id,
+        "name": goal.name,
+        "status": goal.status,
+        "target_amount": goal.target_amount,
+        "target_date": goal.target_date,
+        "saved_amount": figures.saved_amount,
+        "remaining": figures.remaining,
+        "percent": figures.percent,
+        "on_track": figures.on_track,
+    }
+
+
+def dashboard(*, user: Any) -> dict[str, Any]:
+    """One payload for a home screen (SPEC §10)."""
+    from goals.selectors import goal_figures, goals_with_totals
+
+    year, month = current_budget_month(user)
+    lines = budget_lines(user=user, year=year, month=month)
+    this_month = month_summary(user=user, year=year, month=month, lines=lines)
+    counts = {OK: 0, WARN: 0, EXCEEDED: 0}
+    for line in lines:
+        counts[line.status] += 1
+    today = user_today(user)
+    goals_qs = (
+        goals_with_totals(user=user, today=today)
+        .exclude(status="archived")
+        .order_by("target_date", "id")[:10]
+    )
+    return {
+        "month": this_month["month"],
+        "currency": user.base_currency,
+        "summary": this_month,
+        "budgets": {
+            "overall": next((ln for ln in lines if ln.budget.scope == "overall"), None),
+            "items": [ln for ln in lines if ln.budget.scope == "category"],
+            "counts": counts,
+        },
+        "last_6_months": month_series(user=user, first=add_months(year, month, -5), count=6),
+        "top_categories": this_month["by_category"][:5],
+        "goals": [
+            _goal_progress(goal, goal_figures(goal=goal, today=today, currency=user.base_currency))
+            for goal in goals_qs
+        ],
+        "recent_transactions": _recent_transactions(user, 5),
+        "upcoming_bills": _upcoming_bills(user, 30, 5),
+    }

@@ -1,0 +1,162 @@
+"""Report endpoints: thin views over reports.services, with validated query parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from budgets.selectors import budget_status
+from core.dates import user_today
+from core.schema import VALIDATION_ERROR
+
+from . import services
+from .serializers import (
+    DashboardSerializer,
+    MonthlySerializer,
+    MonthQuery,
+    MonthSummarySerializer,
+    SummaryQuery,
+    SummarySerializer,
+    TimeseriesQuery,
+    TimeseriesSerializer,
+    TrendsSerializer,
+    YearQuery,
+    default_last_days,
+)
+
+
+def read_query(request: Request, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def respond(serializer_class: type[serializers.Serializer], data: dict[str, Any]) -> Response:
+    return Response(serializer_class(data, context={"currency": data["currency"]}).data)
+
+
+def month_or_current(request: Request) -> tuple[int, int]:
+    month = read_query(request, MonthQuery).get("month")
+    if month is None:
+        return services.current_budget_month(request.user)
+    return month.year, month.month
+
+
+# --- request -> report data (shared by the JSON views and the charts) ---------------
+
+
+def category_breakdown_data(request: Request) -> dict[str, Any]:
+    """As GET /reports/summary/: start/end or period (default this_month)."""
+    query = read_query(request, SummaryQuery)
+    if "start" in query:
+        start, end = query["start"], query["end"]
+    else:
+        start, end = services.period_range(
+            user=request.user, period=query.get("period", "this_month")
+        )
+    return services.summary(user=request.user, start=start, end=end)
+
+
+def monthly_data(request: Request) -> dict[str, Any]:
+    """As GET /reports/monthly/: year (default this year)."""
+    year = read_query(request, YearQuery).get("year") or user_today(request.user).year
+    return services.monthly(user=request.user, year=year)
+
+
+def timeseries_data(request: Request) -> dict[str, Any]:
+    """As GET /reports/timeseries/: start/end (default the last 30 days), bucket, kind."""
+    query = read_query(request, TimeseriesQuery)
+    start, end = default_last_days(query, user_today(request.user))
+    try:
+        return services.timeseries(
+            user=request.user, start=start, end=end, bucket=query["bucket"], kind=query["kind"]
+        )
+    except services.TooManyPoints as exc:
+        raise ValidationError(
+            {
+                "bucket": [
+                    f"This range has {exc.args[0]} {query['bucket']} buckets; at most "
+                    f"{services.MAX_POINTS} are allowed: use a larger bucket or shorter range."
+                ]
+            }
+        ) from None
+
+
+def budget_status_data(request: Request) -> dict[str, Any]:
+    """As GET /budgets/status/: month (default the current budget month)."""
+    year, month = month_or_current(request)
+    return budget_status(user=request.user, year=year, month=month)
+
+
+class SummaryView(APIView):
+    @extend_schema(
+        tags=["reports"],
+        parameters=[SummaryQuery],
+        responses={200: SummarySerializer, 400: VALIDATION_ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        """Totals, savings rate, category breakdown and top merchants for a range."""
+        return respond(SummarySerializer, category_breakdown_data(request))
+
+
+class MonthSummaryView(APIView):
+    @extend_schema(
+        tags=["reports"],
+        parameters=[MonthQuery],
+        responses={200: MonthSummarySerializer, 400: VALIDATION_ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        """The monthly financial summary: a budget month's figures plus its budget totals."""
+        year, month = month_or_current(request)
+        return respond(
+            MonthSummarySerializer,
+            services.month_summary(user=request.user, year=year, month=month),
+        )
+
+
+class MonthlyView(APIView):
+    @extend_schema(
+        tags=["reports"],
+        parameters=[YearQuery],
+        responses={200: MonthlySerializer, 400: VALIDATION_ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        """Income, expenses and net for each of the year's 12 budget months."""
+        return respond(MonthlySerializer, monthly_data(request))
+
+
+class TrendsView(APIView):
+    @extend_schema(
+        tags=["reports"],
+        parameters=[MonthQuery],
+        responses={200: TrendsSerializer, 400: VALIDATION_ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        """A budget month's spending against the previous month, overall and per category."""
+        year, month = month_or_current(request)
+        return respond(TrendsSerializer, services.trends(user=request.user, year=year, month=month))
+
+
+class TimeseriesView(APIView):
+    @extend_schema(
+        tags=["reports"],
+        parameters=[TimeseriesQuery],
+        responses={200: TimeseriesSerializer, 400: VALIDATION_ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        """Zero-filled totals per day, week (from Monday) or budget month; at most 5000 points.
+        Without start/end: the last 30 days."""
+        return respond(TimeseriesSerializer, timeseries_data(request))
+
+
+class DashboardView(APIView):
+    @extend_schema(tags=["reports"], responses={200: DashboardSerializer})
+    def get(self, request: Request) -> Response:
+        """Everything a home screen needs in one request."""
+        return respond(DashboardSerializer, services.dashboard(user=request.user))
