@@ -22,6 +22,10 @@ API_APPS = [
     "budgets",
     "goals",
     "reports",
+    "imports",
+    "exports",
+    "backups",
+    "recurring",
 ]
 
 router = DefaultRouter(trailing_slash=True)

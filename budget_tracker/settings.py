@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "budgets",
     "goals",
     "reports",
+    "imports",
+    "exports",
+    "backups",
+    "recurring",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +153,10 @@ DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 # Hours after creation during which an expense may be changed; unset = always.
 EXPENSE_EDIT_WINDOW_HOURS = env.int("EXPENSE_EDIT_WINDOW_HOURS", default=None)
 RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Uploads bigger than this are streamed to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 # --- Email ------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -214,7 +222,36 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    # Several apps have a "status" or "format" field with different choices.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportBatchStatusEnum": "imports.models.BatchStatus",
+        "ImportFormatEnum": "imports.models.ImportFormat",
+        "ImportUploadFormatEnum": "imports.serializers.FORMATS",
+        "GoalStatusEnum": "goals.models.GoalStatus",
+        "BudgetLevelEnum": ["ok", "warn", "exceeded"],
+    },
+}
+
+# --- Celery (scheduled jobs) --------------------------------------------------
+# Without a broker (the embedded default) tasks run eagerly in-process; use
+# `manage.py run_jobs` from cron, or set CELERY_BROKER_URL=redis://… and run a worker
+# and beat (README: Running in production).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or "memory://"
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=not env("CELERY_BROKER_URL", default="")
+)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every job is idempotent and works in each user's own time zone, so hourly runs
+# keep "today" right for everyone and catch up after any outage.
+CELERY_BEAT_SCHEDULE = {
+    "create-due-occurrences": {"task": "jobs.create_due_occurrences", "schedule": 3600.0},
+    "send-bill-reminders": {"task": "jobs.send_bill_reminders", "schedule": 3600.0},
+    "send-monthly-summaries": {"task": "jobs.send_monthly_summaries", "schedule": 3600.0},
+    "flush-expired-tokens": {"task": "jobs.flush_expired_tokens", "schedule": 86400.0},
 }
 
 # --- Logging ----------------------------------------------------------------

@@ -26,7 +26,7 @@ class Budget(OwnedModel):
     month = models.DateField()
     scope = models.CharField(max_length=8, choices=Scope.choices)
     category = models.ForeignKey(
-        "categories.Category", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "categories.Category", on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
     rollover = models.BooleanField(default=False)

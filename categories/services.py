@@ -90,7 +90,7 @@ def protected_relations() -> list[models.ForeignObjectRel]:
         for field in Category._meta.get_fields(include_hidden=True)
         if isinstance(field, models.ForeignObjectRel)
         and field.one_to_many
-        and field.on_delete is models.PROTECT
+        and field.on_delete in (models.PROTECT, models.RESTRICT)
     ]
 
 

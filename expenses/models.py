@@ -40,4 +40,5 @@ class Expense(Transaction):
             # Keyset pages for ?ordering=amount / created_at (either direction).
             models.Index(fields=["user", "amount", "id"], name="expenses_user_amount_idx"),
             models.Index(fields=["user", "created_at", "id"], name="expenses_user_created_idx"),
+            *Transaction.import_indexes("expenses"),
         ]

@@ -60,3 +60,22 @@ def expenses_apply_rules(*, user: Any, only_uncategorized: bool = True) -> int:
     return ledger.transactions_apply_rules(
         model=Expense, kind=KIND, user=user, only_uncategorized=only_uncategorized
     )
+
+
+def expenses_bulk_import(*, user: Any, rows: list[dict[str, Any]], import_batch: Any) -> int:
+    """Imported outflows become expenses (merchant from the statement); budget alerts follow."""
+    count = ledger.transactions_bulk_import(
+        model=Expense,
+        kind=KIND,
+        user=user,
+        rows=rows,
+        text_field="merchant",
+        import_batch=import_batch,
+    )
+    budget_alerts_for_expense_dates(user=user, dates={row["date"] for row in rows})
+    return count
+
+
+def expenses_delete_imported(*, import_batch: Any) -> int:
+    _, per_model = Expense.objects.filter(import_batch=import_batch).delete()
+    return per_model.get(Expense._meta.label, 0)

@@ -23,4 +23,5 @@ class Income(Transaction):
             # Keyset pages for ?ordering=amount / created_at (either direction).
             models.Index(fields=["user", "amount", "id"], name="income_user_amount_idx"),
             models.Index(fields=["user", "created_at", "id"], name="income_user_created_idx"),
+            *Transaction.import_indexes("income"),
         ]

@@ -31,3 +31,20 @@ def incomes_apply_rules(*, user: Any, only_uncategorized: bool = True) -> int:
     return ledger.transactions_apply_rules(
         model=Income, kind=KIND, user=user, only_uncategorized=only_uncategorized
     )
+
+
+def incomes_bulk_import(*, user: Any, rows: list[dict[str, Any]], import_batch: Any) -> int:
+    """Imported inflows become income (the statement's payee as `source`)."""
+    return ledger.transactions_bulk_import(
+        model=Income,
+        kind=KIND,
+        user=user,
+        rows=rows,
+        text_field="source",
+        import_batch=import_batch,
+    )
+
+
+def incomes_delete_imported(*, import_batch: Any) -> int:
+    _, per_model = Income.objects.filter(import_batch=import_batch).delete()
+    return per_model.get(Income._meta.label, 0)

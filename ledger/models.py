@@ -31,17 +31,52 @@ class Transaction(OwnedModel):
     exchange_rate = models.DecimalField(max_digits=24, decimal_places=12, default=1)
     date = models.DateField()
     description = models.CharField(max_length=255)
+    # RESTRICT, not PROTECT: a used category cannot be deleted on its own (categories
+    # answers 409), but deleting the account deletes records and categories together.
     category = models.ForeignKey(
-        "categories.Category", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "categories.Category", on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
     notes = models.TextField(blank=True, default="")
     receipt = models.FileField(upload_to=receipt_upload_to, blank=True, default="")
+    # Set on records created by a statement import: undo finds them by batch, and the
+    # next import recognises them by FITID or by (date, amount, description) key.
+    import_batch = models.ForeignKey(
+        "imports.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the partial index in import_indexes() covers it
+    )
+    import_fitid = models.CharField(max_length=255, blank=True, default="")
+    import_key = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
         return f"{self.date} {self.amount} {self.currency} {self.description}"
+
+    @classmethod
+    def import_indexes(cls, prefix: str) -> list[models.Index]:
+        """Duplicate detection looks records up by key within a user's date range."""
+        return [
+            models.Index(
+                fields=["user", "import_key"],
+                condition=~Q(import_key=""),
+                name=f"{prefix}_import_key_idx",
+            ),
+            models.Index(
+                fields=["user", "import_fitid"],
+                condition=~Q(import_fitid=""),
+                name=f"{prefix}_import_fitid_idx",
+            ),
+            models.Index(
+                fields=["import_batch"],
+                condition=Q(import_batch__isnull=False),
+                name=f"{prefix}_import_batch_idx",
+            ),
+        ]
 
     @classmethod
     def money_constraints(cls, prefix: str) -> list[models.BaseConstraint]:

@@ -13,11 +13,11 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.negotiation import JSONErrorsNegotiation
 from core.schema import VALIDATION_ERROR
 
 from . import charts, services
@@ -29,17 +29,6 @@ CHARTS: dict[str, Callable[[Request], dict[str, Any]]] = {
     "timeseries": timeseries_data,
     "budget-status": budget_status_data,
 }
-
-
-class JSONErrorsNegotiation(DefaultContentNegotiation):
-    """Errors are always JSON and success is an image the view builds itself, so the
-    Accept header (e.g. `image/png`) never earns a 406."""
-
-    def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        renderer = renderers[0]
-        return renderer, renderer.media_type
 
 
 def _query(name: str, kind: Any, charts_using: str, description: str, **extra: Any) -> Any:

@@ -177,3 +177,11 @@ def password_reset_confirm(*, user: User, new_password: str) -> None:
         user.set_password(new_password)
         user.save(update_fields=["password"])
         revoke_refresh_tokens(user=user)
+
+
+def flush_expired_tokens() -> int:
+    """Delete expired outstanding refresh tokens (and their blacklist rows); returns how many."""
+    expired = OutstandingToken.objects.filter(expires_at__lte=timezone.now())
+    count = expired.count()
+    expired.delete()
+    return count

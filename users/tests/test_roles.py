@@ -27,3 +27,23 @@ def test_admin_role_shows_in_me(client_for):
     admin = UserFactory()
     admin.groups.add(Group.objects.get(name=ADMIN))
     assert client_for(admin).get("/api/v1/auth/me/").json()["roles"] == ["Admin", "User"]
+
+
+def test_flush_expired_tokens_removes_only_expired_ones():
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from users.services import flush_expired_tokens
+
+    user = UserFactory()
+    RefreshToken.for_user(user)
+    old = RefreshToken.for_user(user)
+    OutstandingToken.objects.filter(jti=old["jti"]).update(
+        expires_at=timezone.now() - timedelta(days=1)
+    )
+    assert flush_expired_tokens() == 1
+    assert flush_expired_tokens() == 0
+    assert OutstandingToken.objects.filter(user=user).count() == 1

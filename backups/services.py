@@ -1,0 +1,565 @@
+"""Restoring a backup document into an account (SPEC §11): all or nothing.
+
+`backup_restore` checks the whole document first (`document.parse_backup`), then
+writes everything in one transaction with the owner's row locked, so two restores
+of one account cannot interleave and any failure leaves the account as it was.
+
+Categories, tags, rules, user settings and notification preferences are written
+through their apps' services. Expenses, income, budgets, goals and contributions
+(and recurring items) are inserted here with `bulk_create`, because their services
+create one row at a time and send budget/goal notifications — which a restore of
+history must not do. Replace mode deletes the owner's records here too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import islice
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from budgets.models import Budget
+from categories.models import Category, Rule, Tag
+from categories.services import category_create, rule_create, tags_resolve
+from core.dates import user_today
+from core.exceptions import ConflictError
+from core.money import MAX_AMOUNT, quantize
+from currencies.selectors import RateQuote, converter, get_rate
+from expenses.models import Expense
+from goals.models import Contribution, Goal, GoalStatus
+from goals.selectors import goal_saved_amount
+from income.models import Income
+from notifications.models import EMAIL_ON_BY_DEFAULT, NotificationKind
+from notifications.services import preferences_update
+from users.models import User
+from users.services import user_update
+
+from . import recurring
+from .document import (
+    NON_FIELD,
+    Backup,
+    CategoryRef,
+    Errors,
+    OwnRef,
+    SystemRef,
+    TransactionItem,
+    parse_backup,
+)
+
+Mode = Literal["merge", "replace"]
+MODES: tuple[Mode, ...] = ("merge", "replace")
+RESULT_SECTIONS = (
+    "categories",
+    "tags",
+    "rules",
+    "expenses",
+    "incomes",
+    "budgets",
+    "goals",
+    "contributions",
+    "recurring",
+)
+BATCH_SIZE = 1000
+TAGS_PER_RESOLVE = 200
+
+
+@dataclass
+class SectionCounts:
+    created: int = 0
+    skipped: int = 0
+    deleted: int = 0
+
+
+def _batched(items: list[Any], size: int) -> Iterable[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _bulk_create(model: type[models.Model], objects: list[Any]) -> None:
+    """Insert and learn the new primary keys (needed to link tags and contributions)."""
+    if not objects:
+        return
+    if connection.features.can_return_rows_from_bulk_insert:
+        model._default_manager.bulk_create(objects, batch_size=BATCH_SIZE)
+    else:  # pragma: no cover - SQLite < 3.35 / MySQL
+        for instance in objects:
+            instance.save(force_insert=True)
+
+
+def _delete_files(files: list[tuple[Any, str]]) -> None:
+    for storage, name in files:
+        storage.delete(name)
+
+
+class _Restore:
+    def __init__(self, owner: User, backup: Backup, mode: Mode) -> None:
+        self.owner, self.backup, self.mode = owner, backup, mode
+        self.merge = mode == "merge"
+        self.counts = {section: SectionCounts() for section in RESULT_SECTIONS}
+        self.errors = Errors()
+        self.categories: dict[str, Category] = {}
+        self.tags: dict[str, Tag] = {}
+        self.quotes: dict[tuple[str, date], RateQuote] = {}
+        self._converter: Any = None
+        self.settings_applied = False
+
+    def run(self) -> None:
+        if not self.merge:
+            self._delete_owned()
+            self._apply_settings()
+        self.base = self.owner.base_currency
+        # Stored base amounts are kept only when they are in this account's base currency.
+        self.same_base = self.base == self.backup.base_currency
+        self._categories()
+        self.errors.raise_if_any()
+        self._tags()
+        self._rules()
+        self._transactions(Expense, "expenses", self.backup.expenses)
+        self._transactions(Income, "incomes", self.backup.incomes)
+        self._budgets()
+        self._goals()
+        self._recurring()
+        self.errors.raise_if_any()
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "settings_applied": self.settings_applied,
+            "sections": {name: asdict(counts) for name, counts in self.counts.items()},
+        }
+
+    # replace mode
+
+    def _delete_owned(self) -> None:
+        owner = self.owner
+        files = []
+        for model in (Expense, Income):
+            storage = model._meta.get_field("receipt").storage
+            names = model.objects.filter(user=owner).exclude(receipt="")
+            files += [(storage, name) for name in names.values_list("receipt", flat=True)]
+        plan: list[tuple[str, models.QuerySet]] = []
+        recurring_model = recurring.recurring_model()
+        if recurring_model is not None:
+            plan.append(
+                ("recurring", recurring_model._default_manager.filter(user=owner))  # type: ignore[attr-defined]
+            )
+        plan += [
+            ("rules", Rule.objects.filter(user=owner)),
+            ("expenses", Expense.objects.filter(user=owner)),
+            ("incomes", Income.objects.filter(user=owner)),
+            ("budgets", Budget.objects.filter(user=owner)),
+            ("goals", Goal.objects.filter(user=owner)),
+            ("categories", Category.objects.filter(user=owner)),
+            ("tags", Tag.objects.filter(user=owner)),
+        ]
+        try:
+            for section, queryset in plan:
+                _, deleted = queryset.delete()
+                self.counts[section].deleted = deleted.get(queryset.model._meta.label, 0)
+                if section == "goals":
+                    self.counts["contributions"].deleted = deleted.get(Contribution._meta.label, 0)
+        except ProtectedError as exc:
+            blockers = sorted({str(o._meta.verbose_name_plural) for o in exc.protected_objects})
+            raise ConflictError(
+                f"Your records cannot be replaced: {', '.join(blockers)} still use them.",
+                code="backup_replace_conflict",
+            ) from None
+        if files:
+            transaction.on_commit(lambda: _delete_files(files), robust=True)
+
+    def _apply_settings(self) -> None:
+        user_update(user=self.owner, data=self.backup.settings)
+        preferences = self.backup.notification_preferences
+        if preferences is not None:
+            changes = {
+                kind: {
+                    "in_app": True,
+                    "email": kind in EMAIL_ON_BY_DEFAULT,
+                    **preferences.get(kind, {}),
+                }
+                for kind in NotificationKind.values
+            }
+            preferences_update(user=self.owner, changes=changes)
+        self.settings_applied = True
+
+    # categories, tags, rules
+
+    def _resolve(self, ref: CategoryRef | None) -> Category | None:
+        if ref is None:
+            return None
+        if isinstance(ref, SystemRef):
+            return ref.category
+        return self.categories[ref.key]
+
+    def _categories(self) -> None:
+        """Same (kind, name) as one of the account's categories, or a system one → reused."""
+        counts = self.counts["categories"]
+        system = {
+            (c.kind, c.name.casefold()): c for c in Category.objects.filter(user__isnull=True)
+        }
+        existing = {
+            (c.kind, c.name.casefold()): c for c in Category.objects.filter(user=self.owner)
+        }
+        # Parents first: nesting is one level deep, so two passes suffice.
+        for item in sorted(self.backup.categories, key=lambda i: isinstance(i.parent, OwnRef)):
+            found = existing.get((item.kind, item.name.casefold())) or system.get(
+                (item.kind, item.name.casefold())
+            )
+            if found is not None:
+                self.categories[item.key] = found
+                counts.skipped += 1
+                continue
+            parent = self._resolve(item.parent)
+            if parent is not None and parent.parent_id is not None:
+                self.errors.add(
+                    ("categories", item.index, "parent"),
+                    f"'{parent.name}' is a subcategory in this account, so '{item.name}' "
+                    "cannot go under it (one level of nesting).",
+                )
+                parent = None
+            category = category_create(
+                user=self.owner,
+                data={
+                    "name": item.name,
+                    "kind": item.kind,
+                    "parent": parent,
+                    "icon": item.icon,
+                    "color": item.color,
+                },
+            )
+            self.categories[item.key] = existing[(item.kind, item.name.casefold())] = category
+            counts.created += 1
+
+    def _tags(self) -> None:
+        """Every name the backup uses (its tags section, rules, records), matched to the
+        account's tags case-insensitively; the missing ones are created."""
+        backup = self.backup
+        wanted: dict[str, str] = {}
+        for name in backup.tags:
+            wanted.setdefault(name.casefold(), name)
+        for rule in backup.rules:
+            for name in rule.add_tags:
+                wanted.setdefault(name.casefold(), name)
+        for record in (*backup.expenses, *backup.incomes):
+            for name in record.tags:
+                wanted.setdefault(name.casefold(), name)
+        tags = {tag.name.casefold(): tag for tag in Tag.objects.filter(user=self.owner)}
+        listed = {name.casefold() for name in backup.tags}
+        self.counts["tags"].skipped = len(listed & tags.keys())
+        missing = [name for fold, name in wanted.items() if fold not in tags]
+        for chunk in _batched(missing, TAGS_PER_RESOLVE):
+            tags_resolve(user=self.owner, names=chunk)
+        if missing:
+            tags = {tag.name.casefold(): tag for tag in Tag.objects.filter(user=self.owner)}
+        self.counts["tags"].created = len(missing)
+        self.tags = tags
+
+    def _rules(self) -> None:
+        """In merge mode a rule identical to one the account has is skipped."""
+        counts = self.counts["rules"]
+        existing = set(
+            Rule.objects.filter(user=self.owner).values_list(
+                "name", "field", "operator", "value", "case_sensitive", "category_id"
+            )
+        )
+        for item in self.backup.rules:
+            category = self._resolve(item.category)
+            assert category is not None
+            key = (
+                item.name,
+                item.field,
+                item.operator,
+                item.value,
+                item.case_sensitive,
+                category.pk,
+            )
+            if key in existing:
+                counts.skipped += 1
+                continue
+            existing.add(key)
+            rule_create(
+                user=self.owner,
+                data={
+                    "name": item.name,
+                    "field": item.field,
+                    "operator": item.operator,
+                    "value": item.value,
+                    "case_sensitive": item.case_sensitive,
+                    "category": category,
+                    "add_tags": item.add_tags,
+                    "priority": item.priority,
+                    "active": item.active,
+                },
+            )
+            counts.created += 1
+
+    # expenses and income
+
+    def _base_amount(self, item: TransactionItem) -> tuple[Decimal, Decimal]:
+        """The stored (base_amount, rate) when they are in this account's base currency;
+        otherwise converted as the ledger does (latest rate on or before the date)."""
+        if self.same_base and item.base_amount is not None and item.exchange_rate is not None:
+            return item.base_amount, item.exchange_rate
+        key = (item.currency, item.date)
+        quote = self.quotes.get(key)
+        if quote is None:
+            quote = self.quotes[key] = get_rate(
+                from_currency=item.currency, to_currency=self.base, on=item.date
+            )
+        return quantize(item.amount * quote.rate, self.base), quote.rate
+
+    def _transactions(
+        self, model: type[Expense] | type[Income], section: str, items: list[TransactionItem]
+    ) -> None:
+        """Bulk insert; in merge mode a record identical in (date, amount, currency,
+        description, category) to one already there is skipped, counted per occurrence."""
+        counts = self.counts[section]
+        if not items:
+            return
+        already: Counter[tuple[Any, ...]] = Counter()
+        if self.merge:
+            dates = [item.date for item in items]
+            already = Counter(
+                model.objects.filter(user=self.owner, date__gte=min(dates), date__lte=max(dates))
+                .values_list("date", "amount", "currency", "description", "category_id")
+                .iterator(chunk_size=BATCH_SIZE)
+            )
+        records: list[Expense | Income] = []
+        tag_ids: list[set[int]] = []
+        for item in items:
+            category = self._resolve(item.category)
+            key = (
+                item.date,
+                item.amount,
+                item.currency,
+                item.description,
+                getattr(category, "pk", None),
+            )
+            if already[key] > 0:
+                already[key] -= 1
+                counts.skipped += 1
+                continue
+            base_amount, rate = self._base_amount(item)
+            records.append(
+                model(
+                    user=self.owner,
+                    amount=item.amount,
+                    currency=item.currency,
+                    base_amount=base_amount,
+                    exchange_rate=rate,
+                    date=item.date,
+                    description=item.description,
+                    category=category,
+                    notes=item.notes,
+                    **item.extra,
+                )
+            )
+            tag_ids.append({self.tags[name.casefold()].pk for name in item.tags})
+        _bulk_create(model, records)
+        field = model._meta.get_field("tags")
+        through = field.remote_field.through  # type: ignore[union-attr]
+        source = f"{field.m2m_field_name()}_id"  # type: ignore[attr-defined]
+        target = f"{field.m2m_reverse_field_name()}_id"  # type: ignore[attr-defined]
+        links = [
+            through(**{source: record.pk, target: tag_id})
+            for record, ids in zip(records, tag_ids, strict=True)
+            for tag_id in ids
+        ]
+        through.objects.bulk_create(links, batch_size=BATCH_SIZE)
+        counts.created += len(records)
+
+    # budgets and goals: amounts in the backup's base currency
+
+    def _convert(self, amount: Decimal, path: tuple[str | int, ...]) -> Decimal:
+        """`amount` in this account's base currency, at today's rate when they differ
+        (as a base-currency change converts budgets and goals)."""
+        if self.same_base:
+            return amount
+        if self._converter is None:
+            self._converter = converter(
+                from_currency=self.backup.base_currency,
+                to_currency=self.base,
+                on=user_today(self.owner),
+            )
+        converted: Decimal = self._converter(amount)
+        if abs(converted) > MAX_AMOUNT:
+            self.errors.add(path, f"In {self.base} this is more than {MAX_AMOUNT}.")
+        return converted
+
+    def _budgets(self) -> None:
+        """In merge mode the account's budget for a (month, scope, category) is kept."""
+        counts = self.counts["budgets"]
+        existing = set(
+            Budget.objects.filter(user=self.owner).values_list("month", "scope", "category_id")
+        )
+        budgets = []
+        for item in self.backup.budgets:
+            category = self._resolve(item.category)
+            key = (item.month, item.scope, getattr(category, "pk", None))
+            if key in existing:
+                counts.skipped += 1
+                continue
+            existing.add(key)
+            budgets.append(
+                Budget(
+                    user=self.owner,
+                    month=item.month,
+                    scope=item.scope,
+                    category=category,
+                    amount=self._convert(item.amount, ("budgets", item.index, "amount")),
+                    rollover=item.rollover,
+                    warn_threshold=item.warn_threshold,
+                )
+            )
+        self.errors.raise_if_any()
+        _bulk_create(Budget, budgets)
+        counts.created = len(budgets)
+
+    def _goals(self) -> None:
+        """In merge mode a goal with the name of one of the account's goals is that goal:
+        only its missing contributions (by date, amount and note) are added. Status is
+        derived from the contributions (archived stays archived); nobody is notified."""
+        counts, contribution_counts = self.counts["goals"], self.counts["contributions"]
+        by_name: dict[str, Goal] = {}
+        if self.merge:
+            for goal in Goal.objects.filter(user=self.owner).order_by("id"):
+                by_name.setdefault(goal.name.casefold(), goal)
+        new_goals: list[tuple[Goal, list[Contribution]]] = []
+        contributions: list[Contribution] = []
+        for item in self.backup.goals:
+            path = ("goals", item.index)
+            amounts = [
+                (
+                    self._convert(c.amount, (*path, "contributions", position, "amount")),
+                    c.date,
+                    c.note,
+                )
+                for position, c in enumerate(item.contributions)
+            ]
+            goal = by_name.get(item.name.casefold())
+            if goal is None:
+                goal = Goal(
+                    user=self.owner,
+                    name=item.name,
+                    target_amount=self._convert(item.target_amount, (*path, "target_amount")),
+                    target_date=item.target_date,
+                    notes=item.notes,
+                )
+                saved = sum((amount for amount, _, _ in amounts), Decimal(0))
+                goal.status = self._goal_status(item.status, goal.target_amount, saved)
+                new_goals.append(
+                    (goal, [Contribution(amount=a, date=d, note=n) for a, d, n in amounts])
+                )
+                counts.created += 1
+                contribution_counts.created += len(amounts)
+                continue
+
+            counts.skipped += 1
+            present = Counter(goal.contributions.values_list("amount", "date", "note"))
+            added = []
+            for amount, day, note in amounts:
+                if present[(amount, day, note)] > 0:
+                    present[(amount, day, note)] -= 1
+                    contribution_counts.skipped += 1
+                else:
+                    added.append(Contribution(goal=goal, amount=amount, date=day, note=note))
+            if not added:
+                continue
+            saved = goal_saved_amount(goal=goal) + sum(c.amount for c in added)
+            if saved < 0:
+                self.errors.add(
+                    (*path, "contributions"),
+                    f"Added to your goal '{goal.name}', these withdrawals would take its "
+                    "saved amount below 0.",
+                )
+                continue
+            status = self._goal_status(goal.status, goal.target_amount, saved)
+            if status != goal.status:
+                Goal.objects.filter(pk=goal.pk).update(status=status, updated_at=timezone.now())
+            contributions += added
+            contribution_counts.created += len(added)
+        self.errors.raise_if_any()
+        _bulk_create(Goal, [goal for goal, _ in new_goals])
+        for goal, items in new_goals:
+            for contribution in items:
+                contribution.goal = goal
+            contributions += items
+        Contribution.objects.bulk_create(contributions, batch_size=BATCH_SIZE)
+
+    @staticmethod
+    def _goal_status(requested: str, target: Decimal, saved: Decimal) -> str:
+        if requested == GoalStatus.ARCHIVED:
+            return GoalStatus.ARCHIVED
+        return GoalStatus.ACHIEVED if saved >= target else GoalStatus.ACTIVE
+
+    # recurring items (only with the recurring app)
+
+    def _recurring(self) -> None:
+        model = recurring.recurring_model()
+        if model is None or not self.backup.recurring:
+            return
+        counts = self.counts["recurring"]
+        fields = recurring.backed_up_fields(model)
+        existing = set(
+            model._default_manager.filter(user=self.owner).values_list(  # type: ignore[attr-defined]
+                *(field.attname for field in fields)
+            )
+        )
+        items = []
+        for item in self.backup.recurring:
+            instance = recurring.build(model, self.owner, item, self._resolve)
+            key = tuple(getattr(instance, field.attname) for field in fields)
+            if self.merge and key in existing:
+                counts.skipped += 1
+                continue
+            try:
+                instance.full_clean()
+            except ValidationError as exc:
+                problems = (
+                    exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
+                )
+                for name, messages in problems.items():
+                    for message in messages:
+                        self.errors.add(("recurring", item.index, name), message)
+                continue
+            existing.add(key)
+            items.append(instance)
+        self.errors.raise_if_any()
+        _bulk_create(model, items)
+        counts.created = len(items)
+
+
+def backup_restore(*, user: Any, document: Any, mode: Mode = "merge") -> dict[str, Any]:
+    """Restore a backup document into `user`'s account, all or nothing.
+
+    `merge` adds to what is there: categories and tags with the same name (and kind)
+    are reused, and records identical to existing ones are skipped, so merging one
+    backup twice stores nothing the second time; the user's settings are left alone.
+    `replace` first deletes the user's own categories, tags, rules, expenses, income,
+    budgets, goals and recurring items, then restores the backup's, and applies its
+    settings (base currency, time zone, month start, names, notification preferences).
+
+    Returns {mode, settings_applied, sections: {name: {created, skipped, deleted}}}.
+    Raises BackupInvalid when the document is wrong, RateUnavailable (400) when a
+    needed exchange rate is missing, ConflictError when replace cannot delete; in
+    every case nothing is stored.
+    """
+    if mode not in MODES:
+        raise ValueError(f"Unknown restore mode: {mode!r}")
+    backup = parse_backup(document)
+    with transaction.atomic():
+        owner = User.objects.select_for_update().get(pk=user.pk)
+        restore = _Restore(owner, backup, mode)
+        restore.run()
+    if restore.settings_applied:
+        user.refresh_from_db()
+    return restore.result()

@@ -1,0 +1,136 @@
+"""GET /export/backup.json and POST /import/backup/ (SPEC §11)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.dates import user_today
+from core.negotiation import JSONErrorsNegotiation
+from core.schema import VALIDATION_ERROR
+
+from .document import BackupInvalid
+from .parsers import BackupJSONParser, load_json, too_large
+from .selectors import backup_chunks
+from .serializers import (
+    BackupDocumentSerializer,
+    BackupRestoreResultSerializer,
+    BackupUploadSerializer,
+)
+from .services import MODES, backup_restore
+
+# Room for the multipart envelope around the file when checking Content-Length.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+class BackupExportView(APIView):
+    content_negotiation_class = JSONErrorsNegotiation
+
+    @extend_schema(
+        operation_id="backup_export",
+        summary="Download a backup of everything you own",
+        description=(
+            "A versioned JSON document (`format: budget-tracker-backup`, `version: 1`) "
+            "with your settings, own categories, tags, rules, expenses, income, budgets, "
+            "goals with contributions, notification preferences and recurring items. "
+            "System categories are referred to by kind and name. Receipt files are not "
+            "included (`has_receipt` says whether there was one). Streamed."
+        ),
+        responses={200: OpenApiResponse(BackupDocumentSerializer, description="The backup.")},
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        response = StreamingHttpResponse(
+            backup_chunks(request.user), content_type="application/json; charset=utf-8"
+        )
+        filename = f"budget-tracker-backup-{user_today(request.user):%Y-%m-%d}.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _content_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class BackupRestoreView(APIView):
+    parser_classes = [BackupJSONParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="backup_restore",
+        summary="Restore a backup (merge or replace)",
+        description=(
+            "Send the document as a multipart `file` or as the JSON body. The whole "
+            "document is checked first; if anything is wrong the answer is 400 with "
+            'every problem by path (e.g. `{"expenses": {"12": {"amount": ["…"]}}}`) '
+            "and nothing is stored. `merge` (default) adds to your data, reusing "
+            "categories and tags of the same name and skipping records you already "
+            "have, and leaves your settings alone; `replace` deletes your own "
+            "categories, tags, rules, expenses, income, budgets, goals and recurring "
+            "items first and applies the backup's settings. All in one transaction."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "mode",
+                str,
+                enum=list(MODES),
+                description="`merge` (default) or `replace`; a multipart `mode` field wins.",
+            )
+        ],
+        request={
+            "multipart/form-data": BackupUploadSerializer,
+            "application/json": BackupDocumentSerializer,
+        },
+        responses={
+            200: BackupRestoreResultSerializer,
+            400: VALIDATION_ERROR,
+            409: OpenApiResponse(description="Replace mode: your records are still in use."),
+            413: OpenApiResponse(description="Larger than the upload limit."),
+            415: OpenApiResponse(description="Neither JSON nor multipart."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        limit = settings.IMPORT_MAX_BYTES
+        length = _content_length(request)
+        multipart = (request.content_type or "").startswith("multipart/")
+        if length > limit + (MULTIPART_OVERHEAD_BYTES if multipart else 0):
+            raise too_large(length)
+        if multipart:
+            document = self._uploaded_document(request, limit)
+            mode = request.data.get("mode") or request.query_params.get("mode") or "merge"
+        else:
+            if length == 0:
+                raise serializers.ValidationError(
+                    {"file": ["Send the backup as a multipart `file` or as a JSON body."]}
+                )
+            document = request.data
+            mode = request.query_params.get("mode") or "merge"
+        if mode not in MODES:
+            raise serializers.ValidationError({"mode": [f"Use one of: {', '.join(MODES)}."]})
+        try:
+            result = backup_restore(user=request.user, document=document, mode=mode)
+        except BackupInvalid as exc:
+            raise serializers.ValidationError(exc.errors) from None
+        return Response(BackupRestoreResultSerializer(result).data)
+
+    @staticmethod
+    def _uploaded_document(request: Request, limit: int) -> Any:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise serializers.ValidationError({"file": ["No file was submitted."]})
+        if upload.size is not None and upload.size > limit:
+            raise too_large(upload.size)
+        try:
+            return load_json(upload.read())
+        except ValueError as exc:
+            raise serializers.ValidationError({"file": [f"Not a JSON document: {exc}"]}) from None

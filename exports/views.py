@@ -1,0 +1,217 @@
+"""GET /export/…: the user's records as CSV and XLSX files and a monthly PDF report (SPEC §11).
+
+The record exports reuse the list endpoints' filter backends, FilterSets, search fields
+and ordering (`TransactionViewSet`, `ExpenseViewSet`, `IncomeViewSet`), so a file holds
+exactly the rows the list would page through, and a bad parameter is the same 400.
+Validation happens before the response starts; the body is then produced without
+holding the records in memory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from core.dates import user_now, user_today
+from core.negotiation import JSONErrorsNegotiation
+from core.schema import VALIDATION_ERROR
+from core.views import OwnedQuerysetMixin
+from expenses.views import ExpenseViewSet
+from income.views import IncomeViewSet
+from ledger.views import TransactionViewSet
+from reports.serializers import MonthQuery
+from reports.services import current_budget_month
+
+from .csv_export import csv_stream
+from .pdf_report import build_report
+from .selectors import EXPENSE, INCOME, RecordKind
+from .xlsx_export import XLSX_CONTENT_TYPE, build_workbook, requested_period
+
+# The workbook stays in memory up to this size, then moves to a temporary file.
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class ExportView(APIView):
+    """Answers with a file the view builds itself; errors stay JSON, and an `Accept`
+    header naming the file's type (or anything else) never earns a 406."""
+
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONErrorsNegotiation
+
+
+class RecordExportView(OwnedQuerysetMixin, ExportView, GenericAPIView):
+    """The user's records of one kind, filtered, searched and ordered as their list."""
+
+    pagination_class = None
+    filter_backends = TransactionViewSet.filter_backends
+    ordering_fields = TransactionViewSet.ordering_fields
+    ordering = TransactionViewSet.ordering
+    kind: RecordKind
+    file_stem: str
+
+    def get_owned_queryset(self) -> QuerySet:
+        # Rows are read as value tuples (see selectors): no instances, no prefetching.
+        return self.queryset.all()
+
+    @classmethod
+    def records_for(cls, request: Request) -> QuerySet:
+        """The filtered queryset this export would write for `request` (400 on bad filters)."""
+        view = cls(request=request, args=(), kwargs={}, format_kwarg=None)
+        return view.filter_queryset(view.get_queryset())
+
+    def get(self, request: Request) -> StreamingHttpResponse:
+        records = self.filter_queryset(self.get_queryset())
+        stream = csv_stream(records, kind=self.kind, base_currency=request.user.base_currency)
+        response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        return _attachment(response, f"{self.file_stem}-{user_today(request.user)}.csv")
+
+
+CSV_DESCRIPTION = (
+    "UTF-8 CSV with a byte order mark (for Excel) and CRLF line ends, streamed: a header "
+    "row, then one row per record. Amounts have their currency's minor units; tags are "
+    "joined with `;`; `created_at` is UTC. A text cell beginning with `=`, `+`, `-`, "
+    "`@`, tab or CR starts with an apostrophe, so spreadsheets do not run it as a formula."
+)
+
+
+def _csv_schema(operation_id: str, what: str, list_path: str) -> Any:
+    return extend_schema(
+        tags=["exports"],
+        operation_id=operation_id,
+        summary=f"Download {what} as CSV",
+        description=(
+            f"Every {what[:-1] if what.endswith('s') else what} record matching the filters, "
+            f"search and ordering of `{list_path}` (same parameters, same 400s), unpaginated. "
+            + CSV_DESCRIPTION
+        ),
+        filters=True,
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The CSV file."),
+            400: VALIDATION_ERROR,
+        },
+    )
+
+
+class ExpensesCsvView(RecordExportView):
+    queryset = ExpenseViewSet.queryset
+    filterset_class = ExpenseViewSet.filterset_class
+    search_fields = ExpenseViewSet.search_fields
+    kind = EXPENSE
+    file_stem = "expenses"
+
+    @_csv_schema("export_expenses_csv", "expenses", "/expenses/")
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class IncomesCsvView(RecordExportView):
+    queryset = IncomeViewSet.queryset
+    filterset_class = IncomeViewSet.filterset_class
+    search_fields = IncomeViewSet.search_fields
+    kind = INCOME
+    file_stem = "incomes"
+
+    @_csv_schema("export_incomes_csv", "income", "/incomes/")
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class TransactionsXlsxView(ExpensesCsvView):
+    """Documents the expense list's filters (plus `source`); each sheet is filtered by
+    its own list's FilterSet with the same query parameters."""
+
+    @extend_schema(
+        tags=["exports"],
+        operation_id="export_transactions_xlsx",
+        summary="Download expenses and income as an Excel workbook",
+        description=(
+            "Sheets **Expenses** and **Income** (one row per record, as the CSV exports: "
+            "amounts are numbers with the currency's decimals, dates are date cells, "
+            "`created_at` is UTC) and **Summary** (period, totals of expenses, income and net, "
+            "and totals by category, in the base currency). Each record sheet takes the "
+            "filters, search and ordering of its list (`/expenses/`, `/incomes/`) from the "
+            "same query parameters; `payment_method` and `merchant` only narrow Expenses, "
+            "`source` only Income, and a category id only matches records of its kind. "
+            "More than 1,048,575 records continue on a sheet `Expenses (2)` and so on."
+        ),
+        filters=True,
+        parameters=[
+            OpenApiParameter(
+                "source",
+                str,
+                OpenApiParameter.QUERY,
+                description="Income only: source contains (case-insensitive).",
+            )
+        ],
+        responses={
+            (200, XLSX_CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The workbook."
+            ),
+            400: VALIDATION_ERROR,
+        },
+    )
+    def get(self, request: Request) -> FileResponse:  # type: ignore[override]
+        expenses = ExpensesCsvView.records_for(request)
+        incomes = IncomesCsvView.records_for(request)
+        period = requested_period(request.query_params, request.user)
+        target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        try:
+            build_workbook(
+                target,
+                expenses=expenses,
+                incomes=incomes,
+                user=request.user,
+                period=period,
+                filters=request.query_params.urlencode(),
+            )
+            target.seek(0)
+        except BaseException:
+            target.close()
+            raise
+        response = FileResponse(target, content_type=XLSX_CONTENT_TYPE)
+        return _attachment(response, f"transactions-{user_today(request.user)}.xlsx")
+
+
+class ReportPdfView(ExportView):
+    @extend_schema(
+        tags=["exports"],
+        operation_id="export_report_pdf",
+        summary="Download a printable monthly report (PDF)",
+        description=(
+            "A budget month's report: summary (income, expenses, net, savings rate, "
+            "average daily spending), spending by category with a chart, budget status "
+            "with a chart, and savings goals. Amounts are in the base currency."
+        ),
+        parameters=[MonthQuery],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The PDF report."
+            ),
+            400: VALIDATION_ERROR,
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = MonthQuery(data=request.query_params, context={"request": request})
+        query.is_valid(raise_exception=True)
+        month = query.validated_data.get("month")
+        year_month = (month.year, month.month) if month else current_budget_month(request.user)
+        pdf = build_report(
+            user=request.user, year=year_month[0], month=year_month[1], now=user_now(request.user)
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        return _attachment(response, f"report-{year_month[0]:04d}-{year_month[1]:02d}.pdf")

@@ -1,0 +1,55 @@
+"""What every statement parser returns, and the errors it may raise (SPEC §11).
+
+A parser turns the bytes of one file into `ParsedRow`s: signed amounts (negative =
+money out) in the statement's currency when the file says it. Rows that cannot be
+read go to `errors` with their line; a file that cannot be read at all raises
+`StatementError` (→ 400), and one that is no known format `UnsupportedFormat` (→ 415).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+
+class StatementError(ValueError):
+    """The file is of a known kind but cannot be read as a statement (→ 400)."""
+
+
+class UnsupportedFormat(ValueError):
+    """The file is not a statement format we know (→ 415)."""
+
+
+@dataclass
+class ParsedRow:
+    line: int  # 1-based line of the file where the transaction starts (record number if none)
+    date: date
+    description: str
+    amount: Decimal  # signed: negative is an outflow (expense), positive an inflow (income)
+    currency: str | None = None  # ISO 4217 when the file says; None → the batch default
+    merchant: str = ""
+    fitid: str = ""  # the bank's unique transaction id (OFX FITID), when the file has one
+    memo: str = ""
+
+
+@dataclass
+class ParseResult:
+    format: str  # "csv", "ofx", "qfx", "qif" or "xlsx"
+    rows: list[ParsedRow] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    currency: str | None = None  # the statement's currency, when it declares one
+
+
+@dataclass
+class CsvOptions:
+    """Client hints for CSV (and XLSX) files; every one is optional and detected if absent."""
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    date_format: str | None = None  # strptime pattern, e.g. "%d.%m.%Y"
+    decimal_separator: str | None = None  # "." or ","
+    columns: dict[str, Any] | None = None  # role → header name or 0-based index
+    skip_rows: int | None = None  # lines before the header row
+    negate: bool = False  # flip signs (card statements where charges are positive)

@@ -1,0 +1,298 @@
+"""Bank-statement import: preview → commit → undo (SPEC §11).
+
+Preview parses the file, validates every row, marks duplicates and suggests
+categories, storing nothing but the batch. Commit stores the new rows as expenses
+(outflows) and income (inflows) in one transaction; undo deletes what a batch stored.
+
+Duplicates: a row with a FITID is a duplicate when a record (or an earlier row of the
+same file) already has that FITID. Otherwise its key is date + signed amount +
+normalised description, counted per occurrence: with N identical rows in the file
+and E records already stored under that key, the first E rows are duplicates and the
+rest are new — so two genuine identical coffees on one day both survive, and
+re-importing the file stores nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from categories.services import rules_for
+from core.exceptions import ConflictError
+from core.money import amount_errors, is_currency
+from currencies.selectors import RateUnavailable, get_rate
+from expenses.models import Expense
+from expenses.services import expenses_bulk_import, expenses_delete_imported
+from income.models import Income
+from income.services import incomes_bulk_import, incomes_delete_imported
+from users.models import User
+
+from .models import BatchStatus, ImportBatch
+from .parsers.base import CsvOptions, ParsedRow, ParseResult, StatementError, UnsupportedFormat
+
+EXPENSE, INCOME = "expense", "income"
+PREVIEW_ROWS_SHOWN = 1000
+
+
+def normalise_description(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def row_key(*, day: date, amount: Decimal, description: str) -> str:
+    """The duplicate key of a row without FITID: date, signed amount, description."""
+    raw = f"{day.isoformat()}|{amount.normalize():f}|{normalise_description(description)}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def parse_statement(content: bytes, *, fmt: str, filename: str, options: CsvOptions) -> ParseResult:
+    """Detect (when `fmt` is auto) and parse. Raises UnsupportedFormat or StatementError."""
+    from .parsers.detect import detect_format
+
+    if fmt == "auto":
+        detected = detect_format(content, filename)
+        if detected is None:
+            raise UnsupportedFormat(
+                "This file is not a statement format we read (CSV, OFX, QFX, QIF or XLSX)."
+            )
+        fmt = detected
+    if fmt == "csv":
+        from .parsers.csv_parser import parse_csv
+
+        return parse_csv(content, options)
+    if fmt == "xlsx":
+        from .parsers.xlsx_parser import parse_xlsx
+
+        return parse_xlsx(content, options)
+    if fmt in ("ofx", "qfx"):
+        from .parsers.ofx_parser import parse_ofx
+
+        return parse_ofx(content, fmt=fmt)
+    if fmt == "qif":
+        from .parsers.qif_parser import parse_qif
+
+        return parse_qif(content)
+    raise UnsupportedFormat(f"Unknown format {fmt!r}.")
+
+
+def _validate(
+    row: ParsedRow, currency: str, base_currency: str, quotes: dict[tuple[str, date], bool]
+) -> str | None:
+    """Why a parsed row cannot be stored, or None."""
+    if not is_currency(currency):
+        return f"Unknown currency {currency!r}."
+    errors = amount_errors(abs(row.amount), currency)
+    if errors:
+        return " ".join(errors)
+    if currency != base_currency:
+        key = (currency, row.date)
+        if key not in quotes:
+            try:
+                get_rate(from_currency=currency, to_currency=base_currency, on=row.date)
+                quotes[key] = True
+            except RateUnavailable:
+                quotes[key] = False
+        if not quotes[key]:
+            return f"No exchange rate for {currency}->{base_currency} on or before {row.date}."
+    return None
+
+
+def _existing(
+    user: User, keys: set[str], fitids: set[str], first: date, last: date
+) -> tuple[Counter, set[str]]:
+    """How many stored records carry each key, and which FITIDs exist (both ledgers)."""
+    key_counts: Counter = Counter()
+    known_fitids: set[str] = set()
+    for model in (Expense, Income):
+        in_range = model.objects.filter(user=user, date__gte=first, date__lte=last)
+        if keys:
+            rows = (
+                in_range.exclude(import_key="")
+                .values("import_key")
+                .annotate(n=Count("*"))
+                .order_by()
+                .values_list("import_key", "n")
+            )
+            key_counts.update({key: n for key, n in rows if key in keys})
+        if fitids:
+            known_fitids.update(
+                model.objects.filter(user=user, import_fitid__in=list(fitids)).values_list(
+                    "import_fitid", flat=True
+                )
+            )
+    return key_counts, known_fitids
+
+
+def _mark_duplicates(user: User, rows: list[dict[str, Any]]) -> None:
+    """Set `duplicate` on each row dict (see the module docstring for the rule)."""
+    if not rows:
+        return
+    keys = {row["key"] for row in rows}
+    fitids = {row["fitid"] for row in rows if row["fitid"]}
+    first = min(date.fromisoformat(row["date"]) for row in rows)
+    last = max(date.fromisoformat(row["date"]) for row in rows)
+    stored, known_fitids = _existing(user, keys, fitids, first, last)
+    seen: Counter = Counter()
+    for row in rows:
+        if row["fitid"]:
+            row["duplicate"] = row["fitid"] in known_fitids
+            known_fitids.add(row["fitid"])
+            continue
+        seen[row["key"]] += 1
+        row["duplicate"] = seen[row["key"]] <= stored[row["key"]]
+
+
+@transaction.atomic
+def import_preview(
+    *,
+    user: User,
+    content: bytes,
+    fmt: str,
+    filename: str,
+    options: CsvOptions,
+    default_currency: str | None,
+) -> ImportBatch:
+    """Parse and check a statement; store only the batch (status `preview`).
+
+    Raises UnsupportedFormat (415) or StatementError (400) for a file that cannot be
+    read, and StatementError when no row at all could be read.
+    """
+    result = parse_statement(content, fmt=fmt, filename=filename, options=options)
+    fallback = (result.currency or default_currency or user.base_currency).upper()
+    matcher = rules_for(user=user)
+    quotes: dict[tuple[str, date], bool] = {}
+    errors = [{"line": line, "message": message} for line, message in result.errors]
+    rows: list[dict[str, Any]] = []
+    for parsed in result.rows:
+        currency = (parsed.currency or fallback).upper()
+        problem = _validate(parsed, currency, user.base_currency, quotes)
+        if problem:
+            errors.append({"line": parsed.line, "message": problem})
+            continue
+        kind = EXPENSE if parsed.amount < 0 else INCOME
+        # A record needs a description; some statements carry none for a row.
+        parsed.description = (
+            parsed.description.strip() or parsed.merchant.strip() or parsed.memo.strip()
+        ) or "(no description)"
+        category, _ = matcher.match(
+            kind=kind, description=parsed.description, merchant=parsed.merchant
+        )
+        rows.append(
+            {
+                "line": parsed.line,
+                "date": parsed.date.isoformat(),
+                "description": parsed.description[:255],
+                "amount": f"{abs(parsed.amount):f}",
+                "kind": kind,
+                "currency": currency,
+                "merchant": parsed.merchant[:255],
+                "fitid": parsed.fitid[:255],
+                "key": row_key(
+                    day=parsed.date, amount=parsed.amount, description=parsed.description
+                ),
+                "suggested_category": category.pk if category else None,
+                "suggested_category_name": category.name if category else None,
+            }
+        )
+    if not rows:
+        detail = f" ({len(errors)} rows could not be read)" if errors else ""
+        raise StatementError(f"No transactions could be read from this file{detail}.")
+    errors.sort(key=lambda e: e["line"])
+    _mark_duplicates(user, rows)
+    duplicates = sum(row["duplicate"] for row in rows)
+    return ImportBatch.objects.create(
+        user=user,
+        format=result.format,
+        filename=filename[:255],
+        default_currency=fallback,
+        total_rows=len(rows),
+        new_rows=len(rows) - duplicates,
+        duplicate_rows=duplicates,
+        errors=errors,
+        rows=rows,
+    )
+
+
+def import_commit(*, batch: ImportBatch, skip_errors: bool = False) -> dict[str, int]:
+    """Store the batch's new rows in one transaction; returns counts.
+
+    Duplicates are decided again at commit (another import may have landed since the
+    preview), under a lock on the user so two commits cannot both store a row.
+    Raises ConflictError if the batch is not a preview, and ValidationError (on
+    `skip_errors`) while it has errors and `skip_errors` is false.
+    """
+    if batch.status != BatchStatus.PREVIEW:
+        raise ConflictError("This import has already been committed.", code="already_committed")
+    if batch.errors and not skip_errors:
+        raise ValidationError(
+            {
+                "skip_errors": [
+                    f"This file has {len(batch.errors)} rows that could not be read; "
+                    "send skip_errors: true to store the others."
+                ]
+            }
+        )
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=batch.user_id)
+        # Lock and re-check the status without reading the (large) rows document again.
+        locked = ImportBatch.objects.select_for_update().filter(pk=batch.pk)
+        if locked.values_list("status", flat=True).first() != BatchStatus.PREVIEW:
+            raise ConflictError("This import has already been committed.", code="already_committed")
+        rows = batch.rows
+        _mark_duplicates(user, rows)
+        fresh = [row for row in rows if not row["duplicate"]]
+        by_kind: dict[str, list[dict[str, Any]]] = {EXPENSE: [], INCOME: []}
+        for row in fresh:
+            by_kind[row["kind"]].append(
+                {
+                    "amount": Decimal(row["amount"]),
+                    "currency": row["currency"],
+                    "date": date.fromisoformat(row["date"]),
+                    "description": row["description"],
+                    "text": row["merchant"],
+                    "fitid": row["fitid"],
+                    "key": row["key"],
+                }
+            )
+        expenses = expenses_bulk_import(user=user, rows=by_kind[EXPENSE], import_batch=batch)
+        incomes = incomes_bulk_import(user=user, rows=by_kind[INCOME], import_batch=batch)
+        batch.status = BatchStatus.COMMITTED
+        batch.committed_at = timezone.now()
+        batch.expense_count, batch.income_count = expenses, incomes
+        batch.new_rows, batch.duplicate_rows = len(fresh), len(rows) - len(fresh)
+        batch.save(
+            update_fields=[
+                "status",
+                "committed_at",
+                "expense_count",
+                "income_count",
+                "new_rows",
+                "duplicate_rows",
+                "updated_at",
+            ]
+        )
+    return {
+        "expenses": expenses,
+        "incomes": incomes,
+        "duplicates_skipped": len(rows) - len(fresh),
+        "errors_skipped": len(batch.errors),
+    }
+
+
+@transaction.atomic
+def import_undo(*, batch: ImportBatch) -> dict[str, int]:
+    """Delete everything a committed batch stored (even if edited since), then the batch."""
+    counts = {
+        "expenses": expenses_delete_imported(import_batch=batch),
+        "incomes": incomes_delete_imported(import_batch=batch),
+    }
+    batch.delete()
+    return counts

@@ -1,0 +1,4 @@
+from .views import ImportViewSet
+
+routes = [("imports", ImportViewSet, "import")]
+urlpatterns: list = []

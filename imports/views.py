@@ -1,0 +1,122 @@
+"""/imports/: upload a statement (preview), commit it, undo it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.exceptions import ApplicationError
+from core.schema import NOT_FOUND, VALIDATION_ERROR
+from core.uploads import FileTooLarge
+from core.views import OwnedQuerysetMixin
+
+from . import services
+from .models import ImportBatch
+from .parsers.base import CsvOptions, StatementError, UnsupportedFormat
+from .serializers import (
+    CommitResultSerializer,
+    CommitSerializer,
+    ImportBatchListSerializer,
+    ImportBatchSerializer,
+    ImportUploadSerializer,
+    UndoResultSerializer,
+)
+
+CSV_OPTIONS = (
+    "delimiter",
+    "encoding",
+    "date_format",
+    "decimal_separator",
+    "columns",
+    "skip_rows",
+    "negate",
+)
+
+
+class ImportViewSet(
+    OwnedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Statement imports. Upload → preview (nothing stored) → commit → optional undo."""
+
+    queryset = ImportBatch.objects.all()
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    filter_backends: list = []
+
+    def get_owned_queryset(self):  # type: ignore[no-untyped-def]
+        if self.action == "list":
+            return self.queryset.defer("rows", "errors")
+        return self.queryset.all()
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        return ImportBatchListSerializer if self.action == "list" else ImportBatchSerializer
+
+    @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={
+            201: ImportBatchSerializer,
+            400: VALIDATION_ERROR,
+            413: OpenApiResponse(description="File larger than IMPORT_MAX_BYTES."),
+            415: OpenApiResponse(description="Not a statement format we read."),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        """Upload a statement and get a preview; nothing is stored as expenses or income yet."""
+        upload_serializer = ImportUploadSerializer(data=request.data)
+        upload_serializer.is_valid(raise_exception=True)
+        data = upload_serializer.validated_data
+        upload = data["file"]
+        if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
+            limit = settings.IMPORT_MAX_BYTES
+            raise FileTooLarge(f"file: {upload.size} bytes is over the {limit}-byte limit.")
+        options = CsvOptions(**{name: data[name] for name in CSV_OPTIONS if name in data})
+        try:
+            batch = services.import_preview(
+                user=request.user,
+                content=upload.read(),
+                fmt=data["format"],
+                filename=upload.name or "",
+                options=options,
+                default_currency=data.get("default_currency"),
+            )
+        except UnsupportedFormat as exc:
+            raise ApplicationError(
+                str(exc), code="unsupported_file_type", status_code=415
+            ) from None
+        except StatementError as exc:
+            raise ValidationError({"file": [str(exc)]}) from None
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CommitSerializer,
+        responses={
+            200: CommitResultSerializer,
+            400: VALIDATION_ERROR,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="Already committed."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def commit(self, request: Request, pk: str | None = None) -> Response:
+        """Store the new rows: outflows as expenses, inflows as income, rules applied."""
+        batch = self.get_object()
+        serializer = CommitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        counts = services.import_commit(
+            batch=batch, skip_errors=serializer.validated_data["skip_errors"]
+        )
+        return Response(counts)
+
+    @extend_schema(responses={200: UndoResultSerializer, 404: NOT_FOUND})
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        """Undo: delete every record the batch stored (or discard a preview)."""
+        counts = services.import_undo(batch=self.get_object())
+        return Response(counts)

@@ -1,0 +1,373 @@
+"""Writes on recurring items, and the scheduled jobs that act on them (SPEC §12).
+
+Every job is idempotent: safe to run twice, late, or in parallel with itself.
+"Never twice" is held by the database, not by timing: a transaction for an
+occurrence is recorded only by whoever inserts (or claims) the occurrence's unique
+(item, date) row in the same database transaction; notifications carry dedupe keys.
+A late run catches up on what it missed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from categories.models import Kind
+from core.dates import add_months, budget_month_of, format_month, month_range, user_today
+from core.exceptions import ApplicationError
+from core.money import format_amount
+from currencies.selectors import RateUnavailable
+from expenses.models import PaymentMethod
+from expenses.services import expense_create
+from income.services import income_create
+from notifications.models import Notification, NotificationKind
+from notifications.services import notify
+from reports.services import month_summary
+
+from .models import RecurringItem, RecurringOccurrence
+from .selectors import occurrences
+
+logger = logging.getLogger(__name__)
+
+ITEM_FIELDS = (
+    "kind",
+    "amount",
+    "currency",
+    "description",
+    "category",
+    "merchant",
+    "payment_method",
+    "frequency",
+    "interval",
+    "start_date",
+    "end_date",
+    "auto_create",
+    "remind_days_before",
+    "active",
+)
+USER_BATCH_SIZE = 500
+
+
+# --- items ---------------------------------------------------------------------------
+
+
+def _check_and_save(item: RecurringItem) -> RecurringItem:
+    if item.kind == Kind.INCOME:
+        item.payment_method = PaymentMethod.OTHER
+    # Field validators and clean() cover every database constraint with a message
+    # naming the field; the constraints themselves still hold under any writer.
+    item.full_clean(validate_unique=False, validate_constraints=False)
+    item.save()
+    return item
+
+
+@transaction.atomic
+def recurring_create(*, user: Any, data: dict[str, Any]) -> RecurringItem:
+    """Create an item owned by `user`; `currency` defaults to their base currency.
+
+    Raises ValidationError (naming the field) when the category is another user's or
+    of the other kind, the amount does not suit the currency, `end_date` is before
+    `start_date`, or a value is out of range. An income item's payment method is `other`.
+    """
+    values = {field: data[field] for field in ITEM_FIELDS if field in data}
+    item = RecurringItem(user=user, **values)
+    if not item.currency:
+        item.currency = user.base_currency
+    return _check_and_save(item)
+
+
+@transaction.atomic
+def recurring_update(*, item: RecurringItem, data: dict[str, Any]) -> RecurringItem:
+    """Apply a (partial) update, checked like `recurring_create`.
+
+    Transactions already recorded stay as they are; the new schedule applies to dates
+    not yet created. Switching auto-creation back on (`active` or `auto_create` made true
+    again) does not backfill the pause: the job starts again from the owner's today.
+    """
+    locked = RecurringItem.objects.select_for_update().get(pk=item.pk)
+    was_creating = locked.active and locked.auto_create
+    for field in ITEM_FIELDS:
+        if field in data:
+            setattr(locked, field, data[field])
+    if locked.active and locked.auto_create and not was_creating:
+        locked.resumed_on = user_today(locked.user)
+    return _check_and_save(locked)
+
+
+def recurring_delete(*, item: RecurringItem) -> None:
+    """Delete the item and its occurrence log; expenses and income it created stay."""
+    item.delete()
+
+
+# --- jobs: creating due transactions ---------------------------------------------------------
+
+
+def _local_date(moment: Any, user: Any) -> date:
+    return moment.astimezone(ZoneInfo(user.timezone or "UTC")).date()
+
+
+def _record_data(item: RecurringItem, day: date) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "amount": item.amount,
+        "currency": item.currency,
+        "date": day,
+        "description": item.description,
+        "category": item.category,
+    }
+    if item.kind == Kind.EXPENSE:
+        data.update(merchant=item.merchant, payment_method=item.payment_method)
+    else:
+        data["source"] = item.merchant
+    return data
+
+
+def _claim(item: RecurringItem, day: date) -> RecurringOccurrence | None:
+    """The occurrence row for (item, day), now marked fulfilled by this transaction; None
+    when another run (committed) already fulfilled it.
+
+    Inserts the row first; if it exists (a reminder made it, or another run got there
+    first) claims it with a conditional UPDATE, which PostgreSQL re-checks after any
+    concurrent writer commits, so exactly one transaction wins.
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return RecurringOccurrence.objects.create(item=item, date=day, fulfilled_at=now)
+    except IntegrityError:
+        pass
+    claimed = RecurringOccurrence.objects.filter(
+        item=item, date=day, fulfilled_at__isnull=True
+    ).update(fulfilled_at=now)
+    if not claimed:
+        return None
+    return RecurringOccurrence.objects.get(item=item, date=day)
+
+
+def _create_occurrence(item: RecurringItem, day: date) -> bool:
+    """Record the expense/income of one occurrence, exactly once; False if it was done
+    already or could not be done now (logged; the next run retries)."""
+    try:
+        with transaction.atomic():
+            occurrence = _claim(item, day)
+            if occurrence is None:
+                return False
+            data = _record_data(item, day)
+            if item.kind == Kind.EXPENSE:
+                occurrence.expense = expense_create(user=item.user, data=data)
+            else:
+                occurrence.income = income_create(user=item.user, data=data)
+            occurrence.save(update_fields=["expense", "income"])
+            return True
+    except RateUnavailable as exc:
+        logger.warning(
+            "Recurring item %s on %s not created, will retry: %s", item.pk, day, exc.message
+        )
+    except (ApplicationError, ValidationError):
+        logger.exception("Recurring item %s on %s not created, will retry", item.pk, day)
+    return False
+
+
+def create_due_occurrences(*, today: date | None = None) -> int:
+    """Record the expense or income of every due occurrence of active `auto_create` items.
+
+    Due: dates of the schedule from max(start_date, the day the item was created, in
+    the owner's time zone) up to today (the owner's today unless `today` is given).
+    Starting no earlier than the item's creation is deliberate: a new item with an old
+    start date describes a schedule, and backfilling years of history the user has
+    likely recorded already would double their figures. Likewise nothing is created
+    for the time an item was paused (`resumed_on`). A missed run catches up.
+
+    Each occurrence is one transaction (occurrence row + record via expense_create /
+    income_create, so rules, conversion and budget alerts apply); it is created at most
+    once ever, even by parallel runs. A missing exchange rate skips only that
+    occurrence (logged), which a later run retries. Returns how many were created.
+    """
+    created = 0
+    items = (
+        RecurringItem.objects.filter(active=True, auto_create=True)
+        .select_related("user", "category")
+        .order_by("pk")
+    )
+    for item in items.iterator(chunk_size=500):
+        until = today if today is not None else user_today(item.user)
+        start = max(
+            item.start_date,
+            _local_date(item.created_at, item.user),
+            item.resumed_on or item.start_date,
+        )
+        due = occurrences(item, start=start, end=until)
+        if not due:
+            continue
+        done = set(
+            RecurringOccurrence.objects.filter(
+                item=item, date__gte=due[0], date__lte=due[-1], fulfilled_at__isnull=False
+            ).values_list("date", flat=True)
+        )
+        for day in due:
+            if day not in done and _create_occurrence(item, day):
+                created += 1
+    return created
+
+
+# --- jobs: bill reminders ---------------------------------------------------------------
+
+
+def _remind(item: RecurringItem, day: date, today: date) -> bool:
+    with transaction.atomic():
+        occurrence, _ = RecurringOccurrence.objects.get_or_create(item=item, date=day)
+        marked = RecurringOccurrence.objects.filter(
+            pk=occurrence.pk, reminded_at__isnull=True
+        ).update(reminded_at=timezone.now())
+        if not marked:
+            return False
+        amount = f"{format_amount(item.amount, item.currency)} {item.currency}"
+        days = (day - today).days
+        when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+        notification = notify(
+            user=item.user,
+            kind=NotificationKind.BILL_DUE,
+            title=f"Bill due {when}: {item.description}"[:200],
+            body=f"{item.description}: {amount} due on {day.isoformat()}.",
+            data={
+                "recurring": item.pk,
+                "date": day.isoformat(),
+                "amount": format_amount(item.amount, item.currency),
+                "currency": item.currency,
+            },
+            dedupe_key=f"bill_due:{item.pk}:{day.isoformat()}",
+        )
+        return notification is not None
+
+
+def send_bill_reminders(*, today: date | None = None) -> int:
+    """Send one `bill_due` notification per occurrence of an active expense item that
+    falls in [today, today + remind_days_before] (the owner's today unless given).
+
+    Once per occurrence, even if the job runs twice or in parallel: the occurrence's
+    `reminded_at` is set by a conditional update and the notification has a dedupe key.
+    The occurrence row made here for a future date is later used (claimed) by
+    `create_due_occurrences`. Income items get no reminders. Returns how many were sent.
+    """
+    sent = 0
+    items = (
+        RecurringItem.objects.filter(
+            active=True, kind=Kind.EXPENSE, remind_days_before__isnull=False
+        )
+        .select_related("user")
+        .order_by("pk")
+    )
+    for item in items.iterator(chunk_size=500):
+        start = today if today is not None else user_today(item.user)
+        ahead = timedelta(days=item.remind_days_before or 0)
+        due = occurrences(item, start=start, end=start + ahead)
+        if not due:
+            continue
+        reminded = set(
+            RecurringOccurrence.objects.filter(
+                item=item, date__gte=due[0], date__lte=due[-1], reminded_at__isnull=False
+            ).values_list("date", flat=True)
+        )
+        for day in due:
+            if day not in reminded and _remind(item, day, start):
+                sent += 1
+    return sent
+
+
+# --- jobs: monthly summaries -------------------------------------------------------------
+
+
+def _users_in_batches() -> Iterator[list[Any]]:
+    users = get_user_model().objects.filter(is_active=True).order_by("pk")
+    last = 0
+    while True:
+        batch = list(users.filter(pk__gt=last)[:USER_BATCH_SIZE])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].pk
+
+
+def _previous_month(user: Any, today: date | None) -> tuple[int, int]:
+    day = today if today is not None else user_today(user)
+    return add_months(*budget_month_of(day, user.month_start_day), -1)
+
+
+def _summary_message(user: Any, year: int, month: int) -> dict[str, Any]:
+    figures = month_summary(user=user, year=year, month=month)
+    currency = figures["currency"]
+    label = format_month(year, month)
+
+    def money(value: Any) -> str:
+        return format_amount(value, currency)
+
+    top = figures["by_category"][0] if figures["by_category"] else None
+    rate = figures["savings_rate"]
+    lines = [
+        f"Income: {money(figures['total_income'])} {currency}",
+        f"Expenses: {money(figures['total_expenses'])} {currency}",
+        f"Net: {money(figures['net'])} {currency}",
+        f"Savings rate: {rate}%" if rate is not None else "Savings rate: - (no income)",
+    ]
+    if top is not None:
+        lines.append(f"Top category: {top['category_name']} ({money(top['total'])} {currency})")
+    return {
+        "title": f"Your summary for {label}",
+        "body": "\n".join(lines),
+        "data": {
+            "month": label,
+            "currency": currency,
+            "income": money(figures["total_income"]),
+            "expenses": money(figures["total_expenses"]),
+            "net": money(figures["net"]),
+            "savings_rate": str(rate) if rate is not None else None,
+            "top_category": None
+            if top is None
+            else {
+                "category": top["category"],
+                "name": top["category_name"],
+                "total": money(top["total"]),
+            },
+        },
+    }
+
+
+def send_monthly_summaries(*, today: date | None = None) -> int:
+    """Notify each active user once with the figures of their previous budget month
+    (income, expenses, net, savings rate, top category; reports.month_summary).
+
+    "Previous" is relative to the user's today (or `today` when given). Users who
+    joined after that month ended get none. Runs daily: the dedupe key
+    `monthly_summary:YYYY-MM` makes it once a month per user in effect, on the first
+    run of a new month, and a late run catches up. Returns how many were sent.
+    """
+    sent = 0
+    for batch in _users_in_batches():
+        wanted = {}
+        for user in batch:
+            year, month = _previous_month(user, today)
+            _, end = month_range(year, month, user.month_start_day)
+            if _local_date(user.date_joined, user) > end:
+                continue
+            wanted[user.pk] = (user, year, month, f"monthly_summary:{format_month(year, month)}")
+        already = set(
+            Notification.objects.filter(
+                user_id__in=list(wanted),
+                kind=NotificationKind.MONTHLY_SUMMARY,
+                dedupe_key__in={key for *_, key in wanted.values()},
+            ).values_list("user_id", "dedupe_key")
+        )
+        for user_id, (user, year, month, key) in wanted.items():
+            if (user_id, key) in already:
+                continue
+            message = _summary_message(user, year, month)
+            if notify(user=user, kind=NotificationKind.MONTHLY_SUMMARY, dedupe_key=key, **message):
+                sent += 1
+    return sent

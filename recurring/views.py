@@ -1,0 +1,112 @@
+"""/recurring/: the user's recurring bills and income, what is coming up, and each
+item's occurrences (SPEC §12). Views validate and delegate."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.dates import user_today
+from core.filters import StrictOrderingFilter
+from core.schema import NOT_FOUND, VALIDATION_ERROR, crud_schema
+from core.views import OwnedQuerysetMixin
+
+from . import selectors, services
+from .filters import RecurringItemFilter
+from .models import RecurringItem
+from .serializers import (
+    OccurrenceRangeSerializer,
+    OccurrenceSerializer,
+    RecurringItemSerializer,
+    UpcomingOccurrenceSerializer,
+    UpcomingQuerySerializer,
+)
+
+
+@crud_schema(RecurringItemSerializer)
+class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+    """The user's recurring bills (`kind: expense`) and income.
+
+    Filters `kind`, `active`, `frequency`, `auto_create`; `ordering` by `start_date`,
+    `amount`, `description`, `created_at` (default newest first).
+    """
+
+    queryset = RecurringItem.objects.all()
+    serializer_class = RecurringItemSerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = RecurringItemFilter
+    ordering_fields = ["start_date", "amount", "description", "created_at"]
+    ordering = ["-created_at", "-id"]
+
+    @cached_property
+    def today(self) -> date:
+        return user_today(self.request.user)
+
+    def get_owned_queryset(self) -> QuerySet:
+        return self.queryset.select_related("category")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self.request is not None and self.request.user.is_authenticated:
+            context["today"] = self.today
+        return context
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.recurring_create(
+            user=self.request.user, data=serializer.validated_data
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.recurring_update(
+            item=serializer.instance, data=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: RecurringItem) -> None:
+        services.recurring_delete(item=instance)
+
+    @extend_schema(
+        parameters=[UpcomingQuerySerializer],
+        responses={200: UpcomingOccurrenceSerializer(many=True), 400: VALIDATION_ERROR},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[])
+    def upcoming(self, request: Request) -> Response:
+        """Every occurrence of your active items from today to `days` ahead (inclusive),
+        by date, then description. Paginated like any list."""
+        query = UpcomingQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = selectors.upcoming_occurrences(
+            user=request.user,
+            days=query.validated_data["days"],
+            kind=query.validated_data.get("kind"),
+            today=self.today,
+        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(UpcomingOccurrenceSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OccurrenceRangeSerializer],
+        responses={
+            200: OccurrenceSerializer(many=True),
+            400: VALIDATION_ERROR,
+            404: NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def occurrences(self, request: Request, pk: str | None = None) -> Response:
+        """The item's dates between `start` and `end` (at most 3660 days apart), each with
+        the expense/income recorded for it and when its reminder was sent. Paginated."""
+        item = self.get_object()
+        query = OccurrenceRangeSerializer(data=request.query_params, context={"today": self.today})
+        query.is_valid(raise_exception=True)
+        rows = selectors.occurrence_log(item, **query.validated_data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(OccurrenceSerializer(page, many=True).data)
