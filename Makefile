@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-pg lint format migrate check-migrations schema seed clean bench
+.PHONY: run test test-pg smoke lint format migrate check-migrations schema seed clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: $(VENV)/.dev lint check-migrations schema
 test-pg: $(VENV)/.dev
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "test-pg needs DATABASE_URL=postgres://..." >&2; exit 2;; esac
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Production profile under gunicorn over real HTTP on PostgreSQL (PGHOST/PGPORT/PGUSER).
+smoke: $(VENV)/.dev
+	$(BIN)/python .ci/smoke.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

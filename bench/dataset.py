@@ -628,15 +628,42 @@ def income_rows(
         )
 
 
+def unlisted_defaults(table: str) -> dict[str, Any]:
+    """Django-side defaults of the NOT NULL columns that COLUMNS leaves out.
+
+    Django keeps field defaults out of the schema, so a field added after COLUMNS was
+    written would make COPY fail; the load gives those columns their model default.
+    """
+    from django.apps import apps
+
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.db_table == table:
+            return {
+                field.column: field.get_default()
+                for field in model._meta.concrete_fields
+                if field.column not in COLUMNS[table] and not field.null and field.has_default()
+            }
+    return {}
+
+
 def copy_rows(cur: psycopg.Cursor, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
     )
+    defaults = unlisted_defaults(table)
+    alter = sql.SQL("ALTER TABLE {} ALTER COLUMN {} ").format
+    for column, value in defaults.items():
+        cur.execute(
+            alter(sql.Identifier(table), sql.Identifier(column))
+            + sql.SQL("SET DEFAULT {}").format(sql.Literal(value))
+        )
     written = 0
     with cur.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
             written += 1
+    for column in defaults:
+        cur.execute(alter(sql.Identifier(table), sql.Identifier(column)) + sql.SQL("DROP DEFAULT"))
     return written
 
 

@@ -30,6 +30,9 @@ API_APPS = [
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `.json` twins of every route: the API speaks JSON only, and several @actions take no
+# `format` argument, so a suffixed URL answered 500 instead of a JSON 404.
+router.include_format_suffixes = False
 
 app_paths = []
 for app in API_APPS:

@@ -3,6 +3,11 @@
 Every variable has a safe development default so that `make run` works on a
 fresh machine with SQLite. The README's configuration table lists them all; keep
 the two in step.
+
+`DJANGO_ENV=production` selects the production profile in this same file (one source
+of truth): DEBUG off, SECRET_KEY / ALLOWED_HOSTS / DATABASE_URL required with no
+defaults, HTTPS-only cookies and HSTS (unless `TLS_TERMINATED=false`), JSON logs and
+persistent, health-checked database connections.
 """
 
 from datetime import timedelta
@@ -19,7 +24,26 @@ env_file = BASE_DIR / ".env"
 if env_file.exists():
     environ.Env.read_env(str(env_file))
 
-DEBUG = env.bool("DEBUG", default=True)
+DJANGO_ENV = env("DJANGO_ENV", default="development")
+if DJANGO_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV must be 'development' or 'production', not {DJANGO_ENV!r}."
+    )
+PRODUCTION = DJANGO_ENV == "production"
+
+
+def _required_in_production(name: str) -> None:
+    """Production has no fallbacks for secrets and addresses: fail naming the variable."""
+    if PRODUCTION and not env(name, default=""):
+        raise ImproperlyConfigured(f"{name} must be set when DJANGO_ENV=production.")
+
+
+for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
+    _required_in_production(_name)
+
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production.")
 
 _DEV_SECRET_KEY = "django-insecure-dev-only-key-change-me-in-production"
 SECRET_KEY = env("SECRET_KEY", default=_DEV_SECRET_KEY)
@@ -96,7 +120,15 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Persistent connections in production; health checks drop a connection that died with
+# a database restart before a request uses it, so the app recovers without a restart.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # An unreachable server fails a request (503) in seconds instead of hanging a worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the dev server and a test thread share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -124,7 +156,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
@@ -147,6 +179,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) exist on PostgreSQL only; on SQLite they are plain indexes,
 # which Django reports as W040. That is expected for the embedded default.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
+# --- Security headers and HTTPS ----------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# TLS is terminated by a proxy/load balancer in front of gunicorn, which must set (and
+# strip from clients) X-Forwarded-Proto. Set TLS_TERMINATED=false only for plain-HTTP
+# deployments on a private network (and for the CI smoke test on 127.0.0.1).
+TLS_TERMINATED = env.bool("TLS_TERMINATED", default=PRODUCTION)
+if TLS_TERMINATED:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Load balancers often probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^api/v1/health/$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 # --- Product settings -------------------------------------------------------
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
@@ -183,7 +234,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents the error statuses of SPEC §3 (400/401/403/404/429) on every operation.
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env("THROTTLE_LOGIN_RATE", default="10/min"),
@@ -256,7 +308,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOG_FORMAT = env("LOG_FORMAT", default="text")  # "json" for structured logs
+LOG_FORMAT = env("LOG_FORMAT", default="json" if PRODUCTION else "text")  # "json" | "text"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

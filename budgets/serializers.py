@@ -23,7 +23,9 @@ class BudgetSerializer(serializers.ModelSerializer):
     category = OwnedPrimaryKeyRelatedField(
         queryset=Category.objects.all(), allow_null=True, required=False
     )
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    category_name = serializers.CharField(
+        source="category.name", read_only=True, default=None, allow_null=True
+    )
     amount = AmountField()
     warn_threshold = serializers.DecimalField(
         max_digits=4,

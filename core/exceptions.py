@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -46,6 +47,21 @@ class ForbiddenError(ApplicationError):
     default_code = "permission_denied"
 
 
+DATABASE_UNAVAILABLE = {"detail": "The database is unavailable.", "code": "database_unavailable"}
+# A lost or refused connection (not a bad query): the request may succeed once the
+# database is back, so clients and load balancers see a retryable 503.
+DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = "5"
+
+
+def database_unavailable_response() -> Response:
+    return Response(
+        dict(DATABASE_UNAVAILABLE),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
 def _first_code(codes: Any) -> str:
     if isinstance(codes, str):
         return codes
@@ -59,6 +75,9 @@ def _first_code(codes: Any) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
+    if isinstance(exc, DATABASE_OUTAGE_ERRORS):
+        logger.error("Database unavailable: %s", exc)
+        return database_unavailable_response()
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -43,6 +43,13 @@ class StandardPagination(PageNumberPagination):
         _positive_int(request, self.page_query_param)
         return super().paginate_queryset(queryset, request, view)
 
+    def get_schema_operation_parameters(self, view):  # type: ignore[no-untyped-def]
+        # Both are rejected below 1, so the schema says so.
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
+
 
 class KeysetPagination(BasePagination):
     """Cursor (keyset) pagination for lists that grow to millions of rows (SPEC §3).

@@ -4,10 +4,84 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
 
-NOT_FOUND = OpenApiResponse(description="No such object among yours.")
-VALIDATION_ERROR = OpenApiResponse(description='Validation error: `{"field": ["message"]}`.')
+
+class ErrorSerializer(serializers.Serializer):
+    """The non-validation error shape of SPEC §3."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "description": 'Field name (or `non_field_errors`) → messages: `{"field": ["message"]}`.',
+    "additionalProperties": {},
+}
+
+NOT_FOUND = OpenApiResponse(response=ErrorSerializer, description="No such object among yours.")
+VALIDATION_ERROR = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description='Validation error: `{"field": ["message"]}`.'
+)
+
+_ERROR_DESCRIPTIONS = {
+    "401": "Missing, invalid or expired access token.",
+    "403": "Authenticated but not allowed.",
+    "404": "No such object among yours.",
+    "429": "Too many requests; retry later.",
+}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Documents the error statuses every operation can answer with (SPEC §3).
+
+    Any operation taking parameters or a body can answer 400; one behind JWT
+    authentication 401; one with a path parameter 404; one with a permission beyond
+    "authenticated" 403; a throttled one 429. Statuses a view documents itself win.
+    """
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        responses = operation.setdefault("responses", {})
+        parameters = operation.get("parameters", [])
+        if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
+            responses.setdefault(
+                "400",
+                {
+                    "description": 'Validation error: `{"field": ["message"]}`.',
+                    "content": {"application/json": {"schema": VALIDATION_ERROR_SCHEMA}},
+                },
+            )
+        if any(requirement for requirement in operation.get("security", [])):
+            self._add_error(responses, "401")
+        if any(not isinstance(p, (AllowAny, IsAuthenticated)) for p in self.view.get_permissions()):
+            self._add_error(responses, "403")
+        # A path parameter may name nothing of yours; a `page` may be past the last one.
+        if any(p.get("in") == "path" or p.get("name") == "page" for p in parameters):
+            self._add_error(responses, "404")
+        if self.view.get_throttles():
+            self._add_error(responses, "429")
+        return operation
+
+    def _add_error(self, responses: dict[str, Any], code: str) -> None:
+        if code in responses:
+            return
+        component = self.resolve_serializer(ErrorSerializer, "response")
+        responses[code] = {
+            "description": _ERROR_DESCRIPTIONS[code],
+            "content": {"application/json": {"schema": component.ref}},
+        }
 
 
 def crud_schema(serializer: Any, **extra: dict[int, Any]) -> Any:

@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -78,7 +79,9 @@ class HealthView(APIView):
         return Response({"status": "ok", "database": "ok"})
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    # Exempt so an unknown API path answers 404 for every method, not a CSRF 403 page.
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
 
 

@@ -9,7 +9,12 @@ from django_filters import rest_framework as filters
 from rest_framework.exceptions import ValidationError
 
 from categories.models import Category
-from core.filters import BudgetMonthFilter, DateRangeFilterSetMixin, StrictBooleanFilter
+from core.filters import (
+    BudgetMonthFilter,
+    DateRangeFilterSetMixin,
+    IdMultipleChoiceFilter,
+    StrictBooleanFilter,
+)
 from core.money import currencies
 
 
@@ -27,7 +32,7 @@ class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
         field_name="date", lookup_expr="lte", label="Up to this date (inclusive)"
     )
     month = BudgetMonthFilter(field_name="date", label="Budget month YYYY-MM (or YYYY-MM-DD)")
-    category = filters.ModelMultipleChoiceFilter(
+    category = IdMultipleChoiceFilter(
         queryset=visible_categories,
         method="filter_category",
         label="Category id (repeatable); includes its subcategories",

@@ -61,7 +61,9 @@ class TransactionSerializer(serializers.ModelSerializer):
     category = OwnedPrimaryKeyRelatedField(
         queryset=Category.objects.all(), allow_null=True, required=False
     )
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    category_name = serializers.CharField(
+        source="category.name", read_only=True, default=None, allow_null=True
+    )
     notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     tags = TagNamesField(required=False)
     receipt = ReceiptField(required=False, allow_null=True)

@@ -47,7 +47,9 @@ class RecurringItemSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Yours or a system category, of the item's kind.",
     )
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    category_name = serializers.CharField(
+        source="category.name", read_only=True, default=None, allow_null=True
+    )
     merchant = serializers.CharField(
         max_length=255,
         required=False,

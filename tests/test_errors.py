@@ -29,6 +29,18 @@ def test_unknown_api_path_is_json_404(auth_client, settings, debug):
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/expenses/1/receipt.json", "/api/v1/budgets/status.json", "/api/v1/expenses.json"],
+)
+def test_format_suffixed_paths_are_json_404_not_500(auth_client, path):
+    # The router used to add a `.json` twin of every route; @actions without a
+    # `format` argument then crashed with a 500.
+    response = auth_client.get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_wrong_method_is_json_405(api_client):
     response = api_client.get("/api/v1/auth/register/")
     assert response.status_code == 405
@@ -83,3 +95,13 @@ def test_bad_page_parameters_are_400(query):
     with pytest.raises(ValidationError) as info:
         StandardPagination().paginate_queryset([1, 2, 3], request)
     assert next(iter(query)) in info.value.detail
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_api_path_is_json_404_for_unsafe_methods_too(user, client_for, method):
+    # Found by tests/test_contract.py: `/expenses/0.5/` answered a CSRF 403 page.
+    client = client_for(user)
+    client.handler.enforce_csrf_checks = True
+    response = getattr(client, method)("/api/v1/expenses/0.5/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}

@@ -471,3 +471,12 @@ def test_other_users_rows_never_counted(auth_client, user, other_user, ep):
     make(ep["model"], other_user)
     make(ep["model"], UserFactory())
     assert auth_client.get(ep["url"]).json()["count"] == 1
+
+
+def test_category_id_beyond_the_integer_range_is_a_400(ep, auth_client):
+    # Found by tests/test_contract.py: the id overflowed the database integer (500).
+    huge = "-305525983431404184166989824"
+    for url in (ep["url"], f"/api/v1/export/{ep['name']}.csv"):
+        response = auth_client.get(url, {"category": huge})
+        assert response.status_code == 400, url
+        assert "category" in response.json()

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
+from core.schema import ErrorSerializer
 from core.throttling import ScopedAuthThrottle
 
 from . import services
@@ -33,6 +34,11 @@ from .serializers import (
 )
 
 RESET_SENT = "If an account with that email exists, a reset message has been sent to it."
+
+
+INVALID_TOKEN = OpenApiResponse(
+    response=ErrorSerializer, description="The token is invalid, expired or blacklisted."
+)
 
 
 class AnonymousThrottledMixin:
@@ -68,14 +74,14 @@ class LoginView(TokenObtainPairView):
     throttle_scope = "login"
 
 
-@extend_schema(tags=["auth"], responses={200: RefreshResponseSerializer})
+@extend_schema(tags=["auth"], responses={200: RefreshResponseSerializer, 401: INVALID_TOKEN})
 class RefreshView(TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
 
     serializer_class = RefreshSerializer
 
 
-@extend_schema(tags=["auth"], responses={200: DetailSerializer})
+@extend_schema(tags=["auth"], responses={200: DetailSerializer, 401: INVALID_TOKEN})
 class VerifyView(TokenVerifyView):
     serializer_class = VerifySerializer
 

@@ -122,6 +122,19 @@ def test_list_by_month_and_other_users_budgets_are_404(auth_client, user, other_
     theirs.refresh_from_db()
 
 
+def test_category_filter_takes_only_visible_categories(auth_client, user, other_user):
+    own = CategoryFactory(user=user)
+    foreign = CategoryFactory(user=other_user)
+    mine = budget(user, scope="category", category=own)
+    budget(other_user, scope="category", category=foreign)
+    listed = auth_client.get(URL, {"category": own.id}).json()
+    assert [row["id"] for row in listed["results"]] == [mine.id]
+    # Another user's category is "not a valid choice", like in a body: never a silent empty list.
+    response = auth_client.get(URL, {"category": foreign.id})
+    assert response.status_code == 400
+    assert "category" in response.json()
+
+
 def test_patch_and_delete(auth_client, user):
     mine = budget(user)
     assert (

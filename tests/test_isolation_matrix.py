@@ -1,0 +1,771 @@
+"""Isolation matrix: every route in the URL conf, classified, and user B never reaches A's data.
+
+The routes are discovered from the resolver, so a new endpoint is covered (or fails
+`test_every_route_is_classified`) without anyone remembering to write a test. User A
+owns one of every kind of record, each carrying the marker `ALICE-SECRET`; user B owns
+its own records. For each class of route the matrix proves, as B:
+
+- `Listed`: A's ids never appear in the list (B's own do).
+- `Detail`: A's pk is a 404 under every method the route answers (and A's object is
+  untouched afterwards); the `.json` format-suffix twin is checked too.
+- `Nested`: contributions of A's goal, or A's contribution under B's goal, are 404.
+- `Reads`: GET bodies (JSON, CSV, XLSX cells, PDF text, SVG) never contain the marker.
+- `Mutates`: B's non-object writes (apply rules, read-all, copy budgets, restore a
+  backup) leave A's records as they were.
+- `Shared` / `Auth`: data shared by everyone (rates, currencies, docs) or the token
+  endpoints (tests/test_auth_hardening.py, users/tests/test_api.py).
+
+Then every writable foreign key of every serializer behind a route, and every list
+filter that takes an owned id, is given A's id by B → 400, never a silent link.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import models
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from rest_framework import serializers
+
+from budgets.models import Budget
+from categories.models import Category
+from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
+from currencies.tests.factories import ExchangeRateFactory
+from expenses.models import Expense
+from expenses.tests.factories import ExpenseFactory
+from goals.tests.factories import ContributionFactory, GoalFactory
+from imports.parsers.base import CsvOptions
+from imports.services import import_preview
+from income.tests.factories import IncomeFactory
+from notifications.tests.factories import NotificationFactory
+from recurring.tests.factories import RecurringItemFactory
+from users.tests.factories import UserFactory
+
+MARKER = "ALICE-SECRET"
+OWN_MARKER = "BOB-OWN"
+
+
+# --- route classes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A list of owned records; `kind` names the record in the world."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A route addressing one owned record by `pk` (CRUD or a detail @action)."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class Nested:
+    """Goal contributions: `goal_pk` in the path, optionally a contribution `pk`."""
+
+    with_pk: bool
+
+
+@dataclass(frozen=True)
+class Reads:
+    """A non-object endpoint B reads; A's marker must never be in the body.
+
+    `variants` are reverse() kwargs (one request each); `shows_own` asserts B's own
+    marker is there, so an empty body cannot pass for isolation.
+    """
+
+    variants: tuple[dict[str, str], ...] = ({},)
+    shows_own: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mutates:
+    """A non-object write B may make; A's records must be unchanged afterwards."""
+
+    method: str
+    payload: Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The same for every user (no owned data); B's GET works and shows no marker."""
+
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Token and account endpoints; covered by the auth tests named in `where`."""
+
+    where: str
+
+
+def _this_month() -> str:
+    return timezone.localdate().strftime("%Y-%m")
+
+
+def _backup_payload(world: Any, client: Any) -> Any:
+    response = client.get(reverse("backup-export"))
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return {"mode": "merge", "file": body}
+
+
+CHART_VARIANTS = tuple(
+    {"name": name, "fmt": "svg"}
+    for name in ("category-breakdown", "monthly", "timeseries", "budget-status")
+)
+
+# Every named route under /api/v1/ → its class. A route missing here fails the matrix.
+ROUTES: dict[str, Any] = {
+    # owned lists
+    "category-list": Listed("category"),
+    "tag-list": Listed("tag"),
+    "rule-list": Listed("rule"),
+    "expense-list": Listed("expense"),
+    "income-list": Listed("income"),
+    "notification-list": Listed("notification"),
+    "budget-list": Listed("budget"),
+    "goal-list": Listed("goal"),
+    "import-list": Listed("import"),
+    "recurring-list": Listed("recurring"),
+    # owned records by pk, and their detail actions
+    "category-detail": Detail("category"),
+    "tag-detail": Detail("tag"),
+    "rule-detail": Detail("rule"),
+    "expense-detail": Detail("expense"),
+    "expense-receipt": Detail("expense"),
+    "income-detail": Detail("income"),
+    "income-receipt": Detail("income"),
+    "notification-detail": Detail("notification"),
+    "notification-read": Detail("notification"),
+    "budget-detail": Detail("budget"),
+    "goal-detail": Detail("goal"),
+    "import-detail": Detail("import"),
+    "import-commit": Detail("import"),
+    "recurring-detail": Detail("recurring"),
+    "recurring-occurrences": Detail("recurring"),
+    # nested under a goal
+    "goal-contribution-list": Nested(with_pk=False),
+    "goal-contribution-detail": Nested(with_pk=True),
+    # non-object reads
+    "auth-me": Reads(),
+    "month-summary": Reads(shows_own=True),
+    "report-summary": Reads(shows_own=True),
+    "report-monthly": Reads(),
+    "report-trends": Reads(shows_own=True),
+    "report-timeseries": Reads(),
+    "report-dashboard": Reads(shows_own=True),
+    "report-chart": Reads(variants=CHART_VARIANTS),
+    "export-expenses-csv": Reads(shows_own=True),
+    "export-incomes-csv": Reads(shows_own=True),
+    "export-transactions-xlsx": Reads(shows_own=True),
+    "export-report-pdf": Reads(shows_own=True),
+    "backup-export": Reads(shows_own=True),
+    "budget-status": Reads(shows_own=True),
+    "notification-unread-count": Reads(),
+    "notification-preferences": Reads(),
+    "recurring-upcoming": Reads(shows_own=True, params={"days": "60"}),
+    # non-object writes
+    "rule-apply": Mutates("post", lambda world, client: {"only_uncategorized": False}),
+    "notification-read-all": Mutates("post", lambda world, client: {}),
+    "budget-copy": Mutates(
+        "post",
+        lambda world, client: {
+            "from_month": _this_month(),
+            "to_month": "2030-01",
+            "overwrite": True,
+        },
+    ),
+    "backup-restore": Mutates("post", _backup_payload),
+    # shared by every user
+    "rate-list": Shared(),
+    "rate-detail": Shared(kind="rate"),
+    "currency-list": Shared(),
+    "convert": Shared(),
+    "schema": Shared(),
+    "swagger-ui": Shared(),
+    "redoc": Shared(),
+    "health": Shared(),
+    # token and account endpoints
+    "auth-register": Auth("users/tests/test_api.py (register)"),
+    "auth-token": Auth("tests/test_auth_hardening.py"),
+    "auth-token-refresh": Auth("tests/test_auth_hardening.py"),
+    "auth-token-verify": Auth("users/tests/test_api.py::test_verify"),
+    "auth-logout": Auth("users/tests/test_api.py::test_logout_rejects_another_users_token"),
+    "auth-password-change": Auth("users/tests/test_api.py::test_password_change"),
+    "auth-password-reset": Auth("users/tests/test_api.py (password reset)"),
+    "auth-password-reset-confirm": Auth("users/tests/test_api.py (password reset)"),
+}
+
+# Routes outside /api/v1/ that are public by design; everything else must be in ROUTES.
+PUBLIC_OUTSIDE_API = {"admin/": "Django admin (staff login)", "health/": "health alias"}
+CATCH_ALL = "^api/"
+
+
+# --- route discovery -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str | None
+    pattern: str
+    callback: Any
+
+    @property
+    def formatted(self) -> bool:
+        return "(?P<format>" in self.pattern
+
+    @property
+    def view_class(self) -> Any:
+        return getattr(self.callback, "cls", None) or getattr(self.callback, "view_class", None)
+
+    @property
+    def methods(self) -> list[str]:
+        actions = getattr(self.callback, "actions", None)
+        if actions:
+            return sorted(actions)
+        view = self.view_class
+        return [
+            m
+            for m in ("get", "post", "put", "patch", "delete")
+            if hasattr(view, m) and m in view.http_method_names
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.pattern}"
+
+
+def _walk(resolver: URLResolver, prefix: str = "") -> Iterator[Route]:
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield Route(entry.name, prefix + str(entry.pattern), entry.callback)
+
+
+def discover_routes() -> list[Route]:
+    return list(_walk(get_resolver()))
+
+
+def api_routes() -> list[Route]:
+    return [r for r in discover_routes() if r.pattern.startswith("api/v1/")]
+
+
+API_ROUTES = api_routes()
+
+
+def test_every_route_is_classified():
+    unclassified = []
+    for route in discover_routes():
+        if route.pattern.startswith("api/v1/"):
+            if route.name not in ROUTES:
+                unclassified.append(str(route))
+        elif route.pattern == CATCH_ALL:
+            continue
+        elif not any(route.pattern.startswith(p) for p in PUBLIC_OUTSIDE_API):
+            unclassified.append(str(route))
+    assert not unclassified, (
+        "These routes are not in the isolation matrix. Classify each one in "
+        "tests/test_isolation_matrix.py::ROUTES (Listed/Detail/Nested/Reads/Mutates/"
+        f"Shared/Auth) so B-cannot-see-A is proven for it: {unclassified}"
+    )
+
+
+def test_matrix_has_no_stale_entries():
+    names = {r.name for r in API_ROUTES}
+    assert not set(ROUTES) - names, (
+        f"ROUTES lists routes that no longer exist: {set(ROUTES) - names}"
+    )
+
+
+# --- the two users' worlds -------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    user: Any
+    objects: dict[str, Any]
+
+    def pk(self, kind: str) -> int:
+        return self.objects[kind].pk
+
+
+def build_world(marker: str, **user_kwargs: Any) -> World:
+    today = timezone.localdate()
+    user = UserFactory(**user_kwargs)
+    category = CategoryFactory(user=user, name=f"{marker}-cat", kind="expense")
+    income_category = CategoryFactory(user=user, name=f"{marker}-inc-cat", kind="income")
+    tag = TagFactory(user=user, name=f"{marker}-tag")
+    rule = RuleFactory(user=user, name=f"{marker}-rule", category=category, value=marker)
+    batch = import_preview(
+        user=user,
+        content=f"Date,Description,Amount\n{today.isoformat()},{marker}-imported,-3.00\n".encode(),
+        fmt="csv",
+        filename=f"{marker}-statement.csv",
+        options=CsvOptions(),
+        default_currency="USD",
+    )
+    expense = ExpenseFactory(
+        user=user,
+        amount=Decimal("42.00"),
+        date=today,
+        description=f"{marker}-expense",
+        merchant=f"{marker}-merchant",
+        category=category,
+        receipt=ContentFile(b"%PDF-1.4 receipt", name="receipt.pdf"),
+    )
+    expense.tags.add(tag)
+    uncategorized = ExpenseFactory(
+        user=user, date=today, description=f"{marker} uncategorized", merchant=marker
+    )
+    income = IncomeFactory(
+        user=user,
+        amount=Decimal("500.00"),
+        date=today,
+        description=f"{marker}-income",
+        category=income_category,
+        receipt=ContentFile(b"%PDF-1.4 receipt", name="receipt.pdf"),
+    )
+    budget = Budget.objects.create(
+        user=user,
+        month=today.replace(day=1),
+        scope="category",
+        category=category,
+        amount=Decimal("50.00"),
+    )
+    goal = GoalFactory(user=user, name=f"{marker}-goal")
+    contribution = ContributionFactory(goal=goal, note=f"{marker}-contribution", date=today)
+    notification = NotificationFactory(user=user, title=f"{marker}-notification")
+    recurring = RecurringItemFactory(
+        user=user,
+        description=f"{marker}-recurring",
+        category=category,
+        start_date=today,
+    )
+    return World(
+        user=user,
+        objects={
+            "category": category,
+            "income_category": income_category,
+            "tag": tag,
+            "rule": rule,
+            "import": batch,
+            "expense": expense,
+            "uncategorized": uncategorized,
+            "income": income,
+            "budget": budget,
+            "goal": goal,
+            "contribution": contribution,
+            "notification": notification,
+            "recurring": recurring,
+        },
+    )
+
+
+@pytest.fixture
+def worlds(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    alice = build_world(MARKER, username=f"{MARKER.lower()}-user")
+    bob = build_world(OWN_MARKER)
+    rate = ExchangeRateFactory()
+    return alice, bob, rate
+
+
+@pytest.fixture
+def bob_client(worlds, client_for):
+    return client_for(worlds[1].user)
+
+
+@pytest.fixture
+def alice_client(worlds, client_for):
+    return client_for(worlds[0].user)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def body_text(response: Any) -> str:
+    """Everything a client could read in the body, as text (XLSX cells, PDF text too)."""
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    content_type = response.get("Content-Type", "")
+    if "spreadsheetml" in content_type:
+        import openpyxl
+
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
+        cells = [
+            str(value)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+            if value is not None
+        ]
+        return "\n".join([*book.sheetnames, *cells])
+    if "pdf" in content_type:
+        from pypdf import PdfReader
+
+        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(raw)).pages)
+    return raw.decode("utf-8", errors="replace")
+
+
+def assert_no_marker(response: Any, where: str) -> str:
+    text = body_text(response)
+    assert MARKER.lower() not in text.lower(), f"{where} leaks user A's data: {text[:500]}"
+    return text
+
+
+def url_for(route: Route, **kwargs: Any) -> str:
+    if route.formatted:
+        kwargs["format"] = "json"
+    return reverse(route.name, kwargs=kwargs)
+
+
+def send(client: Any, method: str, url: str, data: Any = None) -> Any:
+    if method in ("get", "delete"):
+        return getattr(client, method)(url, data)
+    if isinstance(data, dict) and any(isinstance(v, bytes) for v in data.values()):
+        files = {
+            k: ContentFile(v, name="backup.json") if isinstance(v, bytes) else v
+            for k, v in data.items()
+        }
+        return client.post(url, files, format="multipart")
+    return getattr(client, method)(url, data if data is not None else {}, format="json")
+
+
+def snapshot(world: World) -> dict[str, Any]:
+    """A's records as stored, to prove B's requests changed nothing."""
+    state = {}
+    for kind, obj in world.objects.items():
+        fresh = type(obj).objects.filter(pk=obj.pk).values().first()
+        assert fresh is not None, f"A's {kind} was deleted by B"
+        fresh.pop("updated_at", None)
+        state[kind] = fresh
+    state["tags_of_expense"] = sorted(world.objects["expense"].tags.values_list("pk", flat=True))
+    return state
+
+
+def routes_of(kind: type) -> list[Route]:
+    return [r for r in API_ROUTES if isinstance(ROUTES.get(r.name), kind)]
+
+
+def ids(routes: list[Route]) -> list[str]:
+    return [f"{r.name}{'.fmt' if r.formatted else ''}" for r in routes]
+
+
+# --- the matrix ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", routes_of(Listed), ids=ids(routes_of(Listed)))
+def test_lists_show_only_own_rows(route, worlds, bob_client):
+    alice, bob, _ = worlds
+    kind = ROUTES[route.name].kind
+    response = bob_client.get(url_for(route), {"page_size": 500})
+    assert response.status_code == 200, response.content
+    listed = {row["id"] for row in response.json()["results"]}
+    assert alice.pk(kind) not in listed
+    assert bob.pk(kind) in listed
+    assert_no_marker(response, str(route))
+
+
+@pytest.mark.parametrize("route", routes_of(Detail), ids=ids(routes_of(Detail)))
+def test_other_users_object_is_404_under_every_method(route, worlds, bob_client, alice_client):
+    alice, bob, _ = worlds
+    kind = ROUTES[route.name].kind
+    before = snapshot(alice)
+    for method in route.methods:
+        url = url_for(route, pk=alice.pk(kind))
+        body = {"name": "BOB-WAS-HERE", "description": "BOB-WAS-HERE", "amount": "1.00"}
+        response = send(bob_client, method, url, body)
+        assert response.status_code == 404, f"{method.upper()} {url} → {response.status_code}"
+        assert_no_marker(response, f"{method.upper()} {url}")
+    assert snapshot(alice) == before
+    # The same request for B's own record is not a 404: the route really addresses pks.
+    own = (
+        send(bob_client, "get", url_for(route, pk=bob.pk(kind))) if "get" in route.methods else None
+    )
+    if own is not None:
+        assert own.status_code == 200, own.content
+
+
+@pytest.mark.parametrize("route", routes_of(Nested), ids=ids(routes_of(Nested)))
+def test_nested_contributions_of_another_users_goal_are_404(route, worlds, bob_client):
+    alice, bob, _ = worlds
+    before = snapshot(alice)
+    cases = [{"goal_pk": alice.pk("goal")}]
+    if ROUTES[route.name].with_pk:
+        cases = [
+            {"goal_pk": alice.pk("goal"), "pk": alice.pk("contribution")},
+            {"goal_pk": bob.pk("goal"), "pk": alice.pk("contribution")},
+            {"goal_pk": alice.pk("goal"), "pk": bob.pk("contribution")},
+        ]
+    for kwargs in cases:
+        for method in route.methods:
+            url = url_for(route, **kwargs)
+            body = {"amount": "5.00", "date": "2026-01-01", "note": "BOB-WAS-HERE"}
+            response = send(bob_client, method, url, body)
+            assert response.status_code == 404, f"{method.upper()} {url} → {response.status_code}"
+    assert snapshot(alice) == before
+
+
+@pytest.mark.parametrize("route", routes_of(Reads), ids=ids(routes_of(Reads)))
+def test_non_object_reads_never_contain_another_users_data(route, worlds, bob_client):
+    entry: Reads = ROUTES[route.name]
+    for kwargs in entry.variants:
+        url = url_for(route, **kwargs)
+        response = bob_client.get(url, entry.params)
+        assert response.status_code == 200, f"GET {url} → {response.status_code}"
+        text = assert_no_marker(response, f"GET {url}")
+        if entry.shows_own:
+            assert OWN_MARKER.lower() in text.lower(), f"GET {url} shows none of B's own data"
+
+
+@pytest.mark.parametrize("route", routes_of(Mutates), ids=ids(routes_of(Mutates)))
+def test_non_object_writes_leave_another_users_data_alone(route, worlds, bob_client):
+    alice, _, _ = worlds
+    entry: Mutates = ROUTES[route.name]
+    before = snapshot(alice)
+    response = send(bob_client, entry.method, url_for(route), entry.payload(worlds, bob_client))
+    assert response.status_code < 300, response.content
+    assert_no_marker(response, str(route))
+    assert snapshot(alice) == before
+
+
+@pytest.mark.parametrize("route", routes_of(Shared), ids=ids(routes_of(Shared)))
+def test_shared_routes_answer_b_without_a_data(route, worlds, bob_client):
+    _, _, rate = worlds
+    entry: Shared = ROUTES[route.name]
+    kwargs = {"pk": rate.pk} if entry.kind == "rate" else {}
+    params = {"amount": "1", "from": "EUR", "to": "USD"} if route.name == "convert" else {}
+    response = bob_client.get(url_for(route, **kwargs), params)
+    assert response.status_code == 200, response.content
+    assert_no_marker(response, str(route))
+
+
+# --- foreign keys in bodies and filters ------------------------------------------------------
+
+
+def _today() -> str:
+    return timezone.localdate().isoformat()
+
+
+@dataclass(frozen=True)
+class ForeignBody:
+    """B sends A's `target` id in `field`; on `own` (B's record) for a detail route."""
+
+    target: str
+    payload: Callable[[int], dict[str, Any]]
+    own: str | None = None
+
+
+# (route name, serializer field) → how to send A's id there. Derived coverage check below.
+FOREIGN_BODIES: dict[tuple[str, str], ForeignBody] = {
+    ("category-list", "parent"): ForeignBody(
+        "category", lambda pk: {"name": "B child", "kind": "expense", "parent": pk}
+    ),
+    ("category-detail", "parent"): ForeignBody(
+        "category", lambda pk: {"parent": pk}, own="category"
+    ),
+    ("rule-list", "category"): ForeignBody(
+        "category",
+        lambda pk: {
+            "name": "B rule",
+            "field": "any",
+            "operator": "contains",
+            "value": "x",
+            "category": pk,
+        },
+    ),
+    ("rule-detail", "category"): ForeignBody("category", lambda pk: {"category": pk}, own="rule"),
+    ("expense-list", "category"): ForeignBody(
+        "category",
+        lambda pk: {"amount": "1.00", "date": _today(), "description": "B", "category": pk},
+    ),
+    ("expense-detail", "category"): ForeignBody(
+        "category", lambda pk: {"category": pk}, own="expense"
+    ),
+    ("income-list", "category"): ForeignBody(
+        "income_category",
+        lambda pk: {"amount": "1.00", "date": _today(), "description": "B", "category": pk},
+    ),
+    ("income-detail", "category"): ForeignBody(
+        "income_category", lambda pk: {"category": pk}, own="income"
+    ),
+    ("budget-list", "category"): ForeignBody(
+        "category",
+        lambda pk: {"month": "2031-01", "scope": "category", "category": pk, "amount": "10.00"},
+    ),
+    ("budget-detail", "category"): ForeignBody(
+        "category", lambda pk: {"category": pk}, own="budget"
+    ),
+    ("recurring-list", "category"): ForeignBody(
+        "category",
+        lambda pk: {
+            "kind": "expense",
+            "amount": "5.00",
+            "description": "B bill",
+            "frequency": "monthly",
+            "start_date": _today(),
+            "category": pk,
+        },
+    ),
+    ("recurring-detail", "category"): ForeignBody(
+        "category", lambda pk: {"category": pk}, own="recurring"
+    ),
+}
+
+# (route name, query parameter) → the kind of A's record whose id is sent.
+FOREIGN_FILTERS: dict[tuple[str, str], str] = {
+    ("expense-list", "category"): "category",
+    ("income-list", "category"): "income_category",
+    ("budget-list", "category"): "category",
+    ("export-expenses-csv", "category"): "category",
+    ("export-incomes-csv", "category"): "income_category",
+    ("export-transactions-xlsx", "category"): "category",
+    ("category-detail", "reassign_to"): "category",
+}
+
+
+def _is_owned_relation(model: type[models.Model], name: str) -> bool:
+    try:
+        model_field = model._meta.get_field(name)
+    except Exception:
+        return False
+    related = getattr(model_field, "related_model", None)
+    return related is not None and (
+        any(f.name == "user" for f in related._meta.get_fields()) or related is Category
+    )
+
+
+def writable_foreign_keys() -> set[tuple[str, str]]:
+    """(route, field) for every writable related field of a routed serializer."""
+    found = set()
+    for route in API_ROUTES:
+        serializer_class = getattr(route.view_class, "serializer_class", None)
+        if serializer_class is None or not issubclass(serializer_class, serializers.Serializer):
+            continue
+        actions = getattr(route.callback, "actions", None)
+        writes = {"create", "update", "partial_update"}
+        if actions is not None and not writes & set(actions.values()):
+            continue  # @actions bring their own input serializers, listed by hand
+        if actions is None and not {"post", "put", "patch"} & set(route.methods):
+            continue
+        for name, serializer_field in serializer_class().fields.items():
+            if serializer_field.read_only:
+                continue
+            child = getattr(serializer_field, "child_relation", serializer_field)
+            if isinstance(child, serializers.RelatedField):
+                found.add((route.name, name))
+    return found
+
+
+def id_filters() -> set[tuple[str, str]]:
+    """(route, param) for every list filter on an owned relation (or a model choice)."""
+    found = set()
+    for route in API_ROUTES:
+        filterset_class = getattr(route.view_class, "filterset_class", None)
+        actions = getattr(route.callback, "actions", None)
+        if filterset_class is None or "get" not in route.methods:
+            continue
+        if actions is not None and "list" not in actions.values():
+            continue  # retrieve and @actions do not run the list filters
+        model = filterset_class._meta.model
+        for name, declared in filterset_class.base_filters.items():
+            if declared.lookup_expr == "isnull":
+                continue  # a yes/no question about the relation, not an id
+            target = (declared.field_name or name).split("__")[0]
+            if target.endswith("_id"):
+                target = target[:-3]
+            if isinstance(
+                declared, filters.ModelChoiceFilter | filters.ModelMultipleChoiceFilter
+            ) or _is_owned_relation(model, target):
+                found.add((route.name, name))
+    return found
+
+
+def test_every_foreign_key_and_id_filter_is_in_the_tables():
+    missing_bodies = writable_foreign_keys() - set(FOREIGN_BODIES)
+    missing_filters = id_filters() - set(FOREIGN_FILTERS)
+    assert not missing_bodies, (
+        f"Writable foreign keys without an isolation case; add them to FOREIGN_BODIES: "
+        f"{sorted(missing_bodies)}"
+    )
+    assert not missing_filters, (
+        f"Id filters without an isolation case; add them to FOREIGN_FILTERS: "
+        f"{sorted(missing_filters)}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("route_name", "field_name"),
+    sorted(FOREIGN_BODIES),
+    ids=[":".join(k) for k in sorted(FOREIGN_BODIES)],
+)
+def test_another_users_id_in_a_body_is_400(route_name, field_name, worlds, bob_client):
+    alice, bob, _ = worlds
+    case = FOREIGN_BODIES[(route_name, field_name)]
+    payload = case.payload(alice.pk(case.target))
+    if case.own:
+        response = bob_client.patch(
+            reverse(route_name, kwargs={"pk": bob.pk(case.own)}), payload, format="json"
+        )
+    else:
+        response = bob_client.post(reverse(route_name), payload, format="json")
+    assert response.status_code == 400, response.content
+    assert field_name in response.json(), response.json()
+
+
+@pytest.mark.parametrize(
+    ("route_name", "param"),
+    sorted(FOREIGN_FILTERS),
+    ids=[":".join(k) for k in sorted(FOREIGN_FILTERS)],
+)
+def test_another_users_id_in_a_filter_is_400(route_name, param, worlds, bob_client):
+    alice, bob, _ = worlds
+    foreign = alice.pk(FOREIGN_FILTERS[(route_name, param)])
+    if route_name == "category-detail":
+        # A category B can delete (unused), so only `reassign_to` can refuse.
+        spare = CategoryFactory(user=bob.user, name="B spare")
+        response = bob_client.delete(
+            f"{reverse(route_name, kwargs={'pk': spare.pk})}?{param}={foreign}"
+        )
+        assert Category.objects.filter(pk=spare.pk).exists()
+    else:
+        response = bob_client.get(reverse(route_name), {param: foreign})
+    assert response.status_code == 400, body_text(response)[:300]
+    assert param in response.json()
+
+
+def test_tag_names_never_link_another_users_tag(worlds, bob_client):
+    alice, bob, _ = worlds
+    a_tag = alice.objects["tag"]
+    response = bob_client.post(
+        reverse("expense-list"),
+        {"amount": "1.00", "date": _today(), "description": "B", "tags": [a_tag.name]},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    tags = list(Expense.objects.get(pk=response.json()["id"]).tags.all())
+    assert [t.user_id for t in tags] == [bob.user.pk]
+    assert a_tag.pk not in {t.pk for t in tags}
+    assert list(Expense.objects.filter(tags=a_tag)) == [alice.objects["expense"]]
+
+
+def test_alice_still_sees_her_own_data(worlds, alice_client):
+    """Positive control for the matrix: the marker really is in A's own responses."""
+    alice, _, _ = worlds
+    response = alice_client.get(reverse("expense-detail", kwargs={"pk": alice.pk("expense")}))
+    assert response.status_code == 200
+    assert MARKER in response.content.decode()
+    listed = alice_client.get(reverse("notification-list")).json()["results"]
+    assert [row["id"] for row in listed] == [alice.pk("notification")]
