@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .dates import parse_month
+from .money import is_currency
 
 
 class OwnedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -44,3 +45,18 @@ class MonthField(serializers.Field):
 
     def to_representation(self, value: date) -> str:
         return f"{value.year:04d}-{value.month:02d}"
+
+
+class CurrencyCodeField(serializers.CharField):
+    """An ISO 4217 code the API supports (upper case); anything else is a 400 naming it."""
+
+    default_error_messages = {
+        "invalid_currency": "{value} is not a supported ISO 4217 currency code (upper case, "
+        "e.g. EUR)."
+    }
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not is_currency(value):
+            self.fail("invalid_currency", value=value)
+        return value

@@ -8,7 +8,8 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.validators import UniqueTogetherValidator
 
-from core.money import MAX_AMOUNT, is_currency, minor_units
+from core.money import MAX_AMOUNT, minor_units
+from core.serializers import CurrencyCodeField as BaseCurrencyCodeField
 
 from .models import ExchangeRate
 from .services import DUPLICATE_RATE
@@ -26,22 +27,13 @@ class RateField(serializers.DecimalField):
         return format(Decimal(value).normalize(), "f")
 
 
-class CurrencyCodeField(serializers.CharField):
-    default_error_messages = {
-        "invalid_currency": "{value} is not a supported ISO 4217 currency code (upper case, "
-        "e.g. EUR)."
-    }
+class CurrencyCodeField(BaseCurrencyCodeField):
+    """Exactly three letters, as rates and conversions take them."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_length", 3)
         kwargs.setdefault("max_length", 3)
         super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        if not is_currency(value):
-            self.fail("invalid_currency", value=value)
-        return value
 
 
 class CurrencySerializer(serializers.Serializer):

@@ -7,29 +7,19 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.money import is_currency
+from core.serializers import CurrencyCodeField
 
 from .models import ImportBatch
+from .parsers.columns import ROLES
 
 FORMATS = ["auto", "csv", "ofx", "qfx", "qif", "xlsx"]
-COLUMN_ROLES = {
-    "date",
-    "description",
-    "amount",
-    "debit",
-    "credit",
-    "merchant",
-    "currency",
-    "memo",
-    "fitid",
-    "direction",
-}
+COLUMN_ROLES = frozenset(ROLES)  # the roles the table parser understands
 
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The statement (CSV, OFX, QFX, QIF or XLSX).")
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
-    default_currency = serializers.CharField(
+    default_currency = CurrencyCodeField(
         required=False,
         help_text="Currency of rows whose file does not say (default: your base currency).",
     )
@@ -47,11 +37,6 @@ class ImportUploadSerializer(serializers.Serializer):
     )
     skip_rows = serializers.IntegerField(required=False, min_value=0, max_value=1000)
     negate = serializers.BooleanField(required=False, default=False)
-
-    def validate_default_currency(self, value: str) -> str:
-        if not is_currency(value):
-            raise serializers.ValidationError(f"{value} is not a supported ISO 4217 currency code.")
-        return value
 
     def validate_encoding(self, value: str) -> str:
         import codecs

@@ -12,8 +12,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from categories.models import Category
-from core.money import amount_errors, format_amount, is_currency
-from core.serializers import OwnedPrimaryKeyRelatedField
+from core.money import amount_errors, format_amount
+from core.serializers import CurrencyCodeField, OwnedPrimaryKeyRelatedField
 from core.uploads import check_upload
 
 RECEIPT_MIMES = frozenset(
@@ -54,7 +54,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     kind: str = ""
 
     amount = AmountField()
-    currency = serializers.CharField(max_length=3, required=False)
+    currency = CurrencyCodeField(max_length=3, required=False)
     base_amount = serializers.SerializerMethodField()
     exchange_rate = serializers.DecimalField(max_digits=24, decimal_places=12, read_only=True)
     description = serializers.CharField(max_length=255, trim_whitespace=True, allow_blank=False)
@@ -93,13 +93,6 @@ class TransactionSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         data["amount"] = format_amount(instance.amount, instance.currency)
         return data
-
-    def validate_currency(self, value: str) -> str:
-        if not is_currency(value):
-            raise serializers.ValidationError(
-                f"{value} is not a supported ISO 4217 currency code (upper case, e.g. EUR)."
-            )
-        return value
 
     def validate_category(self, value: Category | None) -> Category | None:
         if value is not None and value.kind != self.kind:

@@ -15,8 +15,8 @@ from rest_framework import serializers
 
 from categories.models import Category, Kind
 from core.dates import MAX_DATE, user_today
-from core.money import amount_errors, format_amount, is_currency
-from core.serializers import OwnedPrimaryKeyRelatedField
+from core.money import amount_errors, format_amount
+from core.serializers import CurrencyCodeField, OwnedPrimaryKeyRelatedField
 from expenses.models import PaymentMethod
 from ledger.serializers import AmountField
 from reports.serializers import UpcomingBillSerializer
@@ -37,7 +37,7 @@ class RecurringItemSerializer(serializers.ModelSerializer):
 
     kind = serializers.ChoiceField(choices=ITEM_KINDS)
     amount = AmountField()
-    currency = serializers.CharField(
+    currency = CurrencyCodeField(
         max_length=3, required=False, help_text="ISO 4217; defaults to your base currency."
     )
     description = serializers.CharField(max_length=255, trim_whitespace=True, allow_blank=False)
@@ -128,13 +128,6 @@ class RecurringItemSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         data["amount"] = format_amount(instance.amount, instance.currency)
         return data
-
-    def validate_currency(self, value: str) -> str:
-        if not is_currency(value):
-            raise serializers.ValidationError(
-                f"{value} is not a supported ISO 4217 currency code (upper case, e.g. EUR)."
-            )
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance

@@ -17,6 +17,8 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
+from core.serializers import CurrencyCodeField
+
 from .models import User
 from .services import password_reset_user
 
@@ -65,7 +67,7 @@ class UserSerializer(serializers.ModelSerializer):
 
 class RegisterSerializer(serializers.ModelSerializer):
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
-    base_currency = serializers.CharField(max_length=3, required=False)
+    base_currency = CurrencyCodeField(max_length=3, required=False)
 
     class Meta:
         model = User
@@ -81,15 +83,6 @@ class RegisterSerializer(serializers.ModelSerializer):
         value = value.strip()
         if User.objects.filter(email__iexact=value).exists():
             raise serializers.ValidationError("A user with that email already exists.")
-        return value
-
-    def validate_base_currency(self, value: str) -> str:
-        from core.money import is_currency
-
-        if not is_currency(value):
-            raise serializers.ValidationError(
-                f"{value} is not a supported ISO 4217 currency code (upper case, e.g. EUR)."
-            )
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
