@@ -14,10 +14,17 @@ from django.utils import timezone
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
-# The calendar reports and budgets accept: wide enough for any real ledger, and far
-# enough from date.min/date.max that "the month before" and "the Monday before" exist.
+# The one supported date range, enforced at every entry point (record dates, filters,
+# report ranges, budget months, goals, recurring schedules, imports, backups, rates):
+# wide enough for any real ledger, and so far from date.max that every look-ahead
+# (budget alerts, recurring expansion, "the month after") stays a valid date.
 MIN_DATE = date(1900, 1, 1)
-MAX_DATE = date(9999, 12, 31)
+MAX_DATE = date(2199, 12, 31)
+DATE_RANGE_MESSAGE = f"Use a date between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}."
+
+
+def date_in_range(value: date) -> bool:
+    return MIN_DATE <= value <= MAX_DATE
 
 
 def parse_month(value: str, start_day: int = 1) -> tuple[int, int]:

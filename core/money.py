@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
 import iso4217
@@ -11,9 +12,67 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 MAX_AMOUNT = Decimal("999999999999")
-# Digits stored for amounts: 12 integer digits + up to 3 minor-unit digits (KWD/BHD).
-AMOUNT_MAX_DIGITS = 15
-AMOUNT_DECIMAL_PLACES = 3
+# Digits stored for amounts: 12 integer digits + up to 4 minor-unit digits (CLF/UYW have
+# 4, KWD/BHD 3). Every currency `currencies()` offers fits these columns exactly.
+AMOUNT_MAX_DIGITS = 16
+AMOUNT_DECIMAL_PLACES = 4
+
+# The one grammar for a number written by a client, a backup or a statement library:
+# optional sign, ASCII digits, at most one decimal point. No exponents ("1e3"), no
+# underscores ("1_000"), no non-ASCII digits ("١٢"), no "NaN"/"Infinity".
+_MONEY_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+# Far more than any amount or rate needs, and far below decimal's 28-digit context, so
+# arithmetic on a parsed value is exact and never raises Overflow.
+MAX_SIGNIFICANT_DIGITS = 24
+MAX_MONEY_TEXT = 48
+
+
+class MoneyParseError(ValueError):
+    """A value is not a plain decimal number; the message is fit for a client."""
+
+
+def parse_money(value: object) -> Decimal:
+    """The one strict parser for money-like numbers (amounts, rates, thresholds).
+
+    Accepts a string of plain decimal notation, an int, or a Decimal (JSON numbers
+    arrive as Decimal, see `core.parsers`). Rejects booleans, floats, exponents,
+    separators, non-ASCII digits, non-finite values and more than
+    `MAX_SIGNIFICANT_DIGITS` significant digits, each with a message naming why.
+    Range and decimal places are the caller's rule (`amount_errors`).
+    """
+    if isinstance(value, bool) or value is None:
+        raise MoneyParseError("A number is required.")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise MoneyParseError("Must be a finite number.")
+        # adjusted() is the position of the first digit; checked before any formatting so
+        # `1E+1000000` is refused without building a million-digit string.
+        if value and not -MAX_SIGNIFICANT_DIGITS <= value.adjusted() < MAX_SIGNIFICANT_DIGITS:
+            raise MoneyParseError("Number is out of range.")
+        text = format(value, "f")
+    elif isinstance(value, int):
+        text = str(value) if abs(value) < 10**MAX_SIGNIFICANT_DIGITS else ""
+        if not text:
+            raise MoneyParseError("Number is out of range.")
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise MoneyParseError('A number written as a string, e.g. "12.50", is required.')
+    if len(text) > MAX_MONEY_TEXT:
+        raise MoneyParseError(f"Number is too long (at most {MAX_MONEY_TEXT} characters).")
+    if not _MONEY_TEXT.fullmatch(text):
+        raise MoneyParseError(
+            'A plain decimal number is required, e.g. "12.50" (digits, an optional sign '
+            "and one decimal point; no exponent or separators)."
+        )
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the grammar above admits only valid text
+        raise MoneyParseError("A plain decimal number is required.") from None
+    digits = len(text.lstrip("+-").replace(".", "").lstrip("0").rstrip("0") or "0")
+    if digits > MAX_SIGNIFICANT_DIGITS:
+        raise MoneyParseError(f"Too many significant digits (at most {MAX_SIGNIFICANT_DIGITS}).")
+    return number
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .dates import parse_month
-from .money import is_currency
+from .dates import DATE_RANGE_MESSAGE, date_in_range, parse_month
+from .money import MoneyParseError, is_currency, parse_money
 
 
 class OwnedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -60,3 +61,38 @@ class CurrencyCodeField(serializers.CharField):
         if not is_currency(value):
             self.fail("invalid_currency", value=value)
         return value
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^[+-]?[0-9]*\.?[0-9]+$",
+        "example": "12.50",
+    }
+)
+class MoneyField(serializers.Field):
+    """A decimal number in a request (JSON string or number) through `parse_money`,
+    the project's one strict number grammar; rendered as a string.
+
+    Range and decimal places depend on the currency and are checked by the serializer
+    (`core.money.amount_errors`)."""
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            return parse_money(data)
+        except MoneyParseError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
+
+    def to_representation(self, value: Any) -> str:
+        return format(value, "f")
+
+
+class BoundedDateField(serializers.DateField):
+    """An ISO date inside the supported range (`core.dates.MIN_DATE`..`MAX_DATE`)."""
+
+    def to_internal_value(self, value: Any) -> date:
+        parsed = super().to_internal_value(value)
+        if not date_in_range(parsed):
+            raise serializers.ValidationError(DATE_RANGE_MESSAGE, code="date_out_of_range")
+        return parsed

@@ -7,11 +7,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.exceptions import ApplicationError
+from core.parsers import StrictJSONParser
 from core.schema import NOT_FOUND, VALIDATION_ERROR
 from core.uploads import FileTooLarge
 from core.views import OwnedQuerysetMixin
@@ -48,7 +49,7 @@ class ImportViewSet(
     """Statement imports. Upload → preview (nothing stored) → commit → optional undo."""
 
     queryset = ImportBatch.objects.all()
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
     filter_backends: list = []
 
     def get_owned_queryset(self):  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from categories.models import Category
 from core.money import amount_errors, format_amount
-from core.serializers import CurrencyCodeField, OwnedPrimaryKeyRelatedField
+from core.serializers import CurrencyCodeField, MoneyField, OwnedPrimaryKeyRelatedField
 from core.uploads import check_upload
 
 RECEIPT_MIMES = frozenset(
@@ -21,11 +21,9 @@ RECEIPT_MIMES = frozenset(
 )
 
 
-class AmountField(serializers.DecimalField):
-    """A positive decimal; accepts a JSON string or number, never a float in Python."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_digits=None, decimal_places=None, **kwargs)
+class AmountField(MoneyField):
+    """An amount in a request: the project's strict number grammar (`core.money.parse_money`);
+    range and decimal places are checked against the currency in `validate`."""
 
 
 class TagNamesField(serializers.ListField):

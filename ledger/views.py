@@ -13,12 +13,13 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.filters import SearchFilter
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 
 from core.filters import StrictOrderingFilter
 from core.pagination import KeysetPagination
+from core.parsers import StrictJSONParser
 from core.views import OwnedQuerysetMixin
 
 
@@ -29,7 +30,7 @@ class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     and `services` (an object with create/update/delete callables).
     """
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
     pagination_class = KeysetPagination
     filter_backends = [
         DjangoFilterBackend,
