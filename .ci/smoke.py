@@ -129,6 +129,24 @@ def walk(base: str) -> None:
         "JSON 404 under /api/",
         missing.body,
     )
+    # Django answers a Host outside ALLOWED_HOSTS through handler400, before any view.
+    bad_host = http("GET", f"{api}/expenses/", headers={"Host": "evil.example"})
+    check(
+        bad_host.status == 400
+        and bad_host.headers.get("Content-Type", "").startswith("application/json")
+        and bad_host.json()["code"] == "disallowed_host",
+        "JSON 400 for a bad Host under /api/",
+        bad_host.body,
+    )
+    nested: list = []
+    for _ in range(200):
+        nested = [nested]
+    deep = http("POST", f"{api}/auth/token/", body=nested)
+    check(
+        deep.status == 400 and deep.json()["code"] == "parse_error",
+        "JSON 400 for a login body nested 200 deep",
+        deep.body,
+    )
 
 
 def main() -> int:

@@ -1,9 +1,12 @@
 """The backup document (version 1): its sections, and reading one into checked values.
 
 `parse_backup` checks a whole document — shape, types, money rules, currencies,
-dates, references — before anything is stored, and raises `BackupInvalid` with every
-problem found, each under the path of the value at fault, e.g.
-`{"expenses": {"12": {"amount": ["Amount must be greater than 0."]}}}`.
+dates, references, storable text — before anything is stored, and raises
+`BackupInvalid` with every problem found, each under the path of the value at fault,
+e.g. `{"expenses": {"12": {"amount": ["Amount must be greater than 0."]}}}`.
+Numbers go through the project's one grammar (`core.money.parse_money`), dates must
+lie in the supported range (`core.dates`), and no string may hold a character the
+database cannot store (NUL, an unpaired surrogate).
 It reads the database only to resolve references to system categories.
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -20,8 +23,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from budgets.models import Scope
 from categories.models import Category, Kind, RuleField, RuleOperator
 from categories.services import REGEX_MAX_LENGTH, rule_validate_pattern, tag_names_clean
-from core.dates import parse_month
-from core.money import MAX_AMOUNT, amount_errors, decimal_places, is_currency
+from core.dates import DATE_RANGE_MESSAGE, date_in_range, parse_month
+from core.money import (
+    AMOUNT_DECIMAL_PLACES,
+    MAX_AMOUNT,
+    MoneyParseError,
+    amount_errors,
+    decimal_places,
+    is_currency,
+    parse_money,
+)
 from expenses.models import PaymentMethod
 from goals.models import GoalStatus
 from notifications.models import NotificationKind
@@ -59,9 +70,13 @@ COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 DEFAULT_WARN_THRESHOLD = Decimal("0.800")
-# Storage limits of Transaction.base_amount / exchange_rate (max_digits 24).
-BASE_AMOUNT_LIMIT = Decimal("1e21")
+# Storage limits of Transaction.base_amount / exchange_rate (max_digits 24). Both are
+# informative in a document: a restore recomputes them from this server's rates.
+BASE_AMOUNT_LIMIT = Decimal("1e20")
 RATE_LIMIT = Decimal("1e12")
+# Characters PostgreSQL text cannot hold: NUL, and (in UTF-8) unpaired surrogates.
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Contains a character that cannot be stored (NUL or an unpaired surrogate)."
 
 
 class BackupInvalid(Exception):
@@ -321,10 +336,11 @@ class _Reader:
         present, value = self._get(key, required)
         if not present or (value is None and not required):
             return None
-        number = to_decimal(value)
-        if number is None:
-            self.fail(key, 'A valid number is required (a string such as "12.50").')
-        return number
+        try:
+            return parse_money(value)
+        except MoneyParseError as exc:
+            self.fail(key, str(exc))
+            return None
 
     def day(self, key: str, *, required: bool = True) -> date | None:
         present, value = self._get(key, required)
@@ -333,6 +349,9 @@ class _Reader:
         parsed = to_date(value)
         if parsed is None:
             self.fail(key, "Use a date in the form YYYY-MM-DD.")
+        elif not date_in_range(parsed):
+            self.fail(key, DATE_RANGE_MESSAGE)
+            return None
         return parsed
 
     def month(self, key: str) -> date | None:
@@ -370,17 +389,6 @@ class _Reader:
             for message in amount_errors(amount, currency):
                 self.fail(key, message)
         return amount
-
-
-def to_decimal(value: Any) -> Decimal | None:
-    """A finite Decimal from a JSON string or number; None when it is not one."""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        return None
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
 
 
 def to_date(value: Any) -> date | None:
@@ -661,9 +669,13 @@ class _Parser:
             amount = reader.money("amount", currency)
             base_amount = reader.decimal("base_amount", required=False)
             if base_amount is not None and not (
-                0 <= base_amount < BASE_AMOUNT_LIMIT and decimal_places(base_amount) <= 3
+                0 <= base_amount < BASE_AMOUNT_LIMIT
+                and decimal_places(base_amount) <= AMOUNT_DECIMAL_PLACES
             ):
-                reader.fail("base_amount", "Must be a number ≥ 0 with at most 3 decimal places.")
+                reader.fail(
+                    "base_amount",
+                    f"Must be a number ≥ 0 with at most {AMOUNT_DECIMAL_PLACES} decimal places.",
+                )
             rate = reader.decimal("exchange_rate", required=False)
             if rate is not None and not (0 < rate < RATE_LIMIT and decimal_places(rate) <= 12):
                 reader.fail("exchange_rate", "Must be a number > 0 with at most 12 decimal places.")
@@ -832,7 +844,8 @@ def parse_backup(document: Any) -> Backup:
     """Check a whole backup document; raises BackupInvalid listing every problem.
 
     Format and version are checked first: a document of an unknown format or version
-    is not read any further.
+    is not read any further; then every string must be storable text (NUL and unpaired
+    surrogates are refused under their paths) before any value is read.
     """
     errors = Errors()
     if not isinstance(document, dict):
@@ -850,9 +863,34 @@ def parse_backup(document: Any) -> Backup:
             f"Unsupported backup version {version}; this server reads version {supported}.",
         )
     errors.raise_if_any()
+    # Alone, before the rest: later messages may quote the document's text, and an
+    # unstorable character in a message or path could not even be sent back as JSON.
+    _check_storable_text(document, errors)
+    errors.raise_if_any()
     for key in document:
         if key not in TOP_LEVEL_KEYS:
             errors.add((str(key),), "Unknown section.")
     if "exported_at" in document and not isinstance(document["exported_at"], str | None):
         errors.add(("exported_at",), "Must be a string (ISO 8601 timestamp).")
     return _Parser(document, errors).parse()
+
+
+def _check_storable_text(document: Any, errors: Errors) -> None:
+    """Every string of the document — values and keys, at any depth — must be storable
+    text; each one that is not is reported under its path (a key under its parent).
+
+    Iterative, so depth costs no recursion (the JSON parser bounds it anyway)."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if UNSTORABLE_TEXT.search(value):
+                errors.add(path, UNSTORABLE_MESSAGE)
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if isinstance(key, str) and UNSTORABLE_TEXT.search(key):
+                    errors.add(path, f"A field name. {UNSTORABLE_MESSAGE}")
+                    continue
+                stack.append(((*path, key), child))
+        elif isinstance(value, list):
+            stack.extend(((*path, index), child) for index, child in enumerate(value))

@@ -21,7 +21,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from categories.models import Category, Kind
-from core.money import amount_errors, format_amount, is_currency
+from core.dates import DATE_RANGE_MESSAGE, date_in_range
+from core.money import MoneyParseError, amount_errors, format_amount, is_currency, parse_money
 
 APP_LABEL, MODEL_NAME = "recurring", "RecurringItem"
 OWNER_FIELD = "user"
@@ -122,7 +123,7 @@ def parse_section(
                 values[key] = ref
             else:
                 try:
-                    values[key] = field.to_python(value)
+                    values[key] = _to_python(field, value)
                 except ValidationError as exc:
                     for message in exc.messages:
                         add_error((*path, key), message)
@@ -135,6 +136,21 @@ def parse_section(
         if ok:
             items.append(RecurringValues(index, values))
     return items
+
+
+def _to_python(field: models.Field, value: Any) -> Any:
+    """A field's value from JSON: decimals by the project's one number grammar, dates
+    only inside the supported range; anything else by the field's own `to_python`."""
+    if isinstance(field, models.DecimalField) and value is not None:
+        try:
+            value = parse_money(value)
+        except MoneyParseError as exc:
+            raise ValidationError(str(exc)) from None
+    parsed = field.to_python(value)
+    is_day = isinstance(parsed, date) and not isinstance(parsed, datetime)
+    if is_day and not date_in_range(parsed):
+        raise ValidationError(DATE_RANGE_MESSAGE)
+    return parsed
 
 
 def build(

@@ -32,7 +32,7 @@ from categories.services import category_create, rule_create, tags_resolve
 from core.dates import user_today
 from core.exceptions import ConflictError
 from core.money import MAX_AMOUNT, quantize
-from currencies.selectors import RateQuote, converter, get_rate
+from currencies.selectors import RateQuote, RateUnavailable, converter, get_rate
 from expenses.models import Expense
 from goals.models import Contribution, Goal, GoalStatus
 from goals.selectors import goal_saved_amount
@@ -68,6 +68,7 @@ RESULT_SECTIONS = (
     "recurring",
 )
 BATCH_SIZE = 1000
+RATE_HELP = "An admin can add the rate (POST /api/v1/rates/ or manage.py load_rates)."
 TAGS_PER_RESOLVE = 200
 
 
@@ -108,8 +109,9 @@ class _Restore:
         self.errors = Errors()
         self.categories: dict[str, Category] = {}
         self.tags: dict[str, Tag] = {}
-        self.quotes: dict[tuple[str, date], RateQuote] = {}
+        self.quotes: dict[tuple[str, date], RateQuote | RateUnavailable] = {}
         self._converter: Any = None
+        self._converter_missing: RateUnavailable | None = None
         self.settings_applied = False
 
     def run(self) -> None:
@@ -117,7 +119,8 @@ class _Restore:
             self._delete_owned()
             self._apply_settings()
         self.base = self.owner.base_currency
-        # Stored base amounts are kept only when they are in this account's base currency.
+        # Budgets and goals are in the backup's base currency: kept as they are when it is
+        # this account's too. Base amounts of records are always recomputed (see _base_amount).
         self.same_base = self.base == self.backup.base_currency
         self._categories()
         self.errors.raise_if_any()
@@ -304,17 +307,25 @@ class _Restore:
 
     # expenses and income
 
-    def _base_amount(self, item: TransactionItem) -> tuple[Decimal, Decimal]:
-        """The stored (base_amount, rate) when they are in this account's base currency;
-        otherwise converted as the ledger does (latest rate on or before the date)."""
-        if self.same_base and item.base_amount is not None and item.exchange_rate is not None:
-            return item.base_amount, item.exchange_rate
+    def _base_amount(
+        self, item: TransactionItem, path: tuple[str | int, ...]
+    ) -> tuple[Decimal, Decimal] | None:
+        """(base_amount, rate) from this server's rates, exactly as the ledger computes
+        them (`currencies.selectors.get_rate`, latest rate on or before the date, then
+        `quantize` — what `convert` does), never the document's own figures, which no
+        rate here may back. One lookup per (currency, date). A missing rate is recorded
+        under the record's path, naming the pair and the date, and gives None."""
         key = (item.currency, item.date)
         quote = self.quotes.get(key)
         if quote is None:
-            quote = self.quotes[key] = get_rate(
-                from_currency=item.currency, to_currency=self.base, on=item.date
-            )
+            try:
+                quote = get_rate(from_currency=item.currency, to_currency=self.base, on=item.date)
+            except RateUnavailable as exc:
+                quote = exc
+            self.quotes[key] = quote
+        if isinstance(quote, RateUnavailable):
+            self.errors.add((*path, "currency"), f"{quote.message} {RATE_HELP}")
+            return None
         return quantize(item.amount * quote.rate, self.base), quote.rate
 
     def _transactions(
@@ -348,7 +359,10 @@ class _Restore:
                 already[key] -= 1
                 counts.skipped += 1
                 continue
-            base_amount, rate = self._base_amount(item)
+            converted = self._base_amount(item, (section, item.index))
+            if converted is None:
+                continue
+            base_amount, rate = converted
             records.append(
                 model(
                     user=self.owner,
@@ -364,6 +378,7 @@ class _Restore:
                 )
             )
             tag_ids.append({self.tags[name.casefold()].pk for name in item.tags})
+        self.errors.raise_if_any()
         _bulk_create(model, records)
         field = model._meta.get_field("tags")
         through = field.remote_field.through  # type: ignore[union-attr]
@@ -384,12 +399,18 @@ class _Restore:
         (as a base-currency change converts budgets and goals)."""
         if self.same_base:
             return amount
-        if self._converter is None:
-            self._converter = converter(
-                from_currency=self.backup.base_currency,
-                to_currency=self.base,
-                on=user_today(self.owner),
-            )
+        if self._converter is None and self._converter_missing is None:
+            try:
+                self._converter = converter(
+                    from_currency=self.backup.base_currency,
+                    to_currency=self.base,
+                    on=user_today(self.owner),
+                )
+            except RateUnavailable as exc:
+                self._converter_missing = exc
+        if self._converter_missing is not None:
+            self.errors.add(path, f"{self._converter_missing.message} {RATE_HELP}")
+            return amount
         converted: Decimal = self._converter(amount)
         if abs(converted) > MAX_AMOUNT:
             self.errors.add(path, f"In {self.base} this is more than {MAX_AMOUNT}.")

@@ -205,9 +205,30 @@ DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 EXPENSE_EDIT_WINDOW_HOURS = env.int("EXPENSE_EDIT_WINDOW_HOURS", default=None)
 RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Transactions one statement may hold (400 at upload beyond it); CSV/XLSX tables may have
+# 2 × this + 1000 non-blank lines (headers, notes, continuation lines).
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+# Bigger commits and undos run on the task queue (202, poll GET /imports/{id}/).
+IMPORT_ASYNC_ROWS = env.int("IMPORT_ASYNC_ROWS", default=10_000)
+# What an XLSX may unpack to (sum of its parts' declared sizes): a zip-bomb bound.
+IMPORT_XLSX_MAX_UNPACKED_BYTES = env.int("IMPORT_XLSX_MAX_UNPACKED_BYTES", default=64 * 1024**2)
+# Work caps of categories, tags and rules (README: Limits). Far above any real use,
+# low enough that every request touching them stays fast.
+RULES_MAX_PER_USER = env.int("RULES_MAX_PER_USER", default=500)
+TAGS_MAX_PER_RECORD = env.int("TAGS_MAX_PER_RECORD", default=50)
+TAGS_MAX_PER_USER = env.int("TAGS_MAX_PER_USER", default=5000)
+# POST /rules/apply/ over more candidate records than this runs on the task queue (202).
+RULES_APPLY_SYNC_MAX_RECORDS = env.int("RULES_APPLY_SYNC_MAX_RECORDS", default=5000)
 # Uploads bigger than this are streamed to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+# Any request body under /api/ (files included) by its Content-Length: 413 before a byte is
+# read. Django bounds form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) but streams files to disk
+# whatever their size; the default leaves 1 MiB of room over the largest upload allowed.
+REQUEST_BODY_MAX_BYTES = env.int(
+    "REQUEST_BODY_MAX_BYTES",
+    default=max(RECEIPT_MAX_BYTES, IMPORT_MAX_BYTES, DATA_UPLOAD_MAX_MEMORY_SIZE) + 1024 * 1024,
+)
 
 # --- Email ------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -242,8 +263,10 @@ REST_FRAMEWORK = {
         "register": env("THROTTLE_REGISTER_RATE", default="5/min"),
         "password_reset": env("THROTTLE_PASSWORD_RESET_RATE", default="5/min"),
     },
-    # Number of trusted proxies in front of the app, for client-address throttling.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # Trusted reverse proxies in front of the app (each appends to X-Forwarded-For).
+    # 0 = none: clients are throttled by REMOTE_ADDR and X-Forwarded-For is ignored
+    # (core.throttling.client_address). Never None: DRF would trust the whole header.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -14,5 +14,8 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
+# JSON under /api/ for errors raised outside any view (a bad Host header), HTML elsewhere.
+handler400 = "core.views.handler400"
+handler403 = "core.views.handler403"
 handler404 = "core.views.handler404"
 handler500 = "core.views.handler500"

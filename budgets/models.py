@@ -6,7 +6,8 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import OwnedModel
-from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, MAX_AMOUNT
+from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, MAX_AMOUNT, validate_currency_code
+from currencies.originals import OriginalAmountMixin, OriginalsQuerySet
 
 
 class Scope(models.TextChoices):
@@ -14,13 +15,15 @@ class Scope(models.TextChoices):
     CATEGORY = "category", "Category"
 
 
-class Budget(OwnedModel):
+class Budget(OriginalAmountMixin, OwnedModel):
     """`amount` (base currency) for one budget month, overall or for one category.
 
     `month` holds the first calendar day of the budget month's label (2026-03 →
     2026-03-01); the dates it covers depend on the owner's `month_start_day`.
     Uniqueness of (user, month, scope, category) is enforced by two partial unique
     constraints, because NULL categories (overall budgets) never collide in a plain one.
+    `amount_original` in `currency_original` is the amount as last written; a
+    base-currency change derives `amount` from it (currencies.originals).
     """
 
     month = models.DateField()
@@ -29,8 +32,16 @@ class Budget(OwnedModel):
         "categories.Category", on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    amount_original = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, editable=False
+    )
+    currency_original = models.CharField(
+        max_length=3, validators=[validate_currency_code], editable=False
+    )
     rollover = models.BooleanField(default=False)
     warn_threshold = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.800"))
+
+    objects = OriginalsQuerySet.as_manager()
 
     class Meta:
         ordering = ["-month", "scope", "category_id", "id"]
@@ -56,6 +67,11 @@ class Budget(OwnedModel):
                 condition=Q(amount__gt=0, amount__lte=MAX_AMOUNT), name="budgets_amount_range"
             ),
             models.CheckConstraint(
+                condition=Q(amount_original__gt=0, amount_original__lte=MAX_AMOUNT)
+                & ~Q(currency_original=""),
+                name="budgets_amount_original_range",
+            ),
+            models.CheckConstraint(
                 condition=Q(warn_threshold__gt=0, warn_threshold__lte=1),
                 name="budgets_warn_threshold_range",
             ),
@@ -66,3 +82,6 @@ class Budget(OwnedModel):
     def __str__(self) -> str:
         target = self.category.name if self.category_id else "overall"
         return f"{self.month:%Y-%m} {target}: {self.amount}"
+
+    def original_owner_id(self) -> int:
+        return self.user_id

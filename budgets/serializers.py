@@ -10,8 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from categories.models import Category, Kind
-from core.money import amount_errors, format_amount
-from core.serializers import MonthField, OwnedPrimaryKeyRelatedField
+from core.money import amount_errors, decimal_places, format_amount
+from core.serializers import MoneyField, MonthField, OwnedPrimaryKeyRelatedField
 from ledger.serializers import AmountField
 
 from .models import Budget, Scope
@@ -27,13 +27,10 @@ class BudgetSerializer(serializers.ModelSerializer):
         source="category.name", read_only=True, default=None, allow_null=True
     )
     amount = AmountField()
-    warn_threshold = serializers.DecimalField(
-        max_digits=4,
-        decimal_places=3,
+    warn_threshold = MoneyField(
         required=False,
-        min_value=Decimal("0.001"),
-        max_value=Decimal("1"),
-        help_text="Fraction in (0, 1] of the available amount at which status becomes 'warn'.",
+        help_text="Fraction in (0, 1] of the available amount at which status becomes 'warn' "
+        "(at most 3 decimals).",
     )
 
     class Meta:
@@ -56,6 +53,11 @@ class BudgetSerializer(serializers.ModelSerializer):
         data["amount"] = format_amount(instance.amount, instance.user.base_currency)
         data["warn_threshold"] = format(instance.warn_threshold.quantize(Decimal("0.01")), "f")
         return data
+
+    def validate_warn_threshold(self, value: Decimal) -> Decimal:
+        if not Decimal(0) < value <= Decimal(1) or decimal_places(value) > 3:
+            raise serializers.ValidationError("Must be a fraction in (0, 1], at most 3 decimals.")
+        return value
 
     def validate_category(self, value: Category | None) -> Category | None:
         if value is not None and value.kind != Kind.EXPENSE:

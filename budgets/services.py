@@ -9,7 +9,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from core.dates import add_months, budget_month_of, format_month, user_today
+from core.dates import (
+    MAX_DATE,
+    add_months,
+    budget_month_of,
+    date_in_range,
+    format_month,
+    user_today,
+)
 from core.money import format_amount
 from notifications.models import NotificationKind
 from notifications.services import notify
@@ -79,24 +86,37 @@ def budgets_copy(
 
     Existing budgets of the target month are updated only with `overwrite`; otherwise
     they are left alone and counted as skipped. Returns {created, updated, skipped}.
+    Safe under concurrency: each insert runs in a savepoint and the unique constraints
+    decide, so of simultaneous copies to one month one creates each budget and the
+    others count it as skipped (or update it, with `overwrite`), never an error; the
+    month ends with one budget per (scope, category).
     """
     counts = {"created": 0, "updated": 0, "skipped": 0}
     existing = {
         (b.scope, b.category_id): b for b in Budget.objects.filter(user=user, month=to_month)
     }
-    for source in Budget.objects.filter(user=user, month=from_month):
+    # One order for every copy, so concurrent copies wait on each other's rows in the
+    # same sequence and cannot deadlock.
+    sources = Budget.objects.filter(user=user, month=from_month).order_by("scope", "category_id")
+    for source in sources:
         values = {field: getattr(source, field) for field in EDITABLE_FIELDS}
+        key = {
+            "user": user,
+            "month": to_month,
+            "scope": source.scope,
+            "category_id": source.category_id,
+        }
         target = existing.get((source.scope, source.category_id))
         if target is None:
-            Budget.objects.create(
-                user=user,
-                month=to_month,
-                scope=source.scope,
-                category_id=source.category_id,
-                **values,
-            )
-            counts["created"] += 1
-        elif overwrite:
+            try:
+                with transaction.atomic():
+                    Budget.objects.create(**key, **values)
+                counts["created"] += 1
+                continue
+            except IntegrityError:
+                # A concurrent copy (or upsert) created it first: treat it as existing.
+                target = Budget.objects.select_for_update().get(**key)
+        if overwrite:
             for field, value in values.items():
                 setattr(target, field, value)
             target.save()
@@ -150,12 +170,15 @@ def budget_alerts_for_expense_dates(*, user: Any, dates: Iterable[date]) -> None
     """Re-check the budget months of these expense dates, and later months whose
     rollover they feed, when the user has budgets there."""
     start_day = user.month_start_day
-    months = {budget_month_of(day, start_day) for day in dates}
+    # Budgets exist only for supported months, so a date outside the range has none to check.
+    months = {budget_month_of(day, start_day) for day in dates if date_in_range(day)}
     if not months:
         return
     first = min(months)
     today = user_today(user)
-    horizon = add_months(*max(months), ALERT_LOOKAHEAD_MONTHS)
+    # Never past the last supported month: an expense dated near date.max must not make
+    # the look-ahead build a date beyond year 9999.
+    horizon = min(add_months(*max(months), ALERT_LOOKAHEAD_MONTHS), (MAX_DATE.year, MAX_DATE.month))
     label_first, label_horizon = month_date(*first), month_date(*horizon)
     budgeted = set(
         Budget.objects.filter(user=user, month__gte=label_first, month__lte=label_horizon)
@@ -177,19 +200,25 @@ def budget_alerts_for_expense_dates(*, user: Any, dates: Iterable[date]) -> None
 
 
 @transaction.atomic
-def budgets_convert_currency(*, user: Any, from_currency: str, to_currency: str, on: date) -> int:
-    """Re-express every budget amount after a base-currency change (latest rate on `on`).
+def budgets_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
+    """Re-express every budget amount in `to_currency` (latest rate on or before `on`).
 
-    Raises RateUnavailable (and changes nothing) when the user has budgets and no rate
-    connects the currencies. Returns how many budgets changed.
+    Converts from each budget's stored original (`amount_original` in
+    `currency_original`), never from the current amount, so the result is the same
+    whatever changes came before and however often this runs. Raises RateUnavailable
+    or ConversionOutOfRange (and changes nothing) when a rate is missing or a result
+    would be beyond MAX_AMOUNT. Returns how many budgets there are.
     """
     from currencies.selectors import converter
 
-    budgets = list(Budget.objects.filter(user=user).only("id", "amount"))
-    if not budgets:
-        return 0
-    convert = converter(from_currency=from_currency, to_currency=to_currency, on=on)
+    budgets = list(
+        Budget.objects.filter(user=user).only("id", "amount_original", "currency_original")
+    )
+    converters = {
+        currency: converter(from_currency=currency, to_currency=to_currency, on=on)
+        for currency in {budget.currency_original for budget in budgets}
+    }
     for budget in budgets:
-        budget.amount = convert(budget.amount)
+        budget.amount = converters[budget.currency_original](budget.amount_original)
     Budget.objects.bulk_update(budgets, ["amount"], batch_size=1000)
     return len(budgets)

@@ -140,3 +140,50 @@ class Rule(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RuleApplicationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class RuleApplication(TimeStampedModel):
+    """One large run of `POST /rules/apply/`, handed to the task queue and polled by its owner.
+
+    Counts are filled in when the run is `done`; a `failed` run changed nothing (it runs
+    in one transaction).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    only_uncategorized = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=7, choices=RuleApplicationStatus.choices, default=RuleApplicationStatus.QUEUED
+    )
+    candidates = models.PositiveIntegerField(
+        default=0, help_text="Records the run looks at (counted when it was queued)."
+    )
+    changed = models.PositiveIntegerField(default=0)
+    expenses = models.PositiveIntegerField(default=0)
+    incomes = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=200, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="rule_applications_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(changed=models.F("expenses") + models.F("incomes")),
+                name="rule_applications_changed_is_sum",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="rule_applications_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Rule application {self.pk} ({self.status})"

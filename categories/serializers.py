@@ -14,7 +14,7 @@ from core.serializers import OwnedPrimaryKeyRelatedField
 from users.roles import is_admin
 
 from . import services
-from .models import Category, Kind, Rule, Tag
+from .models import Category, Kind, Rule, RuleApplication, Tag
 
 COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
 PRIORITY_MAX = 1_000_000
@@ -222,13 +222,16 @@ class RuleSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance: Rule | None = self.instance
         operator = attrs.get("operator", instance.operator if instance else "contains")
-        if "value" in attrs or "operator" in attrs:
+        if "value" in attrs or "operator" in attrs or "case_sensitive" in attrs:
             value = attrs.get("value", instance.value if instance else "")
             if operator != "regex":
                 value = value.strip()
             if not value:
                 raise serializers.ValidationError({"value": ["This field may not be blank."]})
-            services.rule_validate_pattern(value, operator)
+            case_sensitive = attrs.get(
+                "case_sensitive", instance.case_sensitive if instance else False
+            )
+            services.rule_validate_pattern(value, operator, case_sensitive=case_sensitive)
             attrs["value"] = value
         return attrs
 
@@ -245,6 +248,28 @@ class RulesApplyResultSerializer(serializers.Serializer):
     changed = serializers.IntegerField(help_text="Records changed in total.")
     expenses = serializers.IntegerField()
     incomes = serializers.IntegerField()
+
+
+class RuleApplicationSerializer(serializers.ModelSerializer):
+    """A large rules run on the task queue; poll `GET /rules/apply/{id}/` until `done`
+    (counts filled in) or `failed` (nothing changed, `error` says why)."""
+
+    class Meta:
+        model = RuleApplication
+        fields = [
+            "id",
+            "status",
+            "only_uncategorized",
+            "candidates",
+            "changed",
+            "expenses",
+            "incomes",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
 
 
 class CategoryDeleteQuerySerializer(serializers.Serializer):

@@ -6,19 +6,33 @@ Views and other apps call these functions; they never write these models directl
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 import regex
+from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from core.exceptions import ConflictError
 
-from .models import Category, Rule, RuleField, RuleOperator, Tag
+from .models import (
+    Category,
+    Rule,
+    RuleApplication,
+    RuleApplicationStatus,
+    RuleField,
+    RuleOperator,
+    Tag,
+)
+from .patterns import PatternTooCostly, pattern_compile
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +40,15 @@ NAME_MAX_LENGTH = 64
 REGEX_MAX_LENGTH = 200
 # Wall-clock bound of one regex search; a pattern that needs longer counts as no match.
 REGEX_TIMEOUT_SECONDS = 0.05
+# Search time one regex rule may use within one matcher (one request or one apply run);
+# past it the rule is skipped for the rest of that run, so a slow pattern over many
+# records cannot hold a worker for minutes.
+REGEX_RUN_BUDGET_SECONDS = 1.0
+
+# Per-user PostgreSQL advisory-lock namespaces: they serialize one user's count-capped
+# inserts (rules, new tags) so concurrent requests cannot overshoot a cap.
+_RULES_LOCK = 0x5255
+_TAGS_LOCK = 0x5447
 
 CATEGORY_FIELDS = ("name", "kind", "parent", "icon", "color")
 RULE_FIELDS = (
@@ -169,28 +192,56 @@ def category_delete(*, category: Category, reassign_to: Category | None = None) 
     )
 
 
+def _lock_owner(user: Any, namespace: int) -> None:
+    """Serialize this user's capped inserts until the transaction ends (PostgreSQL).
+
+    SQLite already serializes writers. Must be called inside `transaction.atomic`.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, user.pk % 2**31])
+
+
 # --- tags ---------------------------------------------------------------------------
 
 
-def tag_names_clean(names: Iterable[str]) -> list[str]:
+_TAG_ERRORS_MAX = 10
+
+
+def _too_many_tags_message(limit: int) -> str:
+    return f"At most {limit} tags per record."
+
+
+def tag_names_clean(names: Iterable[str], *, max_count: int | None = None) -> list[str]:
     """Trimmed names, de-duplicated case-insensitively (first spelling wins), in order.
 
-    Raises `ValidationError` (a list of messages) for an empty name or one longer than
-    64 characters; callers attach it to their own field.
+    At most `max_count` distinct names (default: TAGS_MAX_PER_RECORD; `None` for the
+    default, a number to override). Raises `ValidationError` (a list of messages) for
+    an empty name, one longer than 64 characters or too many names; callers attach it
+    to their own field. At most `_TAG_ERRORS_MAX` distinct problems are reported, so a
+    list of thousands of bad names gets a short answer.
     """
+    limit = settings.TAGS_MAX_PER_RECORD if max_count is None else max_count
     cleaned: list[str] = []
     seen: set[str] = set()
     errors: list[str] = []
     for raw in names:
         name = str(raw).strip() if raw is not None else ""
-        if not name:
-            errors.append("Tag names cannot be empty.")
-            continue
-        if len(name) > NAME_MAX_LENGTH:
-            errors.append(f"Tag name '{name[:20]}…' is longer than {NAME_MAX_LENGTH} characters.")
+        if not name or len(name) > NAME_MAX_LENGTH:
+            message = (
+                f"Tag name '{name[:20]}…' is longer than {NAME_MAX_LENGTH} characters."
+                if name
+                else "Tag names cannot be empty."
+            )
+            if message not in errors:
+                errors.append(message)
+            if len(errors) >= _TAG_ERRORS_MAX:
+                break
             continue
         key = name.casefold()
         if key not in seen:
+            if len(cleaned) >= limit:
+                raise ValidationError([_too_many_tags_message(limit)])
             seen.add(key)
             cleaned.append(name)
     if errors:
@@ -216,22 +267,49 @@ def _tags_existing(user: Any, names: list[str]) -> dict[str, Tag]:
     return {tag.name.casefold(): tag for tag in tags}
 
 
-def tags_resolve(*, user: Any, names: Iterable[str]) -> list[Tag]:
+def _check_tag_room(user: Any, new: int) -> None:
+    """Raise `ValidationError` on `tags` unless `new` more tags fit under TAGS_MAX_PER_USER."""
+    limit = settings.TAGS_MAX_PER_USER
+    have = Tag.objects.filter(user=user).count()
+    if have + new > limit:
+        raise ValidationError(
+            {
+                "tags": [
+                    f"You can have at most {limit} tags (you have {have}); "
+                    "reuse or delete tags before adding new ones."
+                ]
+            }
+        )
+
+
+def tags_resolve(*, user: Any, names: Iterable[str], max_count: int | None = None) -> list[Tag]:
     """The user's tags for `names`, creating those that do not exist yet.
 
     Names are trimmed and matched case-insensitively, so an existing "Coffee" is reused
     for "coffee"; the result follows the input order without duplicates. Safe when
     another request creates the same tag concurrently. Raises `ValidationError` on
-    `tags` for an empty name or one longer than 64 characters.
+    `tags` for an empty name, one longer than 64 characters, more than `max_count`
+    names (default TAGS_MAX_PER_RECORD: the tags of one record) or when creating the
+    missing ones would take the user past TAGS_MAX_PER_USER (nothing is created then).
     """
     try:
-        cleaned = tag_names_clean(names)
+        cleaned = tag_names_clean(names, max_count=max_count)
     except ValidationError as exc:
         raise ValidationError({"tags": exc.messages}) from None
     if not cleaned:
         return []
 
     existing = _tags_existing(user, cleaned)
+    missing = [name for name in cleaned if name.casefold() not in existing]
+    if missing:
+        with transaction.atomic():
+            _lock_owner(user, _TAGS_LOCK)
+            _check_tag_room(user, len(missing))
+            return _tags_create_missing(user, cleaned, existing)
+    return [existing[name.casefold()] for name in cleaned]
+
+
+def _tags_create_missing(user: Any, cleaned: list[str], existing: dict[str, Tag]) -> list[Tag]:
     tags: list[Tag] = []
     for name in cleaned:
         tag = existing.get(name.casefold())
@@ -250,12 +328,19 @@ def tags_resolve(*, user: Any, names: Iterable[str]) -> list[Tag]:
 
 
 def tag_create(*, user: Any, name: str) -> Tag:
-    """Create a tag; raises `ValidationError` on `name` if the user already has it (any case)."""
-    try:
-        with transaction.atomic():
-            return Tag.objects.create(user=user, name=name)
-    except IntegrityError:
-        raise ValidationError({"name": ["You already have a tag with this name."]}) from None
+    """Create a tag; raises `ValidationError` on `name` if the user already has it (any
+    case) or already has TAGS_MAX_PER_USER tags."""
+    with transaction.atomic():
+        _lock_owner(user, _TAGS_LOCK)
+        try:
+            _check_tag_room(user, 1)
+        except ValidationError as exc:
+            raise ValidationError({"name": exc.message_dict["tags"]}) from None
+        try:
+            with transaction.atomic():
+                return Tag.objects.create(user=user, name=name)
+        except IntegrityError:
+            raise ValidationError({"name": ["You already have a tag with this name."]}) from None
 
 
 def tag_update(*, tag: Tag, name: str) -> Tag:
@@ -272,10 +357,17 @@ def tag_update(*, tag: Tag, name: str) -> Tag:
 # --- rules --------------------------------------------------------------------------
 
 
-def rule_validate_pattern(value: str, operator: str) -> None:
-    """For a regex rule: at most 200 characters and a pattern the `regex` module compiles.
+def _regex_flags(case_sensitive: bool) -> int:
+    return 0 if case_sensitive else regex.IGNORECASE | regex.FULLCASE
 
-    Raises `ValidationError` on `value`. Other operators take any text.
+
+def rule_validate_pattern(value: str, operator: str, *, case_sensitive: bool = False) -> None:
+    """For a regex rule: at most 200 characters and a pattern that compiles cheaply.
+
+    The pattern is checked structurally before it is compiled (see `categories.patterns`:
+    repeat counts, repeat nesting, expanded size), so validating never costs more than
+    milliseconds and a few megabytes. Raises `ValidationError` on `value` naming the
+    problem. Other operators take any text.
     """
     if operator != RuleOperator.REGEX:
         return
@@ -284,7 +376,9 @@ def rule_validate_pattern(value: str, operator: str) -> None:
             {"value": [f"A regular expression may have at most {REGEX_MAX_LENGTH} characters."]}
         )
     try:
-        regex.compile(value)
+        pattern_compile(value, _regex_flags(case_sensitive))
+    except PatternTooCostly as exc:
+        raise ValidationError({"value": [f"Regular expression too costly: {exc}"]}) from None
     except (regex.error, TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise ValidationError({"value": [f"Invalid regular expression: {exc}"]}) from None
 
@@ -301,9 +395,21 @@ def rule_create(*, user: Any, data: Mapping[str, Any]) -> Rule:
     """Create a rule and its tags (unknown tag names are created), in one transaction.
 
     `data` has been validated (category visible to `user`, regex compiles).
-    `add_tags` is a list of tag names.
+    `add_tags` is a list of tag names. Raises `ConflictError` (409, `rule_limit_reached`)
+    when the user already has RULES_MAX_PER_USER rules — also under concurrency.
     """
-    rule_validate_pattern(data["value"], data.get("operator", RuleOperator.CONTAINS))
+    rule_validate_pattern(
+        data["value"],
+        data.get("operator", RuleOperator.CONTAINS),
+        case_sensitive=data.get("case_sensitive", False),
+    )
+    _lock_owner(user, _RULES_LOCK)
+    limit = settings.RULES_MAX_PER_USER
+    if Rule.objects.filter(user=user).count() >= limit:
+        raise ConflictError(
+            f"You can have at most {limit} rules; delete or merge some before adding more.",
+            code="rule_limit_reached",
+        )
     rule = Rule(user=user, **{field: data[field] for field in RULE_FIELDS if field in data})
     rule.save()
     rule.add_tags.set(_resolve_add_tags(user, data.get("add_tags", [])))
@@ -316,7 +422,7 @@ def rule_update(*, rule: Rule, data: Mapping[str, Any]) -> Rule:
     for field in RULE_FIELDS:
         if field in data:
             setattr(rule, field, data[field])
-    rule_validate_pattern(rule.value, rule.operator)
+    rule_validate_pattern(rule.value, rule.operator, case_sensitive=rule.case_sensitive)
     rule.save()
     if "add_tags" in data:
         rule.add_tags.set(_resolve_add_tags(rule.user, data["add_tags"]))
@@ -330,19 +436,27 @@ class _CompiledRule:
     fields: tuple[str, ...]
     test: Callable[[str], bool]
     tags: tuple[Tag, ...]
+    tag_ids: tuple[int, ...]
 
 
 def _regex_test(rule: Rule) -> Callable[[str], bool] | None:
-    flags = 0 if rule.case_sensitive else regex.IGNORECASE | regex.FULLCASE
+    # Stored patterns are checked again before compiling: a rule saved before the
+    # compile-cost bounds existed (or restored from elsewhere) must not exhaust memory.
     try:
-        pattern = regex.compile(rule.value, flags)
+        pattern = pattern_compile(rule.value, _regex_flags(rule.case_sensitive))
     except (regex.error, TypeError, ValueError, OverflowError, RecursionError):
-        logger.warning("Rule %s has an invalid regular expression; skipped.", rule.pk)
+        logger.warning("Rule %s has an invalid or too costly regular expression; skipped.", rule.pk)
         return None
+    spent = 0.0
 
     def test(text: str) -> bool:
+        nonlocal spent
+        remaining = REGEX_RUN_BUDGET_SECONDS - spent
+        if remaining <= 0:
+            return False
+        started = time.perf_counter()
         try:
-            return pattern.search(text, timeout=REGEX_TIMEOUT_SECONDS) is not None
+            return pattern.search(text, timeout=min(REGEX_TIMEOUT_SECONDS, remaining)) is not None
         except TimeoutError:
             logger.warning(
                 "Rule %s: regular expression timed out after %ss; treated as no match.",
@@ -350,6 +464,15 @@ def _regex_test(rule: Rule) -> Callable[[str], bool] | None:
                 REGEX_TIMEOUT_SECONDS,
             )
             return False
+        finally:
+            spent += time.perf_counter() - started
+            if spent >= REGEX_RUN_BUDGET_SECONDS:
+                logger.warning(
+                    "Rule %s: regular expression used its %ss budget; skipped for the rest "
+                    "of this run.",
+                    rule.pk,
+                    REGEX_RUN_BUDGET_SECONDS,
+                )
 
     return test
 
@@ -389,7 +512,8 @@ class RuleMatcher:
                     kind=rule.category.kind,
                     fields=_FIELDS.get(rule.field, _FIELDS[RuleField.ANY]),
                     test=test,
-                    tags=tuple(rule.add_tags.all()),
+                    tags=(tags := tuple(rule.add_tags.all())),
+                    tag_ids=tuple(tag.pk for tag in tags),
                 )
             )
 
@@ -409,6 +533,15 @@ class RuleMatcher:
         """The first rule (by priority, then id) for `kind` whose condition holds."""
         compiled = self._first(kind, description, merchant)
         return compiled.rule if compiled else None
+
+    def match_ids(
+        self, *, kind: str, description: str, merchant: str = ""
+    ) -> tuple[int, tuple[int, ...]] | None:
+        """The matching rule's category id and tag ids, or None: for set-based runs."""
+        compiled = self._first(kind, description, merchant)
+        if compiled is None:
+            return None
+        return compiled.rule.category_id, compiled.tag_ids
 
     def match(
         self, *, kind: str, description: str, merchant: str = ""
@@ -446,3 +579,93 @@ def rules_match(
     many records, build one matcher with `rules_for` and call its `match`.
     """
     return rules_for(user=user).match(kind=kind, description=description, merchant=merchant)
+
+
+# --- applying rules to stored records -----------------------------------------------
+
+# The record types rules apply to: (result key, model label, apply service). Those apps
+# sit above this one, so they are resolved by name at call time, as in `core.jobs`.
+RULE_TARGETS: tuple[tuple[str, str, str], ...] = (
+    ("expenses", "expenses.Expense", "expenses.services.expenses_apply_rules"),
+    ("incomes", "income.Income", "income.services.incomes_apply_rules"),
+)
+
+
+def _resolve(path: str) -> Callable[..., int]:
+    module, name = path.rsplit(".", 1)
+    return getattr(import_module(module), name)
+
+
+def rules_apply_candidates(*, user: Any, only_uncategorized: bool) -> int:
+    """How many stored records a run of the user's rules looks at (one count per type)."""
+    total = 0
+    for _key, label, _path in RULE_TARGETS:
+        records = apps.get_model(label)._base_manager.filter(user=user)
+        if only_uncategorized:
+            records = records.filter(category__isnull=True)
+        total += records.count()
+    return total
+
+
+@transaction.atomic
+def rules_apply(*, user: Any, only_uncategorized: bool) -> dict[str, int]:
+    """Run the user's active rules over their stored expenses and income, all or nothing.
+
+    Returns `{"changed", "expenses", "incomes"}`: records that got another category or
+    new tags. With `only_uncategorized`, records that have a category keep it.
+    """
+    result = {"changed": 0}
+    for key, _label, path in RULE_TARGETS:
+        result[key] = _resolve(path)(user=user, only_uncategorized=only_uncategorized)
+        result["changed"] += result[key]
+    return result
+
+
+def rule_application_queue(
+    *, user: Any, only_uncategorized: bool, candidates: int, enqueue: Callable[[int], Any]
+) -> RuleApplication:
+    """Record a large run as `queued` and hand its id to `enqueue` once that is committed.
+
+    `enqueue` is the task queue's entry (`rules_apply_task.delay`); the worker calls
+    `rule_application_run`. The caller polls the returned application.
+    """
+    with transaction.atomic():
+        application = RuleApplication.objects.create(
+            user=user, only_uncategorized=only_uncategorized, candidates=candidates
+        )
+        transaction.on_commit(lambda: enqueue(application.pk))
+    return application
+
+
+def rule_application_run(*, application_id: int) -> None:
+    """Run one queued application: `running`, then `done` with its counts or `failed`.
+
+    Idempotent: an application that is not `queued` (already taken by another worker,
+    finished, or deleted with its user) is left alone. A failure is recorded, not raised,
+    and changes nothing (`rules_apply` is one transaction).
+    """
+    taken = RuleApplication.objects.filter(
+        pk=application_id, status=RuleApplicationStatus.QUEUED
+    ).update(status=RuleApplicationStatus.RUNNING, started_at=timezone.now())
+    if not taken:
+        return
+    application = RuleApplication.objects.select_related("user").get(pk=application_id)
+    try:
+        result = rules_apply(
+            user=application.user, only_uncategorized=application.only_uncategorized
+        )
+    except Exception:  # recorded for the poller; the traceback goes to the log
+        logger.exception("Rule application %s failed.", application_id)
+        RuleApplication.objects.filter(pk=application_id).update(
+            status=RuleApplicationStatus.FAILED,
+            error="The run failed and changed nothing; try again later.",
+            finished_at=timezone.now(),
+        )
+        return
+    RuleApplication.objects.filter(pk=application_id).update(
+        status=RuleApplicationStatus.DONE,
+        changed=result["changed"],
+        expenses=result["expenses"],
+        incomes=result["incomes"],
+        finished_at=timezone.now(),
+    )

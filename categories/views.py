@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
@@ -28,15 +28,17 @@ from users.roles import is_admin
 
 from . import services
 from .filters import CategoryFilter, RuleFilter
-from .models import Category, Rule, Tag
+from .models import Category, Rule, RuleApplication, Tag
 from .serializers import (
     CategoryDeleteQuerySerializer,
     CategorySerializer,
+    RuleApplicationSerializer,
     RulesApplyInputSerializer,
     RulesApplyResultSerializer,
     RuleSerializer,
     TagSerializer,
 )
+from .tasks import rules_apply_task
 
 FILTER_BACKENDS = [DjangoFilterBackend, SearchFilter, StrictOrderingFilter]
 
@@ -195,22 +197,57 @@ class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         request=RulesApplyInputSerializer,
-        responses={200: RulesApplyResultSerializer, 400: VALIDATION_ERROR},
+        responses={
+            200: RulesApplyResultSerializer,
+            202: OpenApiResponse(
+                RuleApplicationSerializer,
+                description="More than RULES_APPLY_SYNC_MAX_RECORDS records to look at: "
+                "the run was queued; poll `GET /rules/apply/{id}/` until `status` is "
+                "`done` or `failed`.",
+            ),
+            400: VALIDATION_ERROR,
+        },
         summary="Apply your active rules to existing expenses and income",
     )
     @action(detail=False, methods=["post"], url_path="apply")
     def apply(self, request: Request) -> Response:
-        """Re-run the rules over stored records; returns how many records changed."""
-        from expenses.services import expenses_apply_rules
-        from income.services import incomes_apply_rules
+        """Re-run the rules over stored records, all or nothing.
 
+        Small runs answer 200 with how many records changed; larger ones go to the task
+        queue and answer 202 with a run to poll.
+        """
         serializer = RulesApplyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         only_uncategorized = serializer.validated_data["only_uncategorized"]
-        with transaction.atomic():
-            expenses = expenses_apply_rules(
-                user=request.user, only_uncategorized=only_uncategorized
-            )
-            incomes = incomes_apply_rules(user=request.user, only_uncategorized=only_uncategorized)
-        result = {"changed": expenses + incomes, "expenses": expenses, "incomes": incomes}
-        return Response(RulesApplyResultSerializer(result).data)
+        candidates = services.rules_apply_candidates(
+            user=request.user, only_uncategorized=only_uncategorized
+        )
+        if candidates <= settings.RULES_APPLY_SYNC_MAX_RECORDS:
+            result = services.rules_apply(user=request.user, only_uncategorized=only_uncategorized)
+            return Response(RulesApplyResultSerializer(result).data)
+        application = services.rule_application_queue(
+            user=request.user,
+            only_uncategorized=only_uncategorized,
+            candidates=candidates,
+            enqueue=rules_apply_task.delay,
+        )
+        application.refresh_from_db()  # an eager (in-process) queue may have run it already
+        return Response(
+            RuleApplicationSerializer(application).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="Status of a queued rules run",
+        responses={200: RuleApplicationSerializer, 404: NOT_FOUND},
+    )
+)
+class RuleApplicationViewSet(
+    OwnedQuerysetMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Large `POST /rules/apply/` runs, each visible to its owner only."""
+
+    queryset = RuleApplication.objects.all()
+    serializer_class = RuleApplicationSerializer
+    lookup_value_regex = "[0-9]+"

@@ -10,10 +10,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -62,6 +71,45 @@ def database_unavailable_response() -> Response:
     )
 
 
+def request_error(exc: BaseException) -> tuple[int, dict[str, str]] | None:
+    """(status, body) for a request Django could not read, or None if `exc` is no such error.
+
+    Django raises these while parsing a request (body over DATA_UPLOAD_MAX_MEMORY_SIZE,
+    more than DATA_UPLOAD_MAX_NUMBER_FIELDS / _FILES, a broken multipart body, a client
+    that vanished mid-body, a Host not in ALLOWED_HOSTS, any other SuspiciousOperation):
+    the client's fault, so a 4xx, wherever it surfaces (DRF views, plain views,
+    middleware, Django's handler400).
+    """
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return 413, {
+            "detail": f"The request body is over the limit of {limit} bytes "
+            "(uploaded files are limited separately).",
+            "code": "too_large",
+        }
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return 400, {
+            "detail": f"The request has more than {limit} parameters or form fields.",
+            "code": "too_many_fields",
+        }
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return 400, {
+            "detail": f"The request has more than {limit} files.",
+            "code": "too_many_files",
+        }
+    if isinstance(exc, UnreadablePostError):
+        return 400, {"detail": "The request body could not be read.", "code": "unreadable_body"}
+    if isinstance(exc, MultiPartParserError):
+        return 400, {"detail": f"Multipart form parse error - {exc}", "code": "parse_error"}
+    if isinstance(exc, DisallowedHost):
+        return 400, {"detail": "The Host header is not allowed.", "code": "disallowed_host"}
+    if isinstance(exc, SuspiciousOperation):
+        return 400, {"detail": "The request was refused as malformed.", "code": "bad_request"}
+    return None
+
+
 def _first_code(codes: Any) -> str:
     if isinstance(codes, str):
         return codes
@@ -73,6 +121,10 @@ def _first_code(codes: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    refused = request_error(exc)
+    if refused is not None:
+        logger.warning("Refused request: %s: %s", type(exc).__name__, exc)
+        return Response(refused[1], status=refused[0])
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
     if isinstance(exc, DATABASE_OUTAGE_ERRORS):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -11,7 +13,8 @@ from django_filters.fields import ModelMultipleChoiceField
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
-from .dates import month_range, parse_month
+from .dates import DATE_RANGE_MESSAGE, date_in_range, month_range, parse_month
+from .money import MoneyParseError, parse_money
 
 
 class StrictOrderingFilter(OrderingFilter):
@@ -93,6 +96,42 @@ class StrictBooleanFilter(filters.BooleanFilter):
         # django-filter's default BooleanWidget turns unknown values into None first.
         kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
+
+
+class MoneyFormField(forms.Field):
+    """A number in a query string through `core.money.parse_money` (the one grammar)."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if value in (None, ""):
+            return None
+        try:
+            return parse_money(value)
+        except MoneyParseError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class MoneyFilter(filters.Filter):
+    """`?min_amount=12.50`: strict decimal text; `1e1000000`, `1_000`, `١٢` are a 400."""
+
+    field_class = MoneyFormField
+
+
+class BoundedDateFormField(forms.DateField):
+    """An ISO date (`YYYY-MM-DD`) inside the supported range (`core.dates`)."""
+
+    input_formats = ["%Y-%m-%d"]
+
+    def to_python(self, value: Any) -> date | None:
+        parsed = super().to_python(value)
+        if parsed is not None and not date_in_range(parsed):
+            raise forms.ValidationError(DATE_RANGE_MESSAGE, code="date_out_of_range")
+        return parsed
+
+
+class BoundedDateFilter(filters.DateFilter):
+    """A date filter that refuses dates outside MIN_DATE..MAX_DATE with a 400."""
+
+    field_class = BoundedDateFormField
 
 
 class MonthField(forms.CharField):

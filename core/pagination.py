@@ -1,10 +1,16 @@
 """Pagination: page numbers for ordinary lists, keyset cursors for huge ones (SPEC §3)."""
 
+from __future__ import annotations
+
 import base64
-import binascii
 import json
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination
@@ -12,18 +18,46 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from .money import parse_money
+from .parsers import load_json
+
+_WHOLE_NUMBER = re.compile(r"[-+]?[0-9]+")
+# Beyond any page or page size that means something; bigger values are clamped to it so a
+# thousand-digit number costs nothing to read.
+_HUGE = 10**18
+
+# A cursor holds a few short values; anything longer was not made here.
+MAX_CURSOR_LENGTH = 1024
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,19}")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INTEGER_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
+NUL = "\x00"
+
 
 def _positive_int(request: Request, name: str) -> int | None:
+    """The parameter as a whole number ≥ 1 (ASCII digits only), None when absent; 400
+    naming it otherwise. Values beyond 10**18 read as 10**18 (callers cap or 404)."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: ["A whole number is required."]}) from None
-    if value < 1:
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        raise ValidationError({name: ["A whole number is required."]})
+    digits = raw.lstrip("+-").lstrip("0")
+    if raw.startswith("-") or not digits:
         raise ValidationError({name: ["Must be 1 or more."]})
-    return value
+    return _HUGE if len(digits) > 18 else int(digits)
 
 
 class StandardPagination(PageNumberPagination):
@@ -39,9 +73,8 @@ class StandardPagination(PageNumberPagination):
             return self.page_size
         return min(requested, self.max_page_size)
 
-    def paginate_queryset(self, queryset, request, view=None):  # type: ignore[no-untyped-def]
-        _positive_int(request, self.page_query_param)
-        return super().paginate_queryset(queryset, request, view)
+    def get_page_number(self, request, paginator):  # type: ignore[no-untyped-def]
+        return _positive_int(request, self.page_query_param) or 1
 
     def get_schema_operation_parameters(self, view):  # type: ignore[no-untyped-def]
         # Both are rejected below 1, so the schema says so.
@@ -78,7 +111,9 @@ class KeysetPagination(BasePagination):
             _positive_int(request, self.page_size_query_param) or self.page_size, self.max_page_size
         )
         self.ordering = self._ordering(queryset)
-        position, reverse = self._decode(request.query_params.get(self.cursor_query_param))
+        position, reverse = self._decode(
+            request.query_params.get(self.cursor_query_param), queryset.model
+        )
         self.count = queryset.order_by()[: self.count_cap + 1].count()
         if self.count > self.count_cap:
             self.count = self.count_cap
@@ -173,7 +208,12 @@ class KeysetPagination(BasePagination):
         values = []
         for field in self.ordering:
             value = getattr(row, field.lstrip("-"))
-            values.append(value.isoformat() if hasattr(value, "isoformat") else str(value))
+            if isinstance(value, Decimal):
+                values.append(format(value, "f"))
+            elif isinstance(value, date):
+                values.append(value.isoformat())
+            else:
+                values.append(str(value))
         return values
 
     def _link(self, row, *, reverse: bool) -> str:  # type: ignore[no-untyped-def]
@@ -182,27 +222,75 @@ class KeysetPagination(BasePagination):
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.cursor_query_param, token)
 
-    def _decode(self, token: str | None):  # type: ignore[no-untyped-def]
+    def _decode(self, token: str | None, model: type[models.Model]) -> tuple[list | None, bool]:
+        """The position and direction in a cursor made by `_link`; 400 naming `cursor` for
+        anything else (whatever the bytes: the token is client input)."""
         if not token:
             return None, False
         try:
-            padded = token + "=" * (-len(token) % 4)
-            payload = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-            raw, reverse = payload["p"], bool(payload["r"])
-            if not isinstance(raw, list) or len(raw) != len(self.ordering):
-                raise ValueError
-            model_meta = self.request.parser_context["view"].get_queryset().model._meta
+            if len(token) > MAX_CURSOR_LENGTH:
+                raise ValueError("too long")
+            padded = token.encode("ascii") + b"=" * (-len(token) % 4)
+            payload = load_json(base64.b64decode(padded, altchars=b"-_", validate=True))
+            if not isinstance(payload, dict) or set(payload) != {"p", "r"}:
+                raise ValueError("not a cursor")
+            raw, reverse = payload["p"], payload["r"]
+            if not isinstance(reverse, bool) or not isinstance(raw, list):
+                raise ValueError("not a cursor")
+            if len(raw) != len(self.ordering):
+                raise ValueError("made for another ordering")
             position = [
-                model_meta.get_field(field.lstrip("-")).to_python(value)
+                _cursor_value(model._meta.get_field(field.lstrip("-")), value)
                 for field, value in zip(self.ordering, raw, strict=True)
             ]
         except (
             ValueError,
             TypeError,
-            KeyError,
-            AttributeError,
+            LookupError,
+            OverflowError,
+            ArithmeticError,
             DjangoValidationError,
-            binascii.Error,
         ):
-            raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+            raise ValidationError(
+                {self.cursor_query_param: ["Invalid cursor: follow `next` / `previous` links."]}
+            ) from None
         return position, reverse
+
+
+def _cursor_value(field: Any, raw: Any) -> Any:
+    """`raw` (a cursor's text) as a value the database can compare with `field`, or
+    ValueError: ids are 1..2**63-1, integers fit 64 bits, dates and aware timestamps are
+    real ones, decimals fit the column, text fits its length and has no NUL."""
+    if not isinstance(raw, str):
+        raise ValueError("cursor values are strings")
+    kind = field.get_internal_type()
+    if kind in _INTEGER_TYPES:
+        if not _INTEGER_TEXT.fullmatch(raw):
+            raise ValueError("not an integer")
+        number = int(raw)
+        low = 1 if field.primary_key else -(2**63)
+        if not low <= number < 2**63:
+            raise ValueError("out of range")
+        return number
+    if kind == "DateField":
+        if not _DATE_TEXT.fullmatch(raw):
+            raise ValueError("not a date")
+        return date.fromisoformat(raw)
+    if kind == "DateTimeField":
+        if not 19 <= len(raw) <= 40 or not _DATE_TEXT.fullmatch(raw[:10]):
+            raise ValueError("not a timestamp")
+        moment = datetime.fromisoformat(raw)
+        if moment.tzinfo is None:
+            raise ValueError("timestamp without a zone")
+        return moment.astimezone(UTC)  # OverflowError near year 1 or 9999
+    if kind == "DecimalField":
+        number = parse_money(raw)
+        exponent = number.as_tuple().exponent
+        if not isinstance(exponent, int) or -exponent > field.decimal_places:
+            raise ValueError("too many decimals")
+        if number and number.adjusted() >= field.max_digits - field.decimal_places:
+            raise ValueError("too large")
+        return number
+    if NUL in raw or len(raw) > (getattr(field, "max_length", None) or 255):
+        raise ValueError("not a value of this field")
+    return field.to_python(raw)

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .middleware import is_api_request
+from .middleware import is_api_request, request_error_response
 
 
 class OwnedQuerysetMixin:
@@ -83,6 +83,33 @@ class HealthView(APIView):
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     # Exempt so an unknown API path answers 404 for every method, not a CSRF 403 page.
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+# Django's error handlers (budget_tracker/urls.py): JSON under /api/, the usual pages
+# elsewhere. They answer what escapes every view and middleware, e.g. a Host header not
+# in ALLOWED_HOSTS (DisallowedHost, raised before any view runs).
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_request(request):
+        refused = request_error_response(exception) if exception is not None else None
+        return refused or JsonResponse(
+            {"detail": "The request was refused as malformed.", "code": "bad_request"},
+            status=400,
+        )
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_request(request):
+        return JsonResponse(
+            {
+                "detail": "You do not have permission to perform this action.",
+                "code": "permission_denied",
+            },
+            status=403,
+        )
+    return defaults.permission_denied(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

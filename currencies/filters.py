@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
-from core.filters import DateRangeFilterSetMixin
+from core.filters import BoundedDateFilter, DateRangeFilterSetMixin
 from core.money import is_currency
 
 from .models import ExchangeRate
@@ -31,7 +31,7 @@ class CurrencyCodeFilter(filters.CharFilter):
     field_class = CurrencyCodeFormField
 
 
-class AsOfDateFilter(filters.DateFilter):
+class AsOfDateFilter(BoundedDateFilter):
     """For each base/quote pair, only its latest rate on or before the date."""
 
     def filter(self, qs: QuerySet[ExchangeRate], value: date | None) -> QuerySet[ExchangeRate]:
@@ -47,10 +47,10 @@ class ExchangeRateFilter(DateRangeFilterSetMixin, filters.FilterSet):
         help_text="YYYY-MM-DD. For each base/quote pair, only its latest rate on or before "
         "this date (the rate a conversion on that date would use).",
     )
-    start_date = filters.DateFilter(
+    start_date = BoundedDateFilter(
         field_name="date", lookup_expr="gte", help_text="Rates dated on or after (YYYY-MM-DD)."
     )
-    end_date = filters.DateFilter(
+    end_date = BoundedDateFilter(
         field_name="date", lookup_expr="lte", help_text="Rates dated on or before (YYYY-MM-DD)."
     )
     source = filters.CharFilter(help_text='Only rates from this source ("ecb", "manual", ...).')

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from core.exceptions import ApplicationError
-from core.money import quantize
+from core.money import MAX_AMOUNT, minor_units, quantize
 
 from .models import ExchangeRate
 from .providers import RatesProviderError, fetch_rates
@@ -22,6 +26,12 @@ logger = logging.getLogger(__name__)
 # Enough precision for a cross rate of two 10-decimal rates.
 RATE_PLACES = Decimal("1e-12")
 PROVIDER_FAILURE_PAUSE_SECONDS = 60
+# A rate used for a conversion (possibly a cross rate) must fit `exchange_rate`
+# (24 digits, 12 decimals) and not round to 0; a result must fit base_amount.
+MAX_CONVERSION_RATE = Decimal(10) ** 12
+MAX_BASE_AMOUNT = Decimal(10) ** 20
+# Exact products: an amount (16 digits) times a rate (24 digits) fits 40 digits.
+_EXACT = 60
 
 
 class RateUnavailable(ApplicationError):
@@ -34,6 +44,16 @@ class RateUnavailable(ApplicationError):
         super().__init__(
             f"No exchange rate for {from_currency}->{to_currency} on or before {on.isoformat()}."
         )
+
+
+class ConversionOutOfRange(ApplicationError):
+    """Converting between the two currencies gives a rate or figure too large to store."""
+
+    default_code = "conversion_out_of_range"
+
+    def __init__(self, *, from_currency: str, to_currency: str, reason: str) -> None:
+        self.from_currency, self.to_currency = from_currency, to_currency
+        super().__init__(f"Cannot convert {from_currency}->{to_currency}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -111,12 +131,29 @@ def _fetch_from_provider(on: date) -> bool:
         return False
 
 
+def _checked(quote: RateQuote, from_currency: str, to_currency: str) -> RateQuote:
+    if quote.rate >= MAX_CONVERSION_RATE:
+        raise ConversionOutOfRange(
+            from_currency=from_currency,
+            to_currency=to_currency,
+            reason=f"the rate {quote.rate.normalize():f} is too large to store.",
+        )
+    if quote.rate <= 0:
+        raise ConversionOutOfRange(
+            from_currency=from_currency,
+            to_currency=to_currency,
+            reason="the rate is too small to store (below 10^-12).",
+        )
+    return quote
+
+
 def get_rate(*, from_currency: str, to_currency: str, on: date) -> RateQuote:
     """The rate converting `from_currency` into `to_currency` for a transaction on `on`.
 
     Uses the latest rate on or before `on`: direct, inverse, or through a common
     currency. With RATES_FETCH_ON_MISS, a miss asks the rates provider once for
-    `on` before giving up. Raises RateUnavailable when nothing connects the two.
+    `on` before giving up. Raises RateUnavailable when nothing connects the two, and
+    ConversionOutOfRange when the (cross) rate does not fit `exchange_rate`.
     """
     if from_currency == to_currency:
         return RateQuote(rate=Decimal(1), date=None)
@@ -125,15 +162,135 @@ def get_rate(*, from_currency: str, to_currency: str, on: date) -> RateQuote:
         found = _find_rate(from_currency, to_currency, on)
     if found is None:
         raise RateUnavailable(from_currency=from_currency, to_currency=to_currency, on=on)
-    return found
+    return _checked(found, from_currency, to_currency)
+
+
+class _RateBook:
+    """Every stored rate touching two currencies, loaded once; answers like `_find_rate`.
+
+    Converting thousands of dates then costs one query instead of several per date.
+    `rates_on` is tested to give exactly what `get_rate` gives for every date.
+    """
+
+    def __init__(self, from_currency: str, to_currency: str, until: date) -> None:
+        sides = (from_currency, to_currency)
+        self.series: dict[tuple[str, str], tuple[list[date], list[Decimal]]] = {}
+        rows = (
+            ExchangeRate.objects.filter(Q(base__in=sides) | Q(quote__in=sides), date__lte=until)
+            .order_by("date")
+            .values_list("base", "quote", "date", "rate")
+        )
+        for base, quote, day, rate in rows.iterator(chunk_size=5000):
+            dates, rates = self.series.setdefault((base, quote), ([], []))
+            dates.append(day)
+            rates.append(rate)
+
+    def _latest(self, base: str, quote: str, on: date) -> tuple[Decimal, date] | None:
+        series = self.series.get((base, quote))
+        if series is None:
+            return None
+        position = bisect_right(series[0], on) - 1
+        return None if position < 0 else (series[1][position], series[0][position])
+
+    def _per_pivot(self, currency: str, pivot: str, on: date) -> tuple[Decimal, date] | None:
+        direct = self._latest(pivot, currency, on)
+        inverse = self._latest(currency, pivot, on)
+        if direct is not None and (inverse is None or direct[1] >= inverse[1]):
+            return direct
+        if inverse is not None:
+            return Decimal(1) / inverse[0], inverse[1]
+        return None
+
+    def _pivots(self, from_currency: str, to_currency: str, on: date) -> list[str]:
+        sides = (from_currency, to_currency)
+        linked: dict[str, set[str]] = {}
+        for (base, quote), (dates, _) in self.series.items():
+            if dates[0] > on:
+                continue
+            for mine, other in ((base, quote), (quote, base)):
+                if mine in sides:
+                    linked.setdefault(other, set()).add(mine)
+        pivots = [c for c, reached in linked.items() if set(sides) <= reached]
+        return sorted(pivots, key=lambda c: (c != "EUR", c != "USD", c))
+
+    def find(self, from_currency: str, to_currency: str, on: date) -> RateQuote | None:
+        direct = self._per_pivot(to_currency, from_currency, on)
+        if direct is not None:
+            return RateQuote(rate=direct[0].quantize(RATE_PLACES), date=direct[1])
+        for pivot in self._pivots(from_currency, to_currency, on):
+            from_side = self._per_pivot(from_currency, pivot, on)
+            to_side = self._per_pivot(to_currency, pivot, on)
+            if from_side and to_side:
+                rate = (to_side[0] / from_side[0]).quantize(RATE_PLACES)
+                return RateQuote(rate=rate, date=min(from_side[1], to_side[1]))
+        return None
+
+
+def rates_on(
+    *, from_currency: str, to_currency: str, dates: Iterable[date]
+) -> dict[date, RateQuote]:
+    """`get_rate` for many dates of one pair, with one query for all of them.
+
+    Same answers as `get_rate` date by date (a date the stored rates miss goes through
+    `get_rate`, so it may ask the provider); raises RateUnavailable or
+    ConversionOutOfRange like it.
+    """
+    days = sorted(set(dates))
+    if not days:
+        return {}
+    if from_currency == to_currency:
+        return dict.fromkeys(days, RateQuote(rate=Decimal(1), date=None))
+    book = _RateBook(from_currency, to_currency, days[-1])
+    quotes: dict[date, RateQuote] = {}
+    for day in days:
+        found = book.find(from_currency, to_currency, day)
+        if found is None:
+            quotes[day] = get_rate(from_currency=from_currency, to_currency=to_currency, on=day)
+        else:
+            quotes[day] = _checked(found, from_currency, to_currency)
+    return quotes
+
+
+def base_amount(*, amount: Decimal, rate: Decimal, from_currency: str, to_currency: str) -> Decimal:
+    """`amount × rate` in `to_currency`: the one rule every stored conversion follows.
+
+    The product is exact, then rounded half up to the target's minor units. A non-zero
+    amount never becomes 0: it keeps its sign as the smallest unit of the target (so a
+    positive amount always has a positive base amount). Raises ConversionOutOfRange if
+    the result would not fit a base_amount column (10^20).
+    """
+    places = minor_units(to_currency)
+    with localcontext(prec=_EXACT, rounding=ROUND_HALF_UP):
+        result = (amount * rate).quantize(Decimal(1).scaleb(-places))
+    if result == 0 and amount != 0:
+        smallest = Decimal(1).scaleb(-places)
+        result = smallest if amount > 0 else -smallest
+    if abs(result) >= MAX_BASE_AMOUNT:
+        raise ConversionOutOfRange(
+            from_currency=from_currency,
+            to_currency=to_currency,
+            reason=f"{amount:f} {from_currency} is more than the largest figure stored.",
+        )
+    return result
 
 
 def convert(
     *, amount: Decimal, from_currency: str, to_currency: str, on: date
 ) -> tuple[Decimal, RateQuote]:
-    """`amount` in `to_currency`, rounded to its minor units, and the rate used."""
+    """`amount` in `to_currency`, rounded half up to its minor units, and the rate used.
+
+    Raises ConversionOutOfRange when the result is beyond what could be stored.
+    """
     quote = get_rate(from_currency=from_currency, to_currency=to_currency, on=on)
-    return quantize(amount * quote.rate, to_currency), quote
+    with localcontext(prec=_EXACT):
+        result = quantize(amount * quote.rate, to_currency)
+    if result >= MAX_BASE_AMOUNT:
+        raise ConversionOutOfRange(
+            from_currency=from_currency,
+            to_currency=to_currency,
+            reason=f"{amount:f} {from_currency} is more than the largest figure stored.",
+        )
+    return result, quote
 
 
 def rates_as_of(queryset: QuerySet[ExchangeRate], on: date) -> QuerySet[ExchangeRate]:
@@ -146,24 +303,50 @@ def rates_as_of(queryset: QuerySet[ExchangeRate], on: date) -> QuerySet[Exchange
     return queryset.filter(date__lte=on, date=Subquery(latest))
 
 
-def converter(*, from_currency: str, to_currency: str, on: date):  # type: ignore[no-untyped-def]
+def converter(*, from_currency: str, to_currency: str, on: date) -> Callable[[Decimal], Decimal]:
     """A function re-expressing amounts of `from_currency` in `to_currency` at one rate.
 
-    Used when a user changes base currency for figures that have no date of their own
-    (budgets, goals): they convert at the latest rate on or before `on`. Rounds half
-    up to the target's minor units; a non-zero amount never rounds to zero (it keeps
-    its sign and becomes the smallest unit), so positive-amount rules keep holding.
-    Raises RateUnavailable when no rate connects the two.
+    Used for figures that have no date of their own (budgets, goals): they convert at
+    the latest rate on or before `on`, by the `base_amount` rule (half up, a non-zero
+    amount never becomes 0). The function raises ConversionOutOfRange when a result is
+    beyond MAX_AMOUNT, the largest budget or goal figure. Raises RateUnavailable when
+    no rate connects the two.
     """
-    from core.money import minor_units
-
     rate = get_rate(from_currency=from_currency, to_currency=to_currency, on=on).rate
-    smallest = Decimal(1).scaleb(-minor_units(to_currency))
 
     def convert_amount(amount: Decimal) -> Decimal:
-        result = quantize(amount * rate, to_currency)
-        if result == 0 and amount != 0:
-            return smallest if amount > 0 else -smallest
+        result = base_amount(
+            amount=amount, rate=rate, from_currency=from_currency, to_currency=to_currency
+        )
+        if abs(result) > MAX_AMOUNT:
+            raise ConversionOutOfRange(
+                from_currency=from_currency,
+                to_currency=to_currency,
+                reason=f"{amount:f} {from_currency} would be more than {MAX_AMOUNT} {to_currency}.",
+            )
         return result
 
     return convert_amount
+
+
+def base_currency_lock(*, user_id: int) -> str:
+    """The user's base currency, read under a shared lock on the user row.
+
+    Every write that stores a figure in the base currency calls this first: on
+    PostgreSQL (FOR KEY SHARE) it waits for a base-currency change in progress (which
+    holds the row FOR UPDATE) and then reads the new currency, and a change waits for
+    such writes to finish, so none is converted twice or left in the old currency.
+    """
+    user_model = get_user_model()
+    if connection.vendor != "postgresql":
+        return user_model.objects.values_list("base_currency", flat=True).get(pk=user_id)
+    table = connection.ops.quote_name(user_model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT base_currency FROM {table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+            [user_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise user_model.DoesNotExist
+    return str(row[0])

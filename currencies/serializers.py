@@ -8,10 +8,11 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.validators import UniqueTogetherValidator
 
-from core.money import MAX_AMOUNT, minor_units
+from core.money import MAX_AMOUNT, MoneyParseError, minor_units, parse_money
+from core.serializers import BoundedDateField, MoneyField
 from core.serializers import CurrencyCodeField as BaseCurrencyCodeField
 
-from .models import ExchangeRate
+from .models import MAX_RATE, MIN_RATE, RATE_RANGE_MESSAGE, ExchangeRate
 from .services import DUPLICATE_RATE
 
 
@@ -22,6 +23,15 @@ class RateField(serializers.DecimalField):
         kwargs.setdefault("max_digits", 24)
         kwargs.setdefault("decimal_places", 10)
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        # The project's one number grammar (no exponents or separators), then the
+        # column's digit and decimal-place limits.
+        try:
+            number = parse_money(data)
+        except MoneyParseError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
+        return super().to_internal_value(number)
 
     def to_representation(self, value: Decimal) -> str:
         return format(Decimal(value).normalize(), "f")
@@ -52,6 +62,7 @@ class ExchangeRateSerializer(serializers.ModelSerializer):
 
     base = CurrencyCodeField(help_text="The currency one unit of which `rate` prices.")
     quote = CurrencyCodeField(help_text="The currency `rate` is expressed in.")
+    date = BoundedDateField()
     rate = RateField(help_text="Units of `quote` that buy one unit of `base`; more than 0.")
 
     class Meta:
@@ -69,6 +80,9 @@ class ExchangeRateSerializer(serializers.ModelSerializer):
     def validate_rate(self, value: Decimal) -> Decimal:
         if value <= 0:
             raise serializers.ValidationError("Must be more than 0.")
+        # The range that keeps every conversion of an allowed amount storable.
+        if not MIN_RATE <= value <= MAX_RATE:
+            raise serializers.ValidationError(RATE_RANGE_MESSAGE, code="rate_out_of_range")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -90,10 +104,10 @@ class _FromFieldMixin:
 class ConvertQuerySerializer(_FromFieldMixin, serializers.Serializer):
     """The query of `/convert/`."""
 
-    amount = serializers.DecimalField(max_digits=30, decimal_places=None)
+    amount = MoneyField()
     from_ = CurrencyCodeField()
     to = CurrencyCodeField()
-    date = serializers.DateField(required=False)
+    date = BoundedDateField(required=False)
 
     def validate_amount(self, value: Decimal) -> Decimal:
         if value <= 0:

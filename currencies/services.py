@@ -20,13 +20,11 @@ from django.db import IntegrityError, transaction
 
 from core.money import currencies
 
-from .models import ExchangeRate
+from .models import MAX_RATE, MIN_RATE, RATE_RANGE_MESSAGE, ExchangeRate
 
 ECB_BASE = "EUR"
 BATCH_SIZE = 1000
 RATE_DECIMAL_PLACES = Decimal("1e-10")
-# Largest value the `rate` column holds (24 digits, 10 of them decimals).
-MAX_RATE = Decimal("1e14")
 # An ECB history file is a few MB; anything far larger is not one.
 MAX_FILE_BYTES = 100 * 1024 * 1024
 
@@ -68,15 +66,16 @@ class RateRow:
 
 
 def clean_rate(value: Decimal) -> Decimal:
-    """A rate fit for the `rate` column; raises ValueError if it is not a positive number."""
+    """A rate fit for the `rate` column, rounded to its 10 decimals.
+
+    Raises ValueError if it is not a number in [MIN_RATE, MAX_RATE]: the bound that
+    keeps every conversion of an allowed amount inside the base_amount columns.
+    """
     if not value.is_finite() or value <= 0:
         raise ValueError(f"{value} is not a positive number")
-    if value >= MAX_RATE:
-        raise ValueError(f"{value} is too large for an exchange rate")
-    rounded = value.quantize(RATE_DECIMAL_PLACES)
-    if rounded <= 0:
-        raise ValueError(f"{value} is too small for an exchange rate")
-    return rounded
+    if not MIN_RATE <= value <= MAX_RATE:
+        raise ValueError(f"{value} is out of range. {RATE_RANGE_MESSAGE}")
+    return value.quantize(RATE_DECIMAL_PLACES)
 
 
 def rate_upsert(

@@ -1,7 +1,10 @@
 """Savings goals and the contributions that fill them (SPEC §9).
 
-Amounts are in the owner's base currency. A goal's `status` is stored (so lists can
-filter on it) but only `goals.services` changes it, from the contributions' sum.
+Amounts are in the owner's base currency; each also keeps the amount as written and
+the base currency it was written in (`*_original`, see currencies.originals), from
+which a base-currency change derives the converted figures. A goal's `status` is
+stored (so lists can filter on it) but only `goals.services` changes it, from the
+contributions' sum.
 """
 
 from __future__ import annotations
@@ -10,7 +13,18 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import OwnedModel, TimeStampedModel
-from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, MAX_AMOUNT
+from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, MAX_AMOUNT, validate_currency_code
+from currencies.originals import OriginalAmountMixin, OriginalsQuerySet
+
+
+def _currency_original() -> models.CharField:
+    return models.CharField(max_length=3, validators=[validate_currency_code], editable=False)
+
+
+def _amount_original() -> models.DecimalField:
+    return models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, editable=False
+    )
 
 
 class GoalStatus(models.TextChoices):
@@ -19,16 +33,23 @@ class GoalStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
-class Goal(OwnedModel):
+class Goal(OriginalAmountMixin, OwnedModel):
     """Money the user wants to have put aside, optionally by `target_date`."""
+
+    converted_field = "target_amount"
+    original_field = "target_amount_original"
 
     name = models.CharField(max_length=100)
     target_amount = models.DecimalField(
         max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES
     )
+    target_amount_original = _amount_original()
+    currency_original = _currency_original()
     target_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
+
+    objects = OriginalsQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -36,6 +57,11 @@ class Goal(OwnedModel):
             models.CheckConstraint(
                 condition=Q(target_amount__gt=0, target_amount__lte=MAX_AMOUNT),
                 name="goals_goal_target_amount_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_amount_original__gt=0, target_amount_original__lte=MAX_AMOUNT)
+                & ~Q(currency_original=""),
+                name="goals_goal_target_original_range",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=GoalStatus.values), name="goals_goal_status_valid"
@@ -49,14 +75,21 @@ class Goal(OwnedModel):
     def __str__(self) -> str:
         return self.name
 
+    def original_owner_id(self) -> int:
+        return self.user_id
 
-class Contribution(TimeStampedModel):
+
+class Contribution(OriginalAmountMixin, TimeStampedModel):
     """Money put into (positive) or taken out of (negative) a goal on a date."""
 
     goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="contributions")
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    amount_original = _amount_original()
+    currency_original = _currency_original()
     date = models.DateField()
     note = models.CharField(max_length=255, blank=True, default="")
+
+    objects = OriginalsQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -65,6 +98,12 @@ class Contribution(TimeStampedModel):
                 condition=Q(amount__gte=-MAX_AMOUNT, amount__lte=MAX_AMOUNT) & ~Q(amount=0),
                 name="goals_contribution_amount_range",
             ),
+            models.CheckConstraint(
+                condition=Q(amount_original__gte=-MAX_AMOUNT, amount_original__lte=MAX_AMOUNT)
+                & ~Q(amount_original=0)
+                & ~Q(currency_original=""),
+                name="goals_contribution_original_range",
+            ),
         ]
         indexes = [
             models.Index(fields=["goal", "date"], name="goals_contrib_goal_date_idx"),
@@ -72,3 +111,6 @@ class Contribution(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.date} {self.amount}"
+
+    def original_owner_id(self) -> int:
+        return self.goal.user_id

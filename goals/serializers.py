@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from core.dates import user_today
 from core.money import MAX_AMOUNT, amount_errors, format_amount
+from core.serializers import BoundedDateField, MoneyField
 
 from .models import Contribution, Goal, GoalStatus
 from .selectors import GoalFigures, goal_figures
@@ -24,11 +25,9 @@ def _base_currency(context: dict[str, Any]) -> str | None:
     return getattr(user, "base_currency", None)
 
 
-class BaseAmountField(serializers.DecimalField):
-    """A decimal in the user's base currency; never a float in Python."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_digits=None, decimal_places=None, **kwargs)
+class BaseAmountField(MoneyField):
+    """A decimal in the user's base currency through the project's strict number grammar
+    (`core.money.parse_money`); rendered with the base currency's minor units."""
 
     def to_representation(self, value: Any) -> str:
         return format_amount(Decimal(value), _base_currency(self.context) or "")
@@ -40,6 +39,7 @@ class GoalSerializer(serializers.ModelSerializer):
 
     name = serializers.CharField(max_length=100, trim_whitespace=True, allow_blank=False)
     target_amount = BaseAmountField()
+    target_date = BoundedDateField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     status = serializers.ChoiceField(choices=GoalStatus.choices, required=False)
     saved_amount = BaseAmountField(read_only=True, source="figures.saved_amount")
@@ -115,7 +115,7 @@ class ContributionSerializer(serializers.ModelSerializer):
         help_text="Positive to deposit, negative to withdraw; never 0. "
         "Base-currency decimals, at most 999999999999 either way."
     )
-    date = serializers.DateField(required=False, help_text="Defaults to your today.")
+    date = BoundedDateField(required=False, help_text="Defaults to your today.")
     note = serializers.CharField(
         max_length=255, required=False, allow_blank=True, trim_whitespace=True
     )

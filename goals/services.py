@@ -9,7 +9,7 @@ follows from the sum in one place, `_status_refresh`.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,7 +17,8 @@ from django.db import transaction
 
 from core.dates import user_today
 from core.exceptions import ConflictError
-from core.money import format_amount
+from core.money import MAX_AMOUNT, format_amount, minor_units, quantize
+from currencies.selectors import ConversionOutOfRange, base_amount, base_currency_lock, get_rate
 from notifications.services import notify
 
 from .models import Contribution, Goal, GoalStatus
@@ -64,7 +65,13 @@ def _notify_achieved(*, goal: Goal, saved: Decimal) -> None:
 
 
 def _lock(goal_id: int) -> Goal:
-    """The goal row, locked until the transaction ends (the owner is read, not locked)."""
+    """The goal row, locked until the transaction ends.
+
+    The owner's row is share-locked first (`base_currency_lock`), in the same order a
+    base-currency change takes them, so the two wait for each other, never deadlock.
+    """
+    owner_id = Goal.objects.values_list("user_id", flat=True).get(pk=goal_id)
+    base_currency_lock(user_id=owner_id)
     return Goal.objects.select_for_update(of=("self",)).select_related("user").get(pk=goal_id)
 
 
@@ -179,26 +186,105 @@ def contribution_delete(*, contribution: Contribution) -> None:
     _status_refresh(goal=locked, saved=saved)
 
 
-@transaction.atomic
-def goals_convert_currency(*, user: Any, from_currency: str, to_currency: str, on: date) -> int:
-    """Re-express goal targets and contributions after a base-currency change.
+def contributions_converted(*, exact: list[Decimal], currency: str) -> list[Decimal]:
+    """Round one goal's converted contributions (exact values, in balance order) to
+    `currency` so that the balance survives the rounding.
 
-    Converts at the latest rate on or before `on`, then lets the figures decide each
-    goal's status again (archived goals stay archived). Raises RateUnavailable, and
-    changes nothing, when the user has goals and no rate connects the currencies.
+    Guarantees: each result is non-zero with the sign of its exact value (at least
+    the smallest unit of `currency`); the results sum to the exact total rounded half
+    up, and never below 0 when there is a deposit, so a goal whose saved amount was
+    not negative does not become negative. The only exception is a goal of deposits
+    alone each smaller than half a unit: each still counts one unit. Rounding is
+    cumulative (each result is the change of the rounded running balance), so residue
+    never piles up on one side as rounding one by one did.
     """
-    from currencies.selectors import converter
+    smallest = Decimal(1).scaleb(-minor_units(currency))
+    results: list[Decimal] = []
+    with localcontext(prec=60):
+        running = Decimal(0)
+        previous = Decimal(0)
+        for value in exact:
+            running += value
+            rounded = quantize(running, currency)
+            step = rounded - previous
+            previous = rounded
+            if step == 0 or (step > 0) != (value > 0):
+                step = smallest if value > 0 else -smallest
+            results.append(step)
+        deposits = [i for i, value in enumerate(exact) if value > 0]
+        withdrawals = [i for i, value in enumerate(exact) if value < 0]
+        target = quantize(running, currency)
+        if deposits:
+            target = max(target, Decimal(0))
+        adjust = target - sum(results, Decimal(0))
+        if adjust > 0 and deposits:
+            results[max(deposits, key=lambda i: results[i])] += adjust
+        elif adjust < 0:
+            for i in sorted(deposits, key=lambda i: results[i], reverse=True):
+                take = min(-adjust, results[i] - smallest)
+                results[i] -= take
+                adjust += take
+            if adjust < 0 and withdrawals:
+                results[min(withdrawals, key=lambda i: results[i])] += adjust
+    return results
 
-    goals = list(Goal.objects.select_for_update().filter(user=user))
+
+@transaction.atomic
+def goals_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
+    """Re-express goal targets and contributions in `to_currency` (latest rate on `on`).
+
+    Converts from the stored originals (`*_original` in `currency_original`), never
+    from current figures, so the result is the same however many changes came before.
+    Contributions are rounded together (`contributions_converted`), so a goal's
+    saved amount is the conversion of its original balance and does not go negative.
+    Then the figures decide each goal's status again (archived goals stay archived).
+    Raises RateUnavailable or ConversionOutOfRange (a figure beyond MAX_AMOUNT) and
+    changes nothing when a rate is missing or a result does not fit.
+    """
+    goals = list(Goal.objects.select_for_update().filter(user=user).order_by("id"))
     if not goals:
         return 0
-    convert = converter(from_currency=from_currency, to_currency=to_currency, on=on)
+    contributions = list(
+        Contribution.objects.filter(goal__user=user)
+        .order_by("goal_id", "date", "id")
+        .only("id", "goal_id", "amount_original", "currency_original")
+    )
+    currencies = {goal.currency_original for goal in goals} | {
+        c.currency_original for c in contributions
+    }
+    rates = {
+        currency: get_rate(from_currency=currency, to_currency=to_currency, on=on).rate
+        for currency in currencies
+    }
+
+    def checked(value: Decimal, currency: str) -> Decimal:
+        if abs(value) > MAX_AMOUNT:
+            raise ConversionOutOfRange(
+                from_currency=currency,
+                to_currency=to_currency,
+                reason=f"a goal figure would be more than {MAX_AMOUNT} {to_currency}.",
+            )
+        return value
+
     for goal in goals:
-        goal.target_amount = convert(goal.target_amount)
-    Goal.objects.bulk_update(goals, ["target_amount"], batch_size=1000)
-    contributions = list(Contribution.objects.filter(goal__user=user).only("id", "amount"))
+        converted = base_amount(
+            amount=goal.target_amount_original,
+            rate=rates[goal.currency_original],
+            from_currency=goal.currency_original,
+            to_currency=to_currency,
+        )
+        goal.target_amount = checked(converted, goal.currency_original)
+    by_goal: dict[int, list[Contribution]] = {}
     for contribution in contributions:
-        contribution.amount = convert(contribution.amount)
+        by_goal.setdefault(contribution.goal_id, []).append(contribution)
+    for rows in by_goal.values():
+        with localcontext(prec=60):
+            exact = [row.amount_original * rates[row.currency_original] for row in rows]
+        for row, amount in zip(
+            rows, contributions_converted(exact=exact, currency=to_currency), strict=True
+        ):
+            row.amount = checked(amount, row.currency_original)
+    Goal.objects.bulk_update(goals, ["target_amount"], batch_size=1000)
     Contribution.objects.bulk_update(contributions, ["amount"], batch_size=1000)
     for goal in goals:
         _status_refresh(goal=goal, saved=goal_saved_amount(goal=goal))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rest_framework import serializers
 
+from core.parsers import load_json
 from core.serializers import CurrencyCodeField
 
 from .models import ImportBatch
-from .parsers.columns import ROLES
+from .parsers.columns import MAX_COLUMN_INDEX, ROLES
+from .parsers.encodings import text_codec
+from .parsers.table import date_format_problem
 
 FORMATS = ["auto", "csv", "ofx", "qfx", "qif", "xlsx"]
 COLUMN_ROLES = frozenset(ROLES)  # the roles the table parser understands
@@ -39,22 +41,21 @@ class ImportUploadSerializer(serializers.Serializer):
     negate = serializers.BooleanField(required=False, default=False)
 
     def validate_encoding(self, value: str) -> str:
-        import codecs
-
         try:
-            codecs.lookup(value)
-        except LookupError:
-            raise serializers.ValidationError(f"Unknown encoding {value!r}.") from None
+            text_codec(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
         return value
 
     def validate_date_format(self, value: str) -> str:
-        if "%" not in value:
-            raise serializers.ValidationError("Use strptime directives, e.g. %d.%m.%Y.")
+        problem = date_format_problem(value)
+        if problem:
+            raise serializers.ValidationError(f"{problem} Use strptime directives, e.g. %d.%m.%Y.")
         return value
 
     def validate_columns(self, value: str) -> dict[str, Any]:
         try:
-            columns = json.loads(value)
+            columns = load_json(value)
         except ValueError:
             raise serializers.ValidationError("Must be a JSON object.") from None
         if not isinstance(columns, dict):
@@ -64,12 +65,19 @@ class ImportUploadSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Unknown roles: {', '.join(sorted(unknown))}.")
         for role, ref in columns.items():
             refs = ref if role == "description" and isinstance(ref, list) else [ref]
+            if not refs:
+                raise serializers.ValidationError(f"{role}: give at least one column.")
             for one in refs:
                 named = isinstance(one, str) and one.strip()
-                numbered = isinstance(one, int) and not isinstance(one, bool) and one >= 0
+                numbered = (
+                    isinstance(one, int)
+                    and not isinstance(one, bool)
+                    and 0 <= one <= MAX_COLUMN_INDEX
+                )
                 if not (named or numbered):
                     raise serializers.ValidationError(
-                        f"{role}: give a header name or a 0-based index."
+                        f"{role}: give a header name or a 0-based index "
+                        f"(at most {MAX_COLUMN_INDEX})."
                     )
         return columns
 

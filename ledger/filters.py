@@ -10,9 +10,11 @@ from rest_framework.exceptions import ValidationError
 
 from categories.models import Category
 from core.filters import (
+    BoundedDateFilter,
     BudgetMonthFilter,
     DateRangeFilterSetMixin,
     IdMultipleChoiceFilter,
+    MoneyFilter,
     StrictBooleanFilter,
 )
 from core.money import currencies
@@ -25,10 +27,10 @@ def visible_categories(request: Any) -> QuerySet:
 
 
 class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
-    start_date = filters.DateFilter(
+    start_date = BoundedDateFilter(
         field_name="date", lookup_expr="gte", label="From this date (inclusive)"
     )
-    end_date = filters.DateFilter(
+    end_date = BoundedDateFilter(
         field_name="date", lookup_expr="lte", label="Up to this date (inclusive)"
     )
     month = BudgetMonthFilter(field_name="date", label="Budget month YYYY-MM (or YYYY-MM-DD)")
@@ -41,8 +43,12 @@ class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
         method="filter_uncategorized", label="Only records without a category"
     )
     tag = filters.CharFilter(method="filter_tag", label="Tag name (case-insensitive)")
-    min_amount = filters.NumberFilter(field_name="amount", lookup_expr="gte")
-    max_amount = filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    min_amount = MoneyFilter(
+        field_name="amount", lookup_expr="gte", label="Amount at least (plain decimal, e.g. 12.50)"
+    )
+    max_amount = MoneyFilter(
+        field_name="amount", lookup_expr="lte", label="Amount at most (plain decimal, e.g. 99.99)"
+    )
     currency = filters.ChoiceFilter(choices=lambda: [(c, c) for c in sorted(currencies())])
 
     def filter_category(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:

@@ -13,7 +13,12 @@ from rest_framework import serializers
 
 from categories.models import Category
 from core.money import amount_errors, format_amount
-from core.serializers import CurrencyCodeField, MoneyField, OwnedPrimaryKeyRelatedField
+from core.serializers import (
+    BoundedDateField,
+    CurrencyCodeField,
+    MoneyField,
+    OwnedPrimaryKeyRelatedField,
+)
 from core.uploads import check_upload
 
 RECEIPT_MIMES = frozenset(
@@ -55,6 +60,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     currency = CurrencyCodeField(max_length=3, required=False)
     base_amount = serializers.SerializerMethodField()
     exchange_rate = serializers.DecimalField(max_digits=24, decimal_places=12, read_only=True)
+    date = BoundedDateField()
     description = serializers.CharField(max_length=255, trim_whitespace=True, allow_blank=False)
     category = OwnedPrimaryKeyRelatedField(
         queryset=Category.objects.all(), allow_null=True, required=False

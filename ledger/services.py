@@ -6,20 +6,33 @@ knows which of the two it is writing beyond `model` and `kind`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
+from django.db.models import F, Max
+from django.utils import timezone
 
 from categories.services import rules_for, rules_match, tags_resolve
-from core.money import quantize
-from currencies.selectors import RateQuote, get_rate
+from core.money import minor_units
+from currencies.selectors import (
+    RateQuote,
+    base_amount,
+    base_currency_lock,
+    get_rate,
+    rates_on,
+)
 
 from .models import Transaction
 
 T = TypeVar("T", bound=Transaction)
+logger = logging.getLogger(__name__)
 
 # Fields whose change requires recomputing base_amount.
 MONEY_FIELDS = ("amount", "currency", "date")
@@ -32,21 +45,78 @@ def _matchable_text(instance: Transaction) -> str:
 def _set_base_amount(
     instance: Transaction, base_currency: str, quote: RateQuote | None = None
 ) -> None:
-    """Convert at the latest rate on or before the transaction date; RateUnavailable if none."""
+    """Convert at the latest rate on or before the transaction date.
+
+    By `currencies.selectors.base_amount`, the one rule for stored conversions (a
+    positive amount never gets a base amount of 0). Raises RateUnavailable if no rate
+    converts, ConversionOutOfRange if the result would not fit.
+    """
     if quote is None:
         quote = get_rate(
             from_currency=instance.currency, to_currency=base_currency, on=instance.date
         )
     instance.exchange_rate = quote.rate
-    instance.base_amount = quantize(Decimal(instance.amount) * quote.rate, base_currency)
+    instance.base_amount = base_amount(
+        amount=Decimal(instance.amount),
+        rate=quote.rate,
+        from_currency=instance.currency,
+        to_currency=base_currency,
+    )
 
 
 def _delete_file_on_commit(file_field: Any) -> None:
+    """Delete the stored file once the transaction that dropped it commits (never on a
+    rollback: the row still names it then). A failing delete is logged, not raised."""
     name, storage = file_field.name, file_field.storage
     if name:
-        transaction.on_commit(lambda: storage.delete(name))
+        transaction.on_commit(lambda: storage.delete(name), robust=True)
 
 
+# Files stored by the writes below inside the innermost `receipt_files_kept_on_commit()`.
+_stored_files: ContextVar[list[tuple[Any, str]] | None] = ContextVar("stored_files", default=None)
+
+
+@contextmanager
+def receipt_files_kept_on_commit() -> Iterator[None]:
+    """Receipt files stored inside this block are deleted again if an exception leaves it.
+
+    Files are written before the row that names them is committed; when the transaction
+    rolls back instead, they would stay in MEDIA_ROOT with nothing pointing at them.
+    `transaction_create`/`_update` use this around their own transaction; a caller whose
+    own transaction encloses them (expense_create alerts on budgets afterwards) wraps its
+    outermost transaction in it too, which the expense and income views do.
+    """
+    parent = _stored_files.get()
+    stored: list[tuple[Any, str]] = []
+    token = _stored_files.set(stored)
+    try:
+        yield
+    except BaseException:
+        for storage, name in stored:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.exception("Could not delete the rolled-back receipt file %s", name)
+        raise
+    finally:
+        _stored_files.reset(token)
+    if parent is not None:
+        parent.extend(stored)  # the enclosing transaction may still roll back
+
+
+def _store_new_receipt(instance: Transaction) -> None:
+    """Write a newly uploaded receipt to storage now (as saving the row would), and
+    remember it for deletion should the transaction roll back."""
+    receipt = instance.receipt
+    if not receipt or receipt._committed:
+        return  # no receipt, or the one already stored
+    receipt.save(receipt.name, receipt.file, save=False)
+    stored = _stored_files.get()
+    if stored is not None:
+        stored.append((instance.receipt.storage, instance.receipt.name))
+
+
+@receipt_files_kept_on_commit()
 @transaction.atomic
 def transaction_create(*, model: type[T], kind: str, user: Any, data: dict[str, Any]) -> T:
     """Create a record owned by `user`.
@@ -54,12 +124,16 @@ def transaction_create(*, model: type[T], kind: str, user: Any, data: dict[str, 
     Currency defaults to the user's base currency; base_amount and exchange_rate are
     computed here. When no category is given, the first matching rule sets it and
     adds its tags. Raises RateUnavailable (400) when no rate converts the currency.
+    A receipt file is stored only for a record that is saved: if this fails, its file
+    is deleted (see `receipt_files_kept_on_commit` for callers' own transactions).
     """
     data = dict(data)
     tag_names: list[str] = data.pop("tags", None) or []
+    # First, before any other row lock: waits for a base-currency change in progress.
+    base_currency = base_currency_lock(user_id=user.pk)
     instance = model(user=user, **data)
     if not instance.currency:
-        instance.currency = user.base_currency
+        instance.currency = base_currency
     tags = tags_resolve(user=user, names=tag_names) if tag_names else []
     if instance.category_id is None:
         category, rule_tags = rules_match(
@@ -71,24 +145,37 @@ def transaction_create(*, model: type[T], kind: str, user: Any, data: dict[str, 
         if category is not None:
             instance.category = category
             tags += [tag for tag in rule_tags if tag not in tags]
-    _set_base_amount(instance, user.base_currency)
+    _set_base_amount(instance, base_currency)
+    _store_new_receipt(instance)
     instance.save()
     if tags:
         instance.tags.set(tags)
     return instance
 
 
+@receipt_files_kept_on_commit()
 @transaction.atomic
 def transaction_update(*, instance: T, data: dict[str, Any]) -> T:
-    """Apply a (partial) update; base_amount follows any change of amount, currency or date."""
+    """Apply a (partial) update; base_amount follows any change of amount, currency or date.
+
+    A replaced or cleared receipt's file is deleted after the commit; a new one is
+    deleted again if the update fails (see `receipt_files_kept_on_commit`).
+    """
     data = dict(data)
     tag_names = data.pop("tags", None)
+    base_currency = base_currency_lock(user_id=instance.user_id)
+    if not any(field in data for field in MONEY_FIELDS):
+        # A base-currency change may have rewritten these since `instance` was read.
+        instance.base_amount, instance.exchange_rate = (
+            type(instance).objects.values_list("base_amount", "exchange_rate").get(pk=instance.pk)
+        )
     if "receipt" in data and instance.receipt and data["receipt"] != instance.receipt:
         _delete_file_on_commit(instance.receipt)
     for field, value in data.items():
         setattr(instance, field, value)
     if any(field in data for field in MONEY_FIELDS):
-        _set_base_amount(instance, instance.user.base_currency)
+        _set_base_amount(instance, base_currency)
+    _store_new_receipt(instance)
     instance.save()
     if tag_names is not None:
         instance.tags.set(tags_resolve(user=instance.user, names=tag_names))
@@ -97,6 +184,7 @@ def transaction_update(*, instance: T, data: dict[str, Any]) -> T:
 
 @transaction.atomic
 def transaction_delete(*, instance: Transaction) -> None:
+    """Delete the record; its receipt file goes once the deletion commits."""
     if instance.receipt:
         _delete_file_on_commit(instance.receipt)
     instance.delete()
@@ -106,25 +194,106 @@ def transaction_delete(*, instance: Transaction) -> None:
 def transactions_recompute_base(*, model: type[Transaction], user: Any, base_currency: str) -> int:
     """Re-express every record of `user` in `base_currency` (after a base-currency change).
 
-    All or nothing: if any (currency, date) has no rate, RateUnavailable is raised
-    and nothing is changed. Amounts are rounded in Python (Decimal), exactly as at
-    creation, so a record converts to the same figure whichever path wrote it.
+    Set-based: per currency, the distinct dates are read, their rates computed from
+    one load of the rate series (`rates_on`), and the rows rewritten with one UPDATE
+    on PostgreSQL, where the database rounds `amount × rate` half up exactly as
+    `currencies.selectors.base_amount` does (elsewhere, the rows are rewritten from
+    Python with that function). All or nothing: RateUnavailable if a (currency, date)
+    has no rate, ConversionOutOfRange if a figure would not fit; nothing changes then.
+    Callers hold the user row lock (users.services.user_update), so no record of
+    `user` is written meanwhile. Returns how many records there are.
     """
-    quotes: dict[tuple[str, date], RateQuote] = {}
-    for currency, day in model.objects.filter(user=user).values_list("currency", "date").distinct():
-        quotes[(currency, day)] = get_rate(
-            from_currency=currency, to_currency=base_currency, on=day
+    records = model.objects.filter(user=user).order_by()
+    total = 0
+    for currency in list(records.values_list("currency", flat=True).distinct()):
+        rows = records.filter(currency=currency)
+        if currency == base_currency:
+            total += rows.update(base_amount=F("amount"), exchange_rate=Decimal(1))
+            continue
+        quotes = rates_on(
+            from_currency=currency,
+            to_currency=base_currency,
+            dates=rows.values_list("date", flat=True).distinct(),
         )
+        largest = rows.aggregate(largest=Max("amount"))["largest"]
+        # Raises ConversionOutOfRange before any row is written if the largest wouldn't fit.
+        base_amount(
+            amount=largest,
+            rate=max(quote.rate for quote in quotes.values()),
+            from_currency=currency,
+            to_currency=base_currency,
+        )
+        if connection.vendor == "postgresql":
+            total += _recompute_in_database(model, user, currency, base_currency, quotes)
+        else:
+            total += _recompute_in_python(model, rows, currency, base_currency, quotes)
+    return total
+
+
+def _recompute_in_database(
+    model: type[Transaction],
+    user: Any,
+    currency: str,
+    base_currency: str,
+    quotes: dict[date, RateQuote],
+) -> int:
+    # PostgreSQL numeric: the product is exact and ROUND(x, n) rounds half away from
+    # zero, so (amounts being positive) this equals `base_amount` to the last digit.
+    places = minor_units(base_currency)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} AS t
+            SET exchange_rate = v.rate,
+                base_amount = GREATEST(ROUND(t.amount * v.rate, %s::int), %s::numeric)
+            FROM unnest(%s::date[], %s::numeric[]) AS v(day, rate)
+            WHERE t.user_id = %s AND t.currency = %s AND t.date = v.day
+            """,  # noqa: S608
+            [
+                places,
+                Decimal(1).scaleb(-places),
+                list(quotes),
+                [quote.rate for quote in quotes.values()],
+                user.pk,
+                currency,
+            ],
+        )
+        return cursor.rowcount
+
+
+def _recompute_in_python(
+    model: type[Transaction],
+    rows: Any,
+    currency: str,
+    base_currency: str,
+    quotes: dict[date, RateQuote],
+) -> int:
     changed: list[Transaction] = []
-    for row in (
-        model.objects.filter(user=user)
-        .only("id", "amount", "currency", "date")
-        .iterator(chunk_size=2000)
-    ):
-        _set_base_amount(row, base_currency, quotes[(row.currency, row.date)])
+    for row in rows.only("id", "amount", "currency", "date").iterator(chunk_size=2000):
+        quote = quotes.get(row.date) or get_rate(
+            from_currency=currency, to_currency=base_currency, on=row.date
+        )
+        _set_base_amount(row, base_currency, quote)
         changed.append(row)
     model.objects.bulk_update(changed, ["base_amount", "exchange_rate"], batch_size=1000)
     return len(changed)
+
+
+# Rows per query when applying rules: bounds both the id lists sent to the database
+# and the memory held per step.
+APPLY_RULES_CHUNK = 2000
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _text_field(model: type[Transaction]) -> str | None:
+    """The field rules read as "merchant" (expenses' merchant, income's source)."""
+    names = {field.name for field in model._meta.concrete_fields}
+    return next((name for name in ("merchant", "source") if name in names), None)
 
 
 @transaction.atomic
@@ -134,30 +303,71 @@ def transactions_apply_rules(
     """Run the user's rules over existing records; returns how many records changed.
 
     A record changes when a rule gives it a different category or new tags. With
-    `only_uncategorized`, records that already have a category are left alone.
+    `only_uncategorized`, records that already have a category are left alone (checked
+    again at write time, so a category set meanwhile is kept).
+
+    Set-based, so 20 000 records take seconds: candidate rows are streamed as tuples and
+    matched in Python with the rules compiled once; then one UPDATE per category and
+    chunk of ids, and tag links in bulk. Changed rows are locked (in id order) before
+    they are written, so a record deleted meanwhile is skipped, never a 500.
     """
     matcher = rules_for(user=user)
-    records: Iterable[Transaction] = model.objects.filter(user=user).prefetch_related("tags")
+    if not len(matcher):
+        return 0
+    candidates = model.objects.filter(user=user)
     if only_uncategorized:
-        records = records.filter(category__isnull=True)
-    changed = 0
-    for record in records:
-        category, rule_tags = matcher.match(
-            kind=kind, description=record.description, merchant=_matchable_text(record)
+        candidates = candidates.filter(category__isnull=True)
+    text_field = _text_field(model)
+    columns = ["pk", "category_id", "description", *([text_field] if text_field else [])]
+
+    category_of: dict[int, int] = {}  # record id → category to set
+    tags_of: dict[int, tuple[int, ...]] = {}  # record id → tag ids its rule adds
+    rows = candidates.order_by().values_list(*columns).iterator(chunk_size=APPLY_RULES_CHUNK)
+    for pk, category_id, description, *text in rows:
+        found = matcher.match_ids(
+            kind=kind, description=description, merchant=text[0] if text else ""
         )
-        if category is None:
+        if found is None:
             continue
-        current_tags = set(record.tags.all())
-        new_tags = [tag for tag in rule_tags if tag not in current_tags]
-        if category.pk == record.category_id and not new_tags:
-            continue
-        if category.pk != record.category_id:
-            record.category = category
-            record.save(update_fields=["category", "updated_at"])
-        if new_tags:
-            record.tags.add(*new_tags)
-        changed += 1
-    return changed
+        rule_category_id, tag_ids = found
+        if rule_category_id != category_id:
+            category_of[pk] = rule_category_id
+        if tag_ids:
+            tags_of[pk] = tag_ids
+    if not category_of and not tags_of:
+        return 0
+
+    through = model.tags.through
+    owner = f"{model._meta.model_name}_id"
+    changed: set[int] = set()
+    now = timezone.now()
+    for chunk in _chunks(sorted(category_of.keys() | tags_of.keys()), APPLY_RULES_CHUNK):
+        alive = list(
+            candidates.select_for_update()
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        by_category: dict[int, list[int]] = defaultdict(list)
+        for pk in alive:
+            if pk in category_of:
+                by_category[category_of[pk]].append(pk)
+        for category_id, ids in by_category.items():
+            model.objects.filter(pk__in=ids).update(category_id=category_id, updated_at=now)
+            changed.update(ids)
+        tagged = [pk for pk in alive if pk in tags_of]
+        linked = set(
+            through.objects.filter(**{f"{owner}__in": tagged}).values_list(owner, "tag_id")
+        )
+        links = [
+            through(**{owner: pk, "tag_id": tag_id})
+            for pk in tagged
+            for tag_id in tags_of[pk]
+            if (pk, tag_id) not in linked
+        ]
+        through.objects.bulk_create(links, batch_size=APPLY_RULES_CHUNK, ignore_conflicts=True)
+        changed.update(getattr(link, owner) for link in links)
+    return len(changed)
 
 
 @transaction.atomic
@@ -177,8 +387,8 @@ def transactions_bulk_import(
     row's date (RateUnavailable if missing, nothing stored), and the user's rules set
     the category and tags. Rates and rules are loaded once, not per row.
     """
+    base_currency = base_currency_lock(user_id=user.pk)
     matcher = rules_for(user=user)
-    base_currency = user.base_currency
     quotes: dict[tuple[str, date], RateQuote] = {}
     records: list[Transaction] = []
     record_tags: list[list[Any]] = []

@@ -75,9 +75,9 @@ def _rule(item: RecurringItem, *, start: date, until: date | None) -> rrule:
 def occurrences(item: RecurringItem, *, start: date, end: date) -> list[date]:
     """The item's dates in [start, end] (inclusive), oldest first; none past `end_date`.
 
-    Ignores `active`: this is the schedule itself.
+    Ignores `active`: this is the schedule itself. Never steps past `MAX_DATE`.
     """
-    until = min(end, item.end_date) if item.end_date else end
+    until = min(end, item.end_date or MAX_DATE, MAX_DATE)
     if until < start or until < item.start_date:
         return []
     rule = _rule(item, start=start, until=until)
@@ -86,12 +86,14 @@ def occurrences(item: RecurringItem, *, start: date, end: date) -> list[date]:
 
 
 def next_date(item: RecurringItem, *, today: date) -> date | None:
-    """The first occurrence on or after `today`; None for an inactive or finished item."""
+    """The first occurrence on or after `today`; None for an inactive or finished item,
+    or when the next one would fall after `MAX_DATE` (the schedule ends there)."""
     if not item.active:
         return None
-    if item.end_date is not None and item.end_date < today:
+    until = min(item.end_date or MAX_DATE, MAX_DATE)
+    if until < today:
         return None
-    rule = _rule(item, start=today, until=item.end_date)
+    rule = _rule(item, start=today, until=until)
     moment = rule.after(datetime.combine(today, time()), inc=True)
     return moment.date() if moment is not None else None
 

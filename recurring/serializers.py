@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from categories.models import Category, Kind
 from core.dates import MAX_DATE, user_today
 from core.money import amount_errors, format_amount
-from core.serializers import CurrencyCodeField, OwnedPrimaryKeyRelatedField
+from core.serializers import BoundedDateField, CurrencyCodeField, OwnedPrimaryKeyRelatedField
 from expenses.models import PaymentMethod
 from ledger.serializers import AmountField
 from reports.serializers import UpcomingBillSerializer
@@ -69,11 +68,11 @@ class RecurringItemSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Every `interval` days/weeks/months/years (default 1).",
     )
-    start_date = serializers.DateField(
+    start_date = BoundedDateField(
         help_text="First occurrence; its day of the month is kept (29th-31st fall on the "
         "last day of shorter months)."
     )
-    end_date = serializers.DateField(
+    end_date = BoundedDateField(
         required=False, allow_null=True, help_text="No occurrence after this date (inclusive)."
     )
     remind_days_before = serializers.IntegerField(
@@ -120,7 +119,7 @@ class RecurringItemSerializer(serializers.ModelSerializer):
             self.context["today"] = today
         return today
 
-    @extend_schema_field(OpenApiTypes.DATE)
+    @extend_schema_field(serializers.DateField(allow_null=True))
     def get_next_date(self, obj: RecurringItem) -> date | None:
         return next_date(obj, today=self._today())
 
@@ -179,8 +178,8 @@ class UpcomingQuerySerializer(serializers.Serializer):
 class OccurrenceRangeSerializer(serializers.Serializer):
     """`start` defaults to the user's today (context `today`), `end` to a year after it."""
 
-    start = serializers.DateField(required=False, help_text="From (default: your today).")
-    end = serializers.DateField(
+    start = BoundedDateField(required=False, help_text="From (default: your today).")
+    end = BoundedDateField(
         required=False, help_text="Up to, inclusive (default: start + 365 days)."
     )
 

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from budgets.serializers import BudgetLineSerializer
 from core.dates import MAX_DATE, MIN_DATE
 from core.money import format_amount
-from core.serializers import MonthField
+from core.serializers import BoundedDateField, MonthField
 
 from .services import BUCKETS, KINDS, PERIODS
 
@@ -24,16 +24,11 @@ MAX_RANGE_DAYS = 366 * 100
 
 
 class DateRangeQuery(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text="First day (inclusive), YYYY-MM-DD.")
-    end = serializers.DateField(required=False, help_text="Last day (inclusive), YYYY-MM-DD.")
+    start = BoundedDateField(required=False, help_text="First day (inclusive), YYYY-MM-DD.")
+    end = BoundedDateField(required=False, help_text="Last day (inclusive), YYYY-MM-DD.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("start"), attrs.get("end")
-        for name, value in (("start", start), ("end", end)):
-            if value is not None and not MIN_DATE <= value <= MAX_DATE:
-                raise serializers.ValidationError(
-                    {name: [f"Use a date between {MIN_DATE} and {MAX_DATE}."]}
-                )
         if (start is None) != (end is None):
             missing = "end" if end is None else "start"
             raise serializers.ValidationError({missing: ["Give both start and end."]})

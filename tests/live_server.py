@@ -101,7 +101,7 @@ def manage(*args: str, env: Mapping[str, str], timeout: float = 300) -> None:
 
 @contextmanager
 def gunicorn(
-    env: Mapping[str, str], *, workers: int = 2, ready_timeout: float = 30
+    env: Mapping[str, str], *, workers: int = 2, ready_timeout: float = 30, timeout: int = 60
 ) -> Iterator[str]:
     """Serve the project with gunicorn on a free port; yields the base URL.
 
@@ -121,7 +121,7 @@ def gunicorn(
             "--bind",
             f"127.0.0.1:{port}",
             "--timeout",
-            "60",
+            str(timeout),
             "--graceful-timeout",
             "10",
         ],

@@ -1,13 +1,22 @@
 """Changing base_currency re-expresses budgets and goals too, all or nothing."""
 
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
+from django.db import connection
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from budgets.models import Budget
+from core.money import MAX_AMOUNT, minor_units, quantize
 from currencies.models import ExchangeRate
+from currencies.selectors import base_amount, get_rate
+from expenses.models import Expense
+from expenses.services import expenses_recompute_base
 from goals.models import Contribution, Goal
+from goals.services import contributions_converted
+from tests.concurrency import require_postgresql, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +60,332 @@ def test_missing_rate_rejects_the_change_and_keeps_budgets_and_goals(auth_client
     goal.refresh_from_db()
     assert user.base_currency == "USD"
     assert budget.amount == Decimal("100") and goal.target_amount == Decimal("1000.00")
+
+
+# --- Recomputing from originals, serialized per user (issue 11) ----------------------
+
+USD_GBP = Decimal("0.8")
+USD_JPY = Decimal("150.5")
+USD_EUR = Decimal("0.9")
+
+
+def _rates(on=date(2026, 1, 1)):
+    for quote, rate in (("GBP", USD_GBP), ("JPY", USD_JPY), ("EUR", USD_EUR)):
+        ExchangeRate.objects.create(base="USD", quote=quote, date=on, rate=rate)
+
+
+def _patch(client, currency):
+    return client.patch("/api/v1/auth/me/", {"base_currency": currency}, format="json")
+
+
+def _fresh(amount: Decimal, from_currency: str, to_currency: str) -> Decimal:
+    """What a single change would give: the original converted once, by the one rule."""
+    rate = get_rate(from_currency=from_currency, to_currency=to_currency, on=date.today()).rate
+    return base_amount(
+        amount=amount, rate=rate, from_currency=from_currency, to_currency=to_currency
+    )
+
+
+def test_originals_are_kept_on_every_write_and_a_round_trip_does_not_drift(
+    auth_client, user, holdings
+):
+    budget, goal = holdings
+    _rates()
+    assert (budget.amount_original, budget.currency_original) == (Decimal("100"), "USD")
+    for currency in ("JPY", "GBP", "JPY", "USD"):
+        assert _patch(auth_client, currency).status_code == 200
+    budget.refresh_from_db()
+    goal.refresh_from_db()
+    assert budget.amount == Decimal("100") and goal.target_amount == Decimal("1000")
+    assert sorted(Contribution.objects.values_list("amount", flat=True)) == [
+        Decimal("0.01"),
+        Decimal("250"),
+    ]
+    # An edit in the new base currency becomes the new original.
+    assert _patch(auth_client, "JPY").status_code == 200
+    response = auth_client.patch(
+        f"/api/v1/budgets/{budget.pk}/", {"amount": "20000"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    budget.refresh_from_db()
+    assert (budget.amount_original, budget.currency_original) == (Decimal("20000"), "JPY")
+    assert _patch(auth_client, "USD").status_code == 200
+    budget.refresh_from_db()
+    assert budget.amount == Decimal("132.89")  # 20000 / 150.5 at 12 places, half up
+
+
+def test_the_same_currency_again_changes_nothing(auth_client, user, holdings):
+    budget, _ = holdings
+    _rates()
+    assert _patch(auth_client, "GBP").status_code == 200
+    assert _patch(auth_client, "GBP").status_code == 200
+    budget.refresh_from_db()
+    assert budget.amount == Decimal("80")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("threads", [2, 4])
+def test_concurrent_changes_end_as_one_change_to_the_last_currency(client_for, threads):
+    require_postgresql()
+    from users.tests.factories import UserFactory
+
+    user = UserFactory(base_currency="USD")
+    budget = Budget.objects.create(
+        user=user, month=date(2026, 3, 1), scope="overall", amount=Decimal("100")
+    )
+    goal = Goal.objects.create(user=user, name="Bike", target_amount=Decimal("1000.00"))
+    for amount in ("250.00", "0.01", "-100.00"):
+        Contribution.objects.create(goal=goal, amount=Decimal(amount), date=date(2026, 1, 5))
+    Expense.objects.create(
+        user=user,
+        amount=Decimal("100"),
+        currency="USD",
+        base_amount=Decimal("100"),
+        date=date(2026, 2, 1),
+        description="x",
+    )
+    _rates()
+    currencies = ["GBP", "JPY", "EUR", "GBP"][:threads]
+
+    def change(i: int):
+        return _patch(client_for(user), currencies[i]).status_code
+
+    results, errors = run_concurrently(change, threads=threads)
+    assert not errors and results == [200] * threads
+    user.refresh_from_db()
+    final = user.base_currency
+    budget.refresh_from_db()
+    goal.refresh_from_db()
+    assert budget.amount == _fresh(Decimal("100"), "USD", final)
+    assert goal.target_amount == _fresh(Decimal("1000"), "USD", final)
+    saved = sum(Contribution.objects.filter(goal=goal).values_list("amount", flat=True))
+    assert saved == _fresh(Decimal("150.01"), "USD", final)
+    assert Expense.objects.get(user=user).base_amount == _fresh(Decimal("100"), "USD", final)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_written_during_a_change_end_in_the_new_currency(client_for):
+    require_postgresql()
+    from users.tests.factories import UserFactory
+
+    user = UserFactory(base_currency="USD")
+    _rates(on=date(2020, 1, 1))
+    for day in range(1, 200):
+        Expense.objects.create(
+            user=user,
+            amount=Decimal("10"),
+            currency="EUR",
+            base_amount=Decimal("11.11"),
+            exchange_rate=Decimal("1.111111111111"),
+            date=date(2025, 1, 1) + timedelta(days=day),
+            description="old",
+        )
+
+    def work(i: int):
+        client = client_for(user)
+        if i == 0:
+            return _patch(client, "GBP").status_code
+        body = {
+            "amount": "10",
+            "currency": "EUR",
+            "date": f"2026-01-{i:02d}",
+            "description": f"new {i}",
+        }
+        return client.post("/api/v1/expenses/", body, format="json").status_code
+
+    results, errors = run_concurrently(work, threads=5)
+    assert not errors and sorted(results) == [200, 201, 201, 201, 201]
+    user.refresh_from_db()
+    assert user.base_currency == "GBP"
+    rate = get_rate(from_currency="EUR", to_currency="GBP", on=date(2026, 1, 1)).rate
+    for expense in Expense.objects.filter(user=user):
+        assert expense.base_amount == base_amount(
+            amount=expense.amount, rate=rate, from_currency="EUR", to_currency="GBP"
+        ), expense.description
+
+
+# --- Set-based recompute ------------------------------------------------------------
+
+
+def test_recompute_is_set_based_and_matches_the_one_rule(user, django_assert_max_num_queries):
+    rates = {}
+    for offset in range(0, 60, 3):
+        day = date(2025, 1, 1) + timedelta(days=offset)
+        rates[day] = Decimal("1.1") + Decimal(offset) / 1000
+        ExchangeRate.objects.create(base="EUR", quote="USD", date=day, rate=rates[day])
+        ExchangeRate.objects.create(base="EUR", quote="KWD", date=day, rate=Decimal("0.33"))
+        ExchangeRate.objects.create(base="EUR", quote="CLF", date=day, rate=Decimal("0.031"))
+    expenses = []
+    for i in range(300):
+        currency = ("EUR", "KWD", "CLF", "USD")[i % 4]
+        amount = {"EUR": "12.35", "KWD": "0.001", "CLF": "0.0001", "USD": "5"}[currency]
+        expenses.append(
+            Expense(
+                user=user,
+                amount=Decimal(amount) * (i + 1),
+                currency=currency,
+                base_amount=Decimal(1),
+                date=date(2025, 1, 2) + timedelta(days=i % 60),
+                description="x",
+            )
+        )
+    Expense.objects.bulk_create(expenses)
+    # About a dozen statements for 300 rows over 60 days (not one lookup per row).
+    with django_assert_max_num_queries(20 if connection.vendor == "postgresql" else 40):
+        assert expenses_recompute_base(user=user, base_currency="USD") == 300
+    for expense in Expense.objects.filter(user=user):
+        quote = get_rate(from_currency=expense.currency, to_currency="USD", on=expense.date)
+        assert expense.exchange_rate == quote.rate
+        assert expense.base_amount == base_amount(
+            amount=expense.amount,
+            rate=quote.rate,
+            from_currency=expense.currency,
+            to_currency="USD",
+        )
+        assert expense.base_amount > 0
+
+
+def test_a_missing_rate_for_one_date_changes_nothing(auth_client, user):
+    ExchangeRate.objects.create(base="EUR", quote="USD", date=date(2025, 6, 1), rate=Decimal("1.1"))
+    for day in (date(2025, 6, 2), date(2025, 5, 1)):  # no rate on or before 2025-05-01
+        Expense.objects.create(
+            user=user,
+            amount=Decimal("1"),
+            currency="USD",
+            base_amount=Decimal("1"),
+            date=day,
+            description="x",
+        )
+    response = _patch(auth_client, "EUR")
+    assert response.status_code == 400 and response.json()["code"] == "rate_unavailable"
+    assert set(Expense.objects.values_list("base_amount", flat=True)) == {Decimal("1")}
+
+
+# --- Tiny conversions and the one rounding rule ---------------------------------------
+
+
+def test_a_tiny_expense_gets_the_smallest_unit_not_zero(auth_client, user):
+    user.base_currency = "KWD"
+    user.save()
+    ExchangeRate.objects.create(
+        base="KWD", quote="KRW", date=date(2025, 1, 1), rate=Decimal("4400")
+    )
+    response = auth_client.post(
+        "/api/v1/expenses/",
+        {"amount": "1", "currency": "KRW", "date": "2025-02-01", "description": "gum"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert Decimal(response.json()["base_amount"]) == Decimal("0.001")
+
+
+CURRENCIES_BY_PLACES = ["JPY", "KRW", "EUR", "USD", "KWD", "BHD", "CLF", "UYW"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amount=st.decimals(min_value=Decimal("0.0001"), max_value=MAX_AMOUNT, places=4),
+    rate=st.decimals(min_value=Decimal("1e-12"), max_value=Decimal("99999999"), places=12),
+    from_currency=st.sampled_from(CURRENCIES_BY_PLACES),
+    to_currency=st.sampled_from(CURRENCIES_BY_PLACES),
+)
+def test_base_amount_is_positive_exact_half_up_and_storable(
+    amount, rate, from_currency, to_currency
+):
+    amount = quantize(amount, from_currency) or Decimal(1)
+    result = base_amount(
+        amount=amount, rate=rate, from_currency=from_currency, to_currency=to_currency
+    )
+    places = minor_units(to_currency)
+    smallest = Decimal(1).scaleb(-places)
+    with localcontext(prec=80):
+        exact = amount * rate
+        half_up = exact.quantize(smallest, rounding=ROUND_HALF_UP)
+    assert result > 0
+    assert result == (half_up if half_up > 0 else smallest)
+    assert -result.as_tuple().exponent <= places
+    assert result < Decimal(10) ** 20  # fits base_amount (24 digits, 4 places)
+
+
+# --- Goal balances ------------------------------------------------------------------
+
+
+def test_goal_balance_does_not_go_negative_after_a_change(auth_client, user):
+    ExchangeRate.objects.create(base="USD", quote="EUR", date=date(2025, 1, 1), rate=Decimal("1.4"))
+    goal = Goal.objects.create(user=user, name="Trip", target_amount=Decimal("10"))
+    for i in range(3):
+        Contribution.objects.create(goal=goal, amount=Decimal("0.01"), date=date(2025, 2, 1 + i))
+    Contribution.objects.create(goal=goal, amount=Decimal("-0.03"), date=date(2025, 2, 9))
+    assert _patch(auth_client, "EUR").status_code == 200
+    amounts = list(Contribution.objects.filter(goal=goal).values_list("amount", flat=True))
+    # One by one: 0.014 → 0.01 three times, 0.042 → 0.04 out, and a balance of -0.01.
+    assert sum(amounts) == 0
+    assert all(amount != 0 for amount in amounts)
+    detail = auth_client.get(f"/api/v1/goals/{goal.pk}/").json()
+    assert Decimal(detail["saved_amount"]) == 0
+
+
+@st.composite
+def _contribution_history(draw):
+    """Deposits and withdrawals whose running balance never goes below 0."""
+    currency = draw(st.sampled_from(CURRENCIES_BY_PLACES))
+    step = Decimal(1).scaleb(-minor_units(currency))
+    balance, amounts = Decimal(0), []
+    for _ in range(draw(st.integers(1, 12))):
+        if balance > 0 and draw(st.booleans()):
+            units = draw(st.integers(1, int(balance / step)))
+            amounts.append(-units * step)
+        else:
+            amounts.append(draw(st.integers(1, 10**6)) * step)
+        balance += amounts[-1]
+    return currency, amounts
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    history=_contribution_history(),
+    rate=st.decimals(min_value=Decimal("0.00001"), max_value=Decimal("100000"), places=8),
+    to_currency=st.sampled_from(CURRENCIES_BY_PLACES),
+)
+def test_converted_contributions_keep_signs_and_the_balance(history, rate, to_currency):
+    _, amounts = history
+    with localcontext(prec=80):
+        exact = [amount * rate for amount in amounts]
+        total = sum(exact, Decimal(0))
+    result = contributions_converted(exact=exact, currency=to_currency)
+    smallest = Decimal(1).scaleb(-minor_units(to_currency))
+    assert all((r > 0) == (a > 0) and r != 0 for r, a in zip(result, amounts, strict=True))
+    assert all(-r.as_tuple().exponent <= minor_units(to_currency) for r in result)
+    saved = sum(result, Decimal(0))
+    assert saved >= 0
+    expected = total.quantize(smallest, rounding=ROUND_HALF_UP)
+    only_tiny_deposits = all(a > 0 for a in amounts) and all(r == smallest for r in result)
+    assert saved == expected or only_tiny_deposits
+
+
+# --- Bounds -------------------------------------------------------------------------
+
+
+def test_a_figure_too_large_for_the_new_currency_is_refused_naming_the_pair(auth_client, user):
+    ExchangeRate.objects.create(
+        base="USD", quote="IRR", date=date(2025, 1, 1), rate=Decimal("42000")
+    )
+    Budget.objects.create(user=user, month=date(2026, 3, 1), scope="overall", amount=MAX_AMOUNT)
+    response = _patch(auth_client, "IRR")
+    assert response.status_code == 400
+    assert response.json()["code"] == "conversion_out_of_range"
+    assert "USD->IRR" in response.json()["detail"]
+    user.refresh_from_db()
+    assert user.base_currency == "USD"
+
+
+def test_a_cross_rate_too_large_to_store_is_refused_naming_the_pair(auth_client, user):
+    day = date(2025, 1, 1)
+    ExchangeRate.objects.create(base="EUR", quote="IRR", date=day, rate=Decimal("99999999"))
+    ExchangeRate.objects.create(base="EUR", quote="KWD", date=day, rate=Decimal("0.00000001"))
+    response = auth_client.get(
+        "/api/v1/convert/", {"amount": "1", "from": "KWD", "to": "IRR", "date": "2025-01-02"}
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "conversion_out_of_range"
+    assert "KWD->IRR" in response.json()["detail"]

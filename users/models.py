@@ -7,10 +7,20 @@ from django.db.models.functions import Lower
 
 from core.money import default_currency, validate_currency_code
 
-from .validators import validate_timezone
+from .validators import UsernameValidator, validate_timezone
 
 
 class User(AbstractUser):
+    username_validator = UsernameValidator()
+
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="Required. 150 characters or fewer. Letters, digits and ./+/-/_ only (no @).",
+        validators=[username_validator],
+        error_messages={"unique": "A user with that username already exists."},
+    )
     email = models.EmailField("email address")
     base_currency = models.CharField(
         max_length=3,

@@ -22,6 +22,8 @@ from core.serializers import CurrencyCodeField
 from .models import User
 from .services import password_reset_user
 
+ALREADY_REVOKED = "Token is invalid, expired or already revoked."
+
 
 def _validate_password(password: str, user: User) -> None:
     try:
@@ -159,20 +161,19 @@ class LoginSerializer(TokenObtainPairSerializer):
 
 
 class RefreshSerializer(TokenRefreshSerializer):
-    """Refresh with rotation; a token whose user was deleted is rejected with 401."""
+    """Checks the refresh token (signature, type, expiry, blacklist): 401 if unusable.
+
+    Rotation itself, which must be atomic, is `services.refresh_token_rotate`.
+    """
 
     refresh = serializers.CharField(write_only=True)
     access = serializers.CharField(read_only=True)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
-            token = RefreshToken(attrs["refresh"])
+            return {"refresh": RefreshToken(attrs["refresh"])}
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from None
-        user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
-        if not User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).exists():
-            raise InvalidToken("No active account found for the given token.")
-        return super().validate(attrs)
 
 
 class RefreshResponseSerializer(TokenPairSerializer):
@@ -180,7 +181,8 @@ class RefreshResponseSerializer(TokenPairSerializer):
 
 
 class VerifySerializer(TokenVerifySerializer):
-    """Answers 401 (not 400) for a blacklisted token, like any other unusable token."""
+    """A token is valid only if the API would accept it: 401 (not 400) for a bad
+    signature or expiry, a blacklisted token, or one whose user is gone or inactive."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -190,6 +192,9 @@ class VerifySerializer(TokenVerifySerializer):
         jti = token.get(jwt_settings.JTI_CLAIM)
         if BlacklistedToken.objects.filter(token__jti=jti).exists():
             raise InvalidToken("Token is blacklisted")
+        user_id = str(token.get(jwt_settings.USER_ID_CLAIM, ""))
+        if not (user_id.isdigit() and User.objects.filter(pk=user_id, is_active=True).exists()):
+            raise InvalidToken("No active account found for the given token.")
         return {}
 
 
@@ -200,10 +205,8 @@ class LogoutSerializer(serializers.Serializer):
         try:
             token = RefreshToken(value)
         except TokenError:
-            raise serializers.ValidationError(
-                "Token is invalid, expired or already revoked."
-            ) from None
+            raise serializers.ValidationError(ALREADY_REVOKED) from None
         user = self.context["request"].user
         if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
-            raise serializers.ValidationError("Token is invalid, expired or already revoked.")
+            raise serializers.ValidationError(ALREADY_REVOKED)
         return token

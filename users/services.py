@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .models import User
+
+logger = logging.getLogger(__name__)
 
 INVALID_RESET_LINK = "This password reset link is invalid or has expired."
 USER_SETTINGS_FIELDS = (
@@ -54,32 +61,50 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Change the user's own settings (names, email, currency, time zone, month start).
 
     A new base currency re-expresses every stored expense, income, budget and goal in
-    it; if a needed rate is missing, RateUnavailable (400) and nothing changes.
+    it; if a needed rate is missing (RateUnavailable) or a figure would not fit
+    (ConversionOutOfRange), 400 and nothing changes. Currency changes of one user are
+    serialized: the user row is locked and its currency re-read first, and every
+    figure is derived from stored originals, so concurrent changes end exactly as one
+    change to the last currency would.
     """
-    previous_currency = user.base_currency
-    changed = [
-        field
-        for field in USER_SETTINGS_FIELDS
-        if field in data and getattr(user, field) != data[field]
-    ]
-    for field in changed:
-        setattr(user, field, data[field])
-    if changed:
-        try:
-            with transaction.atomic():
+    before = {field: getattr(user, field) for field in USER_SETTINGS_FIELDS}
+    try:
+        with transaction.atomic():
+            if "base_currency" in data:
+                # Compare with the committed currency, not this request's copy of it.
+                user.base_currency = (
+                    User.objects.select_for_update()
+                    .values_list("base_currency", flat=True)
+                    .get(pk=user.pk)
+                )
+            changed = [
+                field
+                for field in USER_SETTINGS_FIELDS
+                if field in data and getattr(user, field) != data[field]
+            ]
+            for field in changed:
+                setattr(user, field, data[field])
+            if changed:
                 user.save(update_fields=changed)
                 if "base_currency" in changed:
-                    _recompute_base_amounts(user=user, previous_currency=previous_currency)
-        except IntegrityError:
-            raise ValidationError({"email": ["A user with that email already exists."]}) from None
+                    _recompute_base_amounts(user=user)
+    except IntegrityError:
+        for field, value in before.items():
+            setattr(user, field, value)
+        raise ValidationError({"email": ["A user with that email already exists."]}) from None
+    except Exception:
+        for field, value in before.items():
+            setattr(user, field, value)
+        raise
     return user
 
 
-def _recompute_base_amounts(*, user: User, previous_currency: str) -> None:
-    """Re-express stored figures in the new base currency; all or nothing (RateUnavailable).
+def _recompute_base_amounts(*, user: User) -> None:
+    """Re-express stored figures in the user's (new) base currency; all or nothing.
 
     Expenses and income convert at the rate of their own dates; budgets and goals,
-    which have no date of their own, at the latest rate (today, in the user's zone).
+    which have no date of their own, at the latest rate (today, in the user's zone),
+    from their stored originals. Runs under the user row lock taken by `user_update`.
     """
     from budgets.services import budgets_convert_currency
     from core.dates import user_today
@@ -89,32 +114,137 @@ def _recompute_base_amounts(*, user: User, previous_currency: str) -> None:
 
     expenses_recompute_base(user=user, base_currency=user.base_currency)
     incomes_recompute_base(user=user, base_currency=user.base_currency)
-    change = {
-        "user": user,
-        "from_currency": previous_currency,
-        "to_currency": user.base_currency,
-        "on": user_today(user),
-    }
+    change = {"user": user, "to_currency": user.base_currency, "on": user_today(user)}
     budgets_convert_currency(**change)
     goals_convert_currency(**change)
 
 
 def user_delete(*, user: User) -> None:
-    """Remove the user and, by cascade, every record they own."""
+    """Remove the user and, by cascade, every record they own, and then their files.
+
+    Stored files (receipts) are deleted once the deletion commits, never before: a
+    failed deletion keeps the account whole.
+    """
     with transaction.atomic():
         revoke_refresh_tokens(user=user)
+        files = _owned_files(user)
         user.delete()
+        transaction.on_commit(lambda: _delete_files(files), robust=True)
+
+
+def _owned_files(user: User) -> list[tuple[Any, str]]:
+    """(storage, name) of every file a model that dies with `user` (a CASCADE foreign key
+    to the user) stores: found through the model registry, so users imports no app."""
+    files: list[tuple[Any, str]] = []
+    for model in apps.get_models():
+        file_fields = [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
+        owners = [
+            f
+            for f in model._meta.concrete_fields
+            if f.many_to_one
+            and f.remote_field.model is User
+            and f.remote_field.on_delete is models.CASCADE
+        ]
+        for owner in owners:
+            for field in file_fields:
+                names = (
+                    model._default_manager.filter(**{owner.name: user})
+                    .exclude(**{field.name: ""})
+                    .values_list(field.name, flat=True)
+                )
+                files += [(field.storage, name) for name in names.iterator() if name]
+    return files
+
+
+def _delete_files(files: list[tuple[Any, str]]) -> None:
+    for storage, name in files:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.exception("Could not delete %s of a deleted account", name)
 
 
 def revoke_refresh_tokens(*, user: User) -> int:
-    """Blacklist every unexpired refresh token issued to the user; returns how many."""
-    outstanding = OutstandingToken.objects.filter(
-        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    """Blacklist every unexpired refresh token issued to the user; returns how many.
+
+    Holds the user's row lock (as `refresh_token_rotate` does), so a refresh running at
+    the same time either finishes first, and the token it issued is revoked here, or
+    runs after and finds its token revoked: no token minted concurrently survives.
+    """
+    with transaction.atomic():
+        _lock_user(user_id=user.pk)
+        outstanding = OutstandingToken.objects.filter(
+            user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+        )
+        created = BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+        )
+        return len(created)
+
+
+def _lock_user(*, user_id: Any) -> User | None:
+    """The user row, locked until the surrounding transaction ends (None if gone)."""
+    try:
+        return User.objects.select_for_update().filter(pk=user_id).first()
+    except (ValueError, TypeError):
+        return None
+
+
+def _outstanding_row(token: RefreshToken, user: User | None) -> OutstandingToken:
+    jti = token[jwt_settings.JTI_CLAIM]
+    row, _ = OutstandingToken.objects.get_or_create(
+        jti=jti,
+        defaults={
+            "user": user,
+            "created_at": token.current_time,
+            "token": str(token),
+            "expires_at": datetime_from_epoch(token["exp"]),
+        },
     )
-    created = BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-    )
-    return len(created)
+    return row
+
+
+def refresh_token_revoke(*, token: RefreshToken) -> bool:
+    """Blacklist a (verified) refresh token in one atomic step.
+
+    Returns True only for the call that revoked it. "Is it revoked?" and "revoke it" are
+    one INSERT of the token's BlacklistedToken row, whose one-to-one key lets the
+    database pick a single winner: of any number of concurrent calls for one token
+    (refreshes, logouts) exactly one gets True, every other and every later call False.
+    """
+    user_id = token.get(jwt_settings.USER_ID_CLAIM)
+    with transaction.atomic():
+        user = User.objects.filter(pk=user_id).first() if str(user_id).isdigit() else None
+        row = _outstanding_row(token, user)
+        try:
+            with transaction.atomic():
+                BlacklistedToken.objects.create(token=row)
+        except IntegrityError:
+            return False
+    return True
+
+
+def refresh_token_rotate(*, token: RefreshToken) -> dict[str, str]:
+    """Spend a (verified) refresh token once: revoke it, return a new access/refresh pair.
+
+    Raises TokenError, issuing nothing, if the token's user is gone or inactive or the
+    token was already spent (rotated, logged out, revoked), also by a concurrent call:
+    exactly one of any number of simultaneous rotations of one token succeeds. The
+    revocation and the new token's outstanding row commit together, under the user's
+    row lock (see `revoke_refresh_tokens`).
+    """
+    with transaction.atomic():
+        user = _lock_user(user_id=token.get(jwt_settings.USER_ID_CLAIM))
+        if user is None or not user.is_active:
+            raise TokenError("No active account found for the given token.")
+        if not refresh_token_revoke(token=token):
+            raise TokenError("Token is blacklisted")
+        access = str(token.access_token)
+        token.set_jti()
+        token.set_exp()
+        token.set_iat()
+        _outstanding_row(token, user)
+        return {"access": access, "refresh": str(token)}
 
 
 def issue_tokens(*, user: User) -> dict[str, str]:

@@ -6,10 +6,12 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from core.schema import ErrorSerializer
@@ -17,6 +19,7 @@ from core.throttling import ScopedAuthThrottle
 
 from . import services
 from .serializers import (
+    ALREADY_REVOKED,
     DetailSerializer,
     LoginSerializer,
     LogoutSerializer,
@@ -76,9 +79,22 @@ class LoginView(TokenObtainPairView):
 
 @extend_schema(tags=["auth"], responses={200: RefreshResponseSerializer, 401: INVALID_TOKEN})
 class RefreshView(TokenRefreshView):
-    """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
+    """Exchange a refresh token for a new pair; the old refresh token is blacklisted.
+
+    A refresh token works once: of concurrent refreshes (or a refresh and a logout) with
+    the same token exactly one succeeds, the others get 401 (or 400 for the logout).
+    """
 
     serializer_class = RefreshSerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            tokens = services.refresh_token_rotate(token=serializer.validated_data["refresh"])
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from None
+        return Response(tokens)
 
 
 @extend_schema(tags=["auth"], responses={200: DetailSerializer, 401: INVALID_TOKEN})
@@ -96,7 +112,9 @@ class LogoutView(APIView):
     def post(self, request: Request) -> Response:
         serializer = LogoutSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        serializer.validated_data["refresh"].blacklist()
+        if not services.refresh_token_revoke(token=serializer.validated_data["refresh"]):
+            # Spent meanwhile by a concurrent refresh or logout with the same token.
+            raise ValidationError({"refresh": [ALREADY_REVOKED]})
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

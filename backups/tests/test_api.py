@@ -434,8 +434,14 @@ def test_a_missing_exchange_rate_names_the_pair_and_stores_nothing(auth_client, 
 
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "No exchange rate for JPY->USD on or before 2026-03-10.",
-        "code": "rate_unavailable",
+        "expenses": {
+            "1": {
+                "currency": [
+                    "No exchange rate for JPY->USD on or before 2026-03-10. An admin can add "
+                    "the rate (POST /api/v1/rates/ or manage.py load_rates)."
+                ]
+            }
+        }
     }
     assert owned_counts(user) == EMPTY_COUNTS
 

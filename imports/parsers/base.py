@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
 
 class StatementError(ValueError):
     """The file is of a known kind but cannot be read as a statement (→ 400)."""
@@ -53,3 +55,22 @@ class CsvOptions:
     columns: dict[str, Any] | None = None  # role → header name or 0-based index
     skip_rows: int | None = None  # lines before the header row
     negate: bool = False  # flip signs (card statements where charges are positive)
+
+
+def max_transactions() -> int:
+    """Transactions one statement may hold (`IMPORT_MAX_ROWS`)."""
+    return int(settings.IMPORT_MAX_ROWS)
+
+
+def max_table_lines() -> int:
+    """Non-blank lines (CSV) or rows (XLSX) a statement table may have: room for
+    `IMPORT_MAX_ROWS` transactions plus headers, notes and continuation lines."""
+    return 2 * max_transactions() + 1000
+
+
+def too_many_lines(count: int) -> StatementError:
+    return StatementError(
+        f"The file has {count} or more lines; a statement may hold at most "
+        f"{max_transactions()} transactions (IMPORT_MAX_ROWS) in at most "
+        f"{max_table_lines()} lines. Split it into smaller files."
+    )

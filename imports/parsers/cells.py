@@ -8,9 +8,12 @@ are built as `Decimal` from text, never through float arithmetic.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+
+from core.money import parse_money
 
 Cell = str | int | float | Decimal | date | datetime | None
 
@@ -21,39 +24,52 @@ _DEBIT_CREDIT_SUFFIX = re.compile(r"(?<![A-Za-z])(CR|DR)\.?\s*$", re.IGNORECASE)
 _NOT_AMOUNT_CHAR = re.compile(r"[^0-9.,+\-()]")
 _NOT_NUMBER_CHAR = re.compile(r"[^0-9.,]")
 # Integer part either grouped by threes with the thousands separator or plain digits.
-_POINT_NUMBER = re.compile(r"(\d{1,3}(?:,\d{3})+|\d*)(?:\.(\d+))?")
-_COMMA_NUMBER = re.compile(r"(\d{1,3}(?:\.\d{3})+|\d*)(?:,(\d+))?")
+_POINT_NUMBER = re.compile(r"([0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.([0-9]+))?")
+_COMMA_NUMBER = re.compile(r"([0-9]{1,3}(?:\.[0-9]{3})+|[0-9]*)(?:,([0-9]+))?")
 # "1,234" or "1.234": a thousands group or three decimals — says nothing on its own.
-_AMBIGUOUS_GROUP = re.compile(r"\d{1,3}[.,]\d{3}")
+_AMBIGUOUS_GROUP = re.compile(r"[0-9]{1,3}[.,][0-9]{3}")
 # The common case, read without the general machinery: "-12.50" / "-12,50".
 _PLAIN = {
-    ".": re.compile(r"-?\d{1,15}(?:\.\d{1,6})?"),
-    ",": re.compile(r"-?\d{1,15}(?:,\d{1,6})?"),
+    ".": re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?"),
+    ",": re.compile(r"-?[0-9]{1,15}(?:,[0-9]{1,6})?"),
 }
-_LETTER = re.compile(r"[^\W\d_]")
+# Every currency symbol Unicode knows (category Sc: $ € £ ¥ ₹ ₩ ₽ ...).
+_SYMBOLS = "".join(
+    chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) == "Sc"
+)
+# A currency code or symbol next to the number: "EUR", "US$", "R$", "kr", "kr.", "zł", "€".
+# Letters are allowed only here (and in the DR/CR suffix): a letter inside the number
+# ("-1.5E3", "-12x34") makes the cell not an amount rather than a different number.
+_MARK = rf"(?:[^\W\d_]{{1,4}}\.?\s*[{re.escape(_SYMBOLS)}]?|[{re.escape(_SYMBOLS)}])"
+_SHAPE = re.compile(
+    rf"(?P<lead>[\s+\-(]*)(?:(?P<before>{_MARK})(?P<gap>[\s+\-(]*))?"
+    r"(?P<number>[0-9.,][0-9.,'\s]*?)"
+    rf"(?P<tail>[\s+\-)]*)(?:(?P<after>{_MARK})(?P<end>[\s+\-)]*))?"
+)
+# Spaces and apostrophes only as thousands separators: "1 234,56", "1'234.50".
+_SPACE_GROUPED = re.compile(r"[0-9]{1,3}(?:[\s'][0-9]{3})+(?:[.,][0-9]*)?")
 _MAX_AMOUNT_CHARS = 40
-_MAX_LETTERS = 4  # a currency code or symbol ("EUR", "US$", "kr") may sit next to the number
 
 
 def parse_amount(value: Cell, decimal_separator: str) -> Decimal:
     """The signed amount in one cell; raises `ValueError` when the cell is not an amount.
 
-    Text may carry a currency code or symbol, spaces or apostrophes as thousands
-    separators, a leading or trailing sign ("-12,50", "+50,00", "12.50-"), accounting
-    parentheses ("(12.50)") or a DR/CR suffix; DR, "-" and parentheses mean negative.
+    Text may carry one currency code or symbol before or after the number, spaces or
+    apostrophes as thousands separators, a leading or trailing sign ("-12,50", "+50,00",
+    "12.50-"), accounting parentheses ("(12.50)") or a DR/CR suffix; DR, "-" and
+    parentheses mean negative. Any other letter, an exponent, an underscore or a
+    non-ASCII digit is refused. The number itself goes through `core.money.parse_money`,
+    the project's one number grammar, so the result is exactly the number written or a
+    `ValueError` — never a different number.
     """
     if isinstance(value, str):
         return _parse_amount_text(value, decimal_separator)
     if isinstance(value, bool) or value is None:
         raise ValueError("not an amount")
-    if isinstance(value, int):
-        return Decimal(value)
+    if isinstance(value, int | Decimal):
+        return parse_money(value)
     if isinstance(value, float):
-        return float_to_decimal(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError("not a finite amount")
-        return value
+        return parse_money(float_to_decimal(value))
     raise ValueError("not an amount")
 
 
@@ -61,11 +77,12 @@ def float_to_decimal(value: float) -> Decimal:
     """A spreadsheet number as the decimal the user typed (12.5 → 12.5, not 12.4999…).
 
     `repr` gives the shortest text that round-trips; binary noise from formulas
-    (0.1 + 0.2) is rounded away at 6 decimal places.
+    (0.1 + 0.2) is rounded away at 6 decimal places. Raises `ValueError` for values no
+    amount can have (non-finite, or beyond `parse_money`'s range).
     """
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("not a finite amount")
-    number = Decimal(repr(value))
+    number = parse_money(Decimal(repr(value)))
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -6:
         number = number.quantize(Decimal("0.000001"))
@@ -77,21 +94,29 @@ def float_to_decimal(value: float) -> Decimal:
 
 def _parse_amount_text(text: str, decimal_separator: str) -> Decimal:
     text = text.strip()
+    if len(text) > _MAX_AMOUNT_CHARS:
+        raise ValueError("amount too long")
     plain = _PLAIN.get(decimal_separator)
     if plain is not None and plain.fullmatch(text):
-        return Decimal(text.replace(",", ".") if decimal_separator == "," else text)
+        return parse_money(text.replace(",", ".") if decimal_separator == "," else text)
     text = text.replace("\u2212", "-")
     negative = False
     suffix = _DEBIT_CREDIT_SUFFIX.search(text)
     if suffix:
         negative = suffix.group(1).upper() == "DR"
         text = text[: suffix.start()]
-    if len(_LETTER.findall(text)) > _MAX_LETTERS:
+    shape = _SHAPE.fullmatch(text)
+    if shape is None or (shape["before"] and shape["after"]):
         raise ValueError("not an amount")
-    core = _NOT_AMOUNT_CHAR.sub("", text)
-    if len(core) > _MAX_AMOUNT_CHARS:
-        raise ValueError("amount too long")
-    if core.startswith("(") and core.endswith(")"):
+    number_text = shape["number"].rstrip()
+    spaced = any(char.isspace() or char == "'" for char in number_text)
+    if spaced and not _SPACE_GROUPED.fullmatch(number_text):
+        raise ValueError("not an amount")
+    core = _NOT_AMOUNT_CHAR.sub(
+        "", "".join(shape[part] or "" for part in ("lead", "gap", "number", "tail", "end"))
+    )
+    parenthesised = core.startswith("(") and core.endswith(")")
+    if parenthesised:
         negative = not negative
         core = core[1:-1]
     sign = ""
@@ -99,6 +124,8 @@ def _parse_amount_text(text: str, decimal_separator: str) -> Decimal:
         sign, core = core[0], core[1:]
     elif core[-1:] in ("+", "-"):
         sign, core = core[-1], core[:-1]
+    if sign and parenthesised:
+        raise ValueError("both a sign and parentheses")
     if sign == "-":
         negative = not negative
     pattern = _POINT_NUMBER if decimal_separator == "." else _COMMA_NUMBER
@@ -108,7 +135,7 @@ def _parse_amount_text(text: str, decimal_separator: str) -> Decimal:
     thousands = "," if decimal_separator == "." else "."
     integer = match.group(1).replace(thousands, "") or "0"
     fraction = match.group(2)
-    number = Decimal(f"{integer}.{fraction}" if fraction else integer)
+    number = parse_money(f"{integer}.{fraction}" if fraction else integer)
     return -number if negative else number
 
 

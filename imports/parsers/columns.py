@@ -32,6 +32,9 @@ ROLES = (
     "direction",
 )
 
+# The highest 0-based column number a client may name (a statement has far fewer).
+MAX_COLUMN_INDEX = 9999
+
 # Normalised header names (see `normalise_header`), best first within a role.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "date": (
@@ -329,8 +332,10 @@ def explicit_columns(columns: Mapping[str, Any] | None) -> dict[str, tuple[Colum
         for ref in values:
             if isinstance(ref, bool) or not isinstance(ref, int | str):
                 raise StatementError(f"Column for {role!r} must be a header name or a number.")
-            if isinstance(ref, int) and ref < 0:
-                raise StatementError(f"Column number for {role!r} must be 0 or more.")
+            if isinstance(ref, int) and not 0 <= ref <= MAX_COLUMN_INDEX:
+                raise StatementError(
+                    f"Column number for {role!r} must be between 0 and {MAX_COLUMN_INDEX}."
+                )
             if isinstance(ref, str) and not ref.strip():
                 raise StatementError(f"Column name for {role!r} is empty.")
             refs.append(ref)
@@ -397,8 +402,9 @@ def _find_named(ref: str, cells: Sequence[HeaderCell]) -> int | None:
     for index, cell in enumerate(cells):
         if normalise_header(cell.text) == wanted:
             return index
-    if ref.strip().isdigit():
-        return int(ref.strip())
+    number = ref.strip()
+    if number.isascii() and number.isdigit() and len(number) <= len(str(MAX_COLUMN_INDEX)):
+        return int(number)
     return None
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .base import CsvOptions, ParseResult, StatementError
 from .columns import explicit_columns
+from .encodings import bom_codec, text_codec
 from .table import Record, find_header, parse_table
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -43,25 +44,27 @@ def parse_csv(content: bytes, options: CsvOptions) -> ParseResult:
 
 
 def decode(content: bytes, encoding: str | None = None) -> str:
-    """The file's text: the given encoding, else UTF-8 (BOM dropped), else Windows-1252,
-    else Latin-1. UTF-16 with a BOM (Excel's "Unicode text") is read too."""
+    """The file's text: the given encoding, else the one a byte-order mark names (UTF-8,
+    UTF-16 as in Excel's "Unicode text", UTF-32; LE or BE), else UTF-8, else
+    Windows-1252, else Latin-1."""
     if not content.strip():
         raise StatementError("The file is empty.")
     for magic, kind in _MAGIC:
         if content.startswith(magic):
             raise StatementError(f"This is not a CSV statement: it looks like {kind}.")
+    bom = bom_codec(content)
     if encoding:
         try:
-            text = content.decode(encoding)
-        except LookupError:
-            raise StatementError(f"Unknown encoding {encoding!r}.") from None
-        except UnicodeDecodeError:
-            raise StatementError(f"The file is not valid {encoding} text.") from None
-    elif content.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = content.decode(text_codec(encoding))
+        except ValueError as exc:  # UnicodeDecodeError included
+            if isinstance(exc, UnicodeError):
+                raise StatementError(f"The file is not valid {encoding} text.") from None
+            raise StatementError(f"encoding: {exc}") from None
+    elif bom is not None:
         try:
-            text = content.decode("utf-16")
-        except UnicodeDecodeError:
-            raise StatementError("The file is not valid UTF-16 text.") from None
+            text = content.decode(bom)
+        except UnicodeError:
+            raise StatementError(f"The file is not valid {bom.upper()} text.") from None
     else:
         text = _decode_guess(content)
     text = text.removeprefix("\ufeff")

@@ -14,6 +14,8 @@ import zipfile
 from collections import Counter
 from io import BytesIO
 
+from .encodings import bom_codec, decode_sample
+
 __all__ = ["detect_format"]
 
 _SNIFF_BYTES = 64 * 1024
@@ -37,13 +39,18 @@ def detect_format(content: bytes, filename: str | None) -> str | None:
         return "xlsx" if _is_xlsx(content) else None
 
     head = content[:_SNIFF_BYTES].removeprefix(codecs.BOM_UTF8)
+    codec = bom_codec(content)
+    if codec in ("utf-16", "utf-32"):
+        # Excel's "Unicode text" and other BOM-marked wide encodings: sniff the text.
+        head = decode_sample(head, codec).removeprefix("\ufeff").encode("utf-8")
+    truncated = len(content) > _SNIFF_BYTES
     if _OFX_START.match(head):
         if (filename or "").lower().endswith(".qfx") or b"<INTU.BID>" in head.upper():
             return "qfx"
         return "ofx"
     if _QIF_START.match(head):
         return "qif"
-    if _looks_like_csv(head):
+    if _looks_like_csv(head, truncated=truncated):
         return "csv"
     return None
 
@@ -56,7 +63,7 @@ def _is_xlsx(content: bytes) -> bool:
         return False
 
 
-def _looks_like_csv(head: bytes) -> bool:
+def _looks_like_csv(head: bytes, *, truncated: bool) -> bool:
     """Text whose leading lines mostly (60 %) split on one delimiter, ≥ 2 of them alike.
 
     Metadata lines before a bank's header row are allowed (they are the minority);
@@ -75,7 +82,7 @@ def _looks_like_csv(head: bytes) -> bool:
 
     lines = [line for line in _LINE_BREAK.split(text) if line.strip()]
     # The last line of a 64 KiB sample may be cut short.
-    if len(head) == _SNIFF_BYTES and len(lines) > 1:
+    if truncated and len(lines) > 1:
         lines.pop()
     lines = lines[:_CSV_SAMPLE_LINES]
     if not lines:

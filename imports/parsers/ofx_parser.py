@@ -34,10 +34,9 @@ import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 from ofxtools.Parser import OFXTree, ParseError, TreeBuilder
 from ofxtools.Types import DT_REGEX
-from ofxtools.Types import Decimal as OFXDecimal
 from ofxtools.Types import String as OFXString
 
-from core.money import is_currency
+from core.money import MoneyParseError, is_currency, parse_money
 
 from .base import ParsedRow, ParseResult, StatementError
 
@@ -83,6 +82,7 @@ _CHARSETS = {
 }
 
 _STATEMENT_TAGS = ("STMTRS", "CCSTMTRS")
+_UNSUPPORTED = "unsupported"  # `_currency`'s answer for a code we do not support
 
 
 def parse_ofx(content: bytes, *, fmt: str = "ofx") -> ParseResult:
@@ -112,6 +112,11 @@ def parse_ofx(content: bytes, *, fmt: str = "ofx") -> ParseResult:
     ordinal = 0
     for statement in statements:
         curdef = _currency(_text(statement, "CURDEF"))
+        if curdef is _UNSUPPORTED:
+            raise StatementError(
+                f"The statement's currency (CURDEF) {_text(statement, 'CURDEF')[:20]!r} is "
+                "not a currency we support."
+            )
         if curdef:
             statement_currencies.add(curdef)
         for transaction in statement.iterfind("BANKTRANLIST/STMTTRN"):
@@ -299,7 +304,12 @@ def _row(transaction: ET.Element, *, line: int, curdef: str | None) -> ParsedRow
         description = f"{name} - {memo}" if name else memo
     # CURRENCY means TRNAMT is in that currency; ORIGCURRENCY means it was already
     # converted into CURDEF (OFX 2.1.1 §5.2), so only the former changes the currency.
-    currency = _currency(_text(transaction, "CURRENCY/CURSYM")) or curdef
+    # An ORIGCURRENCY we do not support does not matter: the amount is in CURDEF.
+    own_currency = _text(transaction, "CURRENCY/CURSYM")
+    currency = _currency(own_currency)
+    if currency is _UNSUPPORTED:
+        return f"CURRENCY {own_currency[:20]!r} is not a currency we support."
+    currency = currency or curdef
     return ParsedRow(
         line=line,
         date=posted_on,
@@ -344,13 +354,23 @@ def _posted_date(value: str) -> date | None:
 
 
 def _amount(value: str) -> decimal.Decimal | None:
+    """TRNAMT through `core.money.parse_money`, the project's one number grammar (a
+    decimal comma, which OFX allows, is read as a point); exponents, separators and
+    over-long numbers are not amounts."""
+    text = value.strip()
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
     try:
-        amount = OFXDecimal().convert(value)
-    except (decimal.InvalidOperation, ValueError):
+        return parse_money(text)
+    except MoneyParseError:
         return None
-    return amount if amount.is_finite() else None
 
 
 def _currency(value: str) -> str | None:
+    """The ISO code, None when the file gives none, `_UNSUPPORTED` for a code (or
+    anything else) that is not a currency we support: such rows are flagged, never
+    read as the default currency."""
     code = value.strip().upper()
-    return code if code and is_currency(code) else None
+    if not code:
+        return None
+    return code if is_currency(code) else _UNSUPPORTED

@@ -18,16 +18,18 @@ and the rest are not imported, and an unknown code would fail the record.
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from quiffen import Transaction
 from quiffen.utils import parse_date as quiffen_parse_date
 
 from .base import ParsedRow, ParseResult, StatementError
+from .cells import parse_amount
+from .encodings import bom_codec
 
 __all__ = ["parse_qif"]
 
@@ -43,7 +45,6 @@ _NUMERIC_DATE = re.compile(
     r"(?P<sep2>[/.\-'])\s*(?P<third>\d{1,4})"
 )
 _AMOUNT_CHARS = re.compile(r"[\s'\u00a0\u202f]")
-_CANONICAL_AMOUNT = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 MONTH_FIRST = "MDY"
 DAY_FIRST = "DMY"
@@ -93,8 +94,12 @@ def parse_qif(content: bytes) -> ParseResult:
 
 
 def _decode(content: bytes) -> str:
-    if content.startswith(codecs.BOM_UTF8):
-        content = content[len(codecs.BOM_UTF8) :]
+    codec = bom_codec(content)
+    if codec is not None:
+        try:
+            return content.decode(codec)
+        except UnicodeError:
+            raise StatementError(f"The file is not valid {codec.upper()} text.") from None
     for encoding in ("utf-8", "cp1252"):
         try:
             return content.decode(encoding)
@@ -176,7 +181,7 @@ def _row(record: _Record, *, order: str, decimal_comma: bool) -> ParsedRow | str
         line=record.line,
         date=transaction.date.date(),
         description=description[:TEXT_MAX],
-        amount=transaction.amount,
+        amount=Decimal(amount),
         merchant=payee[:TEXT_MAX],
         memo=memo[:TEXT_MAX],
     )
@@ -259,7 +264,10 @@ def _uses_decimal_comma(values: Iterable[str]) -> bool:
 
 
 def _canonical_amount(value: str, *, decimal_comma: bool) -> str | None:
-    digits = _AMOUNT_CHARS.sub("", value)
-    thousands, decimal_mark = (".", ",") if decimal_comma else (",", ".")
-    digits = digits.replace(thousands, "").replace(decimal_mark, ".")
-    return digits if _CANONICAL_AMOUNT.fullmatch(digits) else None
+    """The amount as plain decimal text, read by the statement tables' amount parser
+    (grouping, signs, then `core.money.parse_money`); None when it is not a number."""
+    try:
+        amount = parse_amount(value, "," if decimal_comma else ".")
+    except ValueError:
+        return None
+    return f"{amount:f}"

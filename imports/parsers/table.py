@@ -83,7 +83,7 @@ _DIRECTION_SIGNS = {
     "in": 1,
 }
 _CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP"}
-_STRPTIME_DIRECTIVE = re.compile(r"%(.)")
+_STRPTIME_DIRECTIVE = re.compile(r"%(.?)", re.DOTALL)
 _DATE_DIRECTIVES = set("aAbBcdHIjmMpSUwWxXyYzZf%")
 
 
@@ -201,10 +201,31 @@ def _short(value: Cell) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
-def _check_date_format(fmt: str) -> None:
+def date_format_problem(fmt: str) -> str | None:
+    """Why `fmt` is not a strptime date pattern the importer can use, or None.
+
+    Every `%` must start a known directive, none may repeat (strptime cannot compile
+    "%d%d", nor "%x %d" whose %x already holds a %d), and one must name a date part.
+    """
     directives = _STRPTIME_DIRECTIVE.findall(fmt)
-    if not directives or any(d not in _DATE_DIRECTIVES for d in directives):
-        raise StatementError(f"date_format {fmt!r} is not a strptime pattern such as %d.%m.%Y.")
+    named = [d for d in directives if d != "%"]
+    if not named or any(d not in _DATE_DIRECTIVES for d in named):
+        return f"{fmt!r} is not a strptime pattern such as %d.%m.%Y."
+    if len(set(named)) != len(named):
+        return f"{fmt!r} uses a directive twice."
+    try:
+        datetime.strptime("", fmt)
+    except ValueError:
+        pass  # the empty text does not match: the pattern itself compiled
+    except Exception:  # re.error for patterns whose directives expand to a repeat
+        return f"{fmt!r} uses a directive twice."
+    return None
+
+
+def _check_date_format(fmt: str) -> None:
+    problem = date_format_problem(fmt)
+    if problem:
+        raise StatementError(f"date_format {problem}")
 
 
 def _explicit_date(text: str, fmt: str) -> date | None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from categories.tests.factories import CategoryFactory
+from core.dates import MAX_DATE
 from recurring.models import RecurringItem
 from recurring.selectors import next_date, occurrences, upcoming_occurrences
 from reports.serializers import UpcomingBillSerializer
@@ -122,14 +123,30 @@ def test_next_date():
     assert next_date(item(active=False), today=date(2026, 2, 1)) is None
 
 
-def test_next_date_at_the_end_of_the_calendar():
+def test_next_date_at_the_end_of_the_supported_range():
     assert next_date(
-        item(frequency="yearly", start_date=date(9990, 12, 31)), today=date(9999, 6, 1)
-    ) == date(9999, 12, 31)
+        item(frequency="yearly", start_date=date(2190, 12, 31)), today=date(2199, 6, 1)
+    ) == date(2199, 12, 31)
     assert (
-        next_date(item(frequency="yearly", start_date=date(9990, 1, 31)), today=date(9999, 6, 1))
+        next_date(item(frequency="yearly", start_date=date(2190, 1, 31)), today=date(2199, 6, 1))
         is None
     )
+
+
+def test_a_schedule_never_steps_past_max_date():
+    # Even an item stored before the range was enforced: no date past MAX_DATE, no
+    # OverflowError near date.max.
+    daily = item(frequency="daily", start_date=date(2199, 12, 30))
+    assert occurrences(daily, start=date(2199, 12, 1), end=date(9999, 12, 31)) == [
+        date(2199, 12, 30),
+        date(2199, 12, 31),
+    ]
+    assert next_date(daily, today=date(2200, 1, 1)) is None
+    assert (
+        next_date(item(frequency="yearly", start_date=date(9990, 12, 31)), today=date(9999, 6, 1))
+        is None
+    )
+    assert next_date(item(frequency="monthly", start_date=MAX_DATE), today=MAX_DATE) == MAX_DATE
 
 
 @pytest.mark.django_db

@@ -311,9 +311,9 @@ def test_calendar_limits_draw_or_answer_400(client_for, user, name, query, start
 @pytest.mark.parametrize(
     "path",
     [
-        "monthly.png?year=9999",
-        "budget-status.png?month=9999-12",
-        "timeseries.png?start=9999-01-01&end=9999-12-31&bucket=month",
+        "monthly.png?year=2199",
+        "budget-status.png?month=2199-12",
+        "timeseries.png?start=2199-01-01&end=2199-12-31&bucket=month",
     ],
 )
 def test_the_last_budget_month_draws(auth_client, path):
@@ -321,3 +321,18 @@ def test_the_last_budget_month_draws(auth_client, path):
     response = auth_client.get(BASE + path)
     assert response.status_code == 200, response.content[:300]
     assert_image(response, "png")
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("monthly.png?year=9999", "year"),
+        ("budget-status.png?month=9999-12", "month"),
+        ("timeseries.png?start=9999-01-01&end=9999-12-31&bucket=month", "start"),
+    ],
+)
+def test_a_chart_past_the_supported_range_is_a_400_naming_the_parameter(auth_client, path, param):
+    auth_client.raise_request_exception = False
+    response = auth_client.get(BASE + path)
+    assert response.status_code == 400, response.content[:300]
+    assert param in response.json()
