@@ -36,7 +36,10 @@ CATEGORY_REF_SCHEMA: dict[str, Any] = {
         "name": {"type": "string"},
     },
 }
-AMOUNT_HELP = "Decimal as a string (numbers accepted), e.g. `12.50`."
+AMOUNT_HELP = (
+    "Plain decimal as a string (numbers accepted), e.g. `12.50`: no exponent, separators "
+    "or non-ASCII digits, at most 24 significant digits."
+)
 
 
 @extend_schema_field(CATEGORY_REF_SCHEMA)
@@ -108,12 +111,14 @@ class _BackupTransactionSerializer(serializers.Serializer):
     amount = _amount()
     currency = serializers.CharField(max_length=3)
     base_amount = _amount(
-        "In the backup's base currency; kept on restore when the account's base currency "
-        "is the same, else recomputed from the exchange rates.",
+        "In the backup's base currency. Informative: a restore recomputes it from this "
+        "server's exchange rates (400 naming the pair, date and record when one is missing).",
         required=False,
     )
-    exchange_rate = serializers.CharField(required=False)
-    date = serializers.DateField()
+    exchange_rate = serializers.CharField(
+        required=False, help_text="Informative, like `base_amount`; recomputed on restore."
+    )
+    date = serializers.DateField(help_text="YYYY-MM-DD, between 1900-01-01 and 2199-12-31.")
     description = serializers.CharField(max_length=255)
     category = CategoryRefField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True)

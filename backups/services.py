@@ -569,10 +569,14 @@ def backup_restore(*, user: Any, document: Any, mode: Mode = "merge") -> dict[st
     budgets, goals and recurring items, then restores the backup's, and applies its
     settings (base currency, time zone, month start, names, notification preferences).
 
+    Base amounts and exchange rates of expenses and income are always recomputed from
+    this server's rates (the document's own are informative), as the ledger computes
+    them on a write.
+
     Returns {mode, settings_applied, sections: {name: {created, skipped, deleted}}}.
-    Raises BackupInvalid when the document is wrong, RateUnavailable (400) when a
-    needed exchange rate is missing, ConflictError when replace cannot delete; in
-    every case nothing is stored.
+    Raises BackupInvalid when the document is wrong or a needed exchange rate is
+    missing (each under the path of the record, naming the pair and the date),
+    ConflictError when replace cannot delete; in every case nothing is stored.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown restore mode: {mode!r}")

@@ -962,8 +962,9 @@ def _budgets(
             )
     cur.executemany(
         "INSERT INTO budgets_budget (created_at, updated_at, month, scope, amount, rollover, "
-        "warn_threshold, category_id, user_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        rows,
+        "warn_threshold, category_id, user_id, amount_original, currency_original) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [(*row, row[4], CURRENCY) for row in rows],
     )
 
 
@@ -987,6 +988,8 @@ def _goals(cur: psycopg.Cursor, rng: random.Random, *, heavy_id: int, today: dat
                 "updated_at": first,
                 "name": name,
                 "target_amount": f"{target}.00",
+                "target_amount_original": f"{target}.00",
+                "currency_original": CURRENCY,
                 "target_date": today + timedelta(days=days_left) if days_left else None,
                 "notes": "",
                 "status": "achieved" if saved >= target else "active",
@@ -994,8 +997,8 @@ def _goals(cur: psycopg.Cursor, rng: random.Random, *, heavy_id: int, today: dat
             },
         )
         cur.executemany(
-            "INSERT INTO goals_contribution (created_at, updated_at, amount, date, note, goal_id) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO goals_contribution (created_at, updated_at, amount, date, note, goal_id, "
+            "amount_original, currency_original) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 (
                     f"{day.isoformat()} 10:00:00+00",
@@ -1004,6 +1007,8 @@ def _goals(cur: psycopg.Cursor, rng: random.Random, *, heavy_id: int, today: dat
                     day,
                     "withdrawal" if amount < 0 else "",
                     goal_id,
+                    f"{amount}.00",
+                    CURRENCY,
                 )
                 for day, amount in contributions
             ],

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 import regex
 from regex import _regex_core  # the parser `regex.compile` itself uses (version pinned)
 
-REPEAT_MAX = 10**9
-REPEAT_NESTING_MAX = 100
-EXPANDED_SIZE_MAX = 10**15
+REPEAT_MAX = 1000
+REPEAT_NESTING_MAX = 3
+EXPANDED_SIZE_MAX = 10_000
 
 
 class PatternTooCostly(ValueError):

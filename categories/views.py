@@ -170,7 +170,14 @@ class TagViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
             services.tag_update(tag=serializer.instance, name=serializer.validated_data["name"])
 
 
-@crud_schema(RuleSerializer)
+@crud_schema(
+    RuleSerializer,
+    create={
+        409: OpenApiResponse(
+            description="You already have RULES_MAX_PER_USER rules (`code: rule_limit_reached`)."
+        )
+    },
+)
 class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     """Auto-categorisation rules, tried by `priority` (lowest first), then by age."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,33 +28,44 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether `value` nests containers deeper than `limit` (iterative: no recursion)."""
+# A lone surrogate ("\ud800") is valid JSON but not Unicode text: it can be neither
+# stored (PostgreSQL) nor echoed back in an error (the JSON renderer encodes UTF-8).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _problem(value: Any, limit: int) -> str | None:
+    """Why `value` is refused: nesting deeper than `limit`, or a string (key or value)
+    that is not Unicode text. Iterative, so a hostile document cannot make it recurse."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return "a string contains an unpaired surrogate (\\ud800-\\udfff)"
+            continue
         if isinstance(item, dict):
-            children: Any = item.values()
+            children: list[Any] = [*item.keys(), *item.values()]
         elif isinstance(item, list):
             children = item
         else:
             continue
         if depth > limit:
-            return True
+            return f"nested deeper than {limit} levels"
         stack.extend((child, depth + 1) for child in children)
-    return False
+    return None
 
 
 def load_json(raw: bytes | str) -> Any:
     """The JSON value in `raw` (UTF-8, -16 or -32, BOM or not): numbers with a fraction
     become Decimal, never float; NaN/Infinity and nesting deeper than MAX_JSON_DEPTH are
-    refused. Raises ValueError with a message fit for a client."""
+    refused, and so are unpaired surrogates. Raises ValueError with a message fit for a client."""
     try:
         data = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
-    if _too_deep(data, MAX_JSON_DEPTH):
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    problem = _problem(data, MAX_JSON_DEPTH)
+    if problem:
+        raise ValueError(problem)
     return data
 
 

@@ -7,7 +7,11 @@ from core.models import OwnedModel
 
 class BatchStatus(models.TextChoices):
     PREVIEW = "preview", "Preview"
+    COMMITTING = "committing", "Committing"  # a big commit running on the task queue
     COMMITTED = "committed", "Committed"
+    UNDOING = "undoing", "Undoing"  # a big undo running on the task queue
+    UNDONE = "undone", "Undone"  # what a queued undo leaves: records gone, batch kept
+    FAILED = "failed", "Failed"  # a queued commit or undo failed; `error` says why
 
 
 class ImportFormat(models.TextChoices):
@@ -37,6 +41,7 @@ class ImportBatch(OwnedModel):
     expense_count = models.PositiveIntegerField(default=0)
     income_count = models.PositiveIntegerField(default=0)
     committed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")  # why a queued commit or undo failed
 
     class Meta:
         ordering = ["-created_at", "-id"]

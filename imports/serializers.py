@@ -123,8 +123,12 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "income_count",
             "created_at",
             "committed_at",
+            "error",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "error": {"help_text": "Why a queued commit or undo failed (status `failed`)."}
+        }
 
     def get_rows(self, batch: ImportBatch) -> list[dict[str, Any]]:
         from .services import PREVIEW_ROWS_SHOWN
@@ -152,6 +156,7 @@ class ImportBatchListSerializer(serializers.ModelSerializer):
             "income_count",
             "created_at",
             "committed_at",
+            "error",
         ]
         read_only_fields = fields
 

@@ -15,19 +15,23 @@ re-importing the file stores nothing.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from categories.services import rules_for
-from core.exceptions import ConflictError
+from core.dates import DATE_RANGE_MESSAGE, date_in_range
+from core.exceptions import ApplicationError, ConflictError
 from core.money import amount_errors, is_currency
 from currencies.selectors import RateUnavailable, get_rate
 from expenses.models import Expense
@@ -37,7 +41,16 @@ from income.services import incomes_bulk_import, incomes_delete_imported
 from users.models import User
 
 from .models import BatchStatus, ImportBatch
-from .parsers.base import CsvOptions, ParsedRow, ParseResult, StatementError, UnsupportedFormat
+from .parsers.base import (
+    CsvOptions,
+    ParsedRow,
+    ParseResult,
+    StatementError,
+    UnsupportedFormat,
+    max_transactions,
+)
+
+logger = logging.getLogger(__name__)
 
 EXPENSE, INCOME = "expense", "income"
 PREVIEW_ROWS_SHOWN = 1000
@@ -89,6 +102,8 @@ def _validate(
     """Why a parsed row cannot be stored, or None."""
     if not is_currency(currency):
         return f"Unknown currency {currency!r}."
+    if not date_in_range(row.date):
+        return f"Date {row.date.isoformat()} is outside the supported range. {DATE_RANGE_MESSAGE}"
     errors = amount_errors(abs(row.amount), currency)
     if errors:
         return " ".join(errors)
@@ -163,9 +178,16 @@ def import_preview(
     """Parse and check a statement; store only the batch (status `preview`).
 
     Raises UnsupportedFormat (415) or StatementError (400) for a file that cannot be
-    read, and StatementError when no row at all could be read.
+    read, that holds more than IMPORT_MAX_ROWS transactions, or of which no row at all
+    could be read. Rows dated outside the supported range (core.dates) are row errors.
     """
     result = parse_statement(content, fmt=fmt, filename=filename, options=options)
+    found = len(result.rows) + len(result.errors)
+    if found > max_transactions():
+        raise StatementError(
+            f"The file holds {found} transactions; at most {max_transactions()} can be "
+            "imported at once (IMPORT_MAX_ROWS). Split it into smaller files."
+        )
     fallback = (result.currency or default_currency or user.base_currency).upper()
     matcher = rules_for(user=user)
     quotes: dict[tuple[str, date], bool] = {}
@@ -221,16 +243,58 @@ def import_preview(
     )
 
 
-def import_commit(*, batch: ImportBatch, skip_errors: bool = False) -> dict[str, int]:
+_CONFLICTS = {
+    BatchStatus.COMMITTING: ("This import is being committed.", "commit_in_progress"),
+    BatchStatus.COMMITTED: ("This import has already been committed.", "already_committed"),
+    BatchStatus.UNDOING: ("This import is being undone.", "undo_in_progress"),
+    BatchStatus.UNDONE: ("This import has already been undone.", "already_undone"),
+    BatchStatus.FAILED: (
+        "This import failed (see `error`); undo it to discard it.",
+        "import_failed",
+    ),
+}
+
+
+def _conflict(status: str) -> ConflictError:
+    message, code = _CONFLICTS.get(status, ("This import cannot do that now.", "conflict"))
+    return ConflictError(message, code=code)
+
+
+def _gone() -> ApplicationError:
+    return ApplicationError("This import no longer exists.", code="not_found", status_code=404)
+
+
+def _lock(batch_id: int) -> dict[str, Any]:
+    """Lock the batch row (inside the caller's transaction) and read its state again.
+
+    Commit and undo of one batch serialise here, so each sees what the other did.
+    Raises a 404 ApplicationError if the batch was deleted meanwhile.
+    """
+    state = (
+        ImportBatch.objects.select_for_update()
+        .filter(pk=batch_id)
+        .values("status", "expense_count", "income_count")
+        .first()
+    )
+    if state is None:
+        raise _gone()
+    return state
+
+
+def import_commit(
+    *, batch: ImportBatch, skip_errors: bool = False, enqueue: Callable[[int, bool], Any]
+) -> dict[str, int] | None:
     """Store the batch's new rows in one transaction; returns counts.
 
-    Duplicates are decided again at commit (another import may have landed since the
-    preview), under a lock on the user so two commits cannot both store a row.
-    Raises ConflictError if the batch is not a preview, and ValidationError (on
-    `skip_errors`) while it has errors and `skip_errors` is false.
+    A batch of more than IMPORT_ASYNC_ROWS rows is only marked `committing` and handed
+    to `enqueue(batch_id, skip_errors)` (the task queue's entry) once that is committed;
+    returns None then, and the task (`import_commit_queued`) ends in `committed` or
+    `failed`. Raises ConflictError (409) unless the batch is a preview, ValidationError
+    (on `skip_errors`) while it has errors and `skip_errors` is false, and a 404
+    ApplicationError if it was undone meanwhile.
     """
     if batch.status != BatchStatus.PREVIEW:
-        raise ConflictError("This import has already been committed.", code="already_committed")
+        raise _conflict(batch.status)
     if batch.errors and not skip_errors:
         raise ValidationError(
             {
@@ -240,12 +304,59 @@ def import_commit(*, batch: ImportBatch, skip_errors: bool = False) -> dict[str,
                 ]
             }
         )
+    if batch.total_rows <= settings.IMPORT_ASYNC_ROWS:
+        return _commit(batch=batch, expected=BatchStatus.PREVIEW)
+    with transaction.atomic():
+        status = _lock(batch.pk)["status"]
+        if status != BatchStatus.PREVIEW:
+            raise _conflict(status)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.COMMITTING, error="", updated_at=timezone.now()
+        )
+        batch_id = batch.pk
+        transaction.on_commit(lambda: enqueue(batch_id, skip_errors))
+    return None
+
+
+def import_commit_queued(*, batch_id: int) -> None:
+    """Run a commit `import_commit` queued: `committed`, or `failed` with the reason.
+
+    Idempotent: a batch that is not `committing` (done already, undone, deleted) is
+    left alone. A failure is recorded, not raised, and stores nothing.
+    """
+    batch = ImportBatch.objects.filter(pk=batch_id, status=BatchStatus.COMMITTING).first()
+    if batch is None:
+        return
+    try:
+        _commit(batch=batch, expected=BatchStatus.COMMITTING)
+    except ApplicationError as exc:  # only recorded while the batch is still `committing`
+        _fail(batch_id, exc.message)
+    except Exception as exc:
+        logger.exception("Queued commit of import %s failed", batch_id)
+        _fail(batch_id, _failure_message(exc, "committed; nothing was stored"))
+
+
+def _failure_message(exc: Exception, what: str) -> str:
+    if isinstance(exc, RateUnavailable | ValidationError):
+        return f"The import could not be {what}: {exc}"
+    return f"The import could not be {what}. Try again later."
+
+
+def _fail(batch_id: int, message: str) -> None:
+    ImportBatch.objects.filter(
+        pk=batch_id, status__in=[BatchStatus.COMMITTING, BatchStatus.UNDOING]
+    ).update(status=BatchStatus.FAILED, error=message[:1000], updated_at=timezone.now())
+
+
+def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
+    """Store the new rows under locks on the user and the batch; the batch must still be
+    in status `expected`. Duplicates are decided again here (another import may have
+    landed since the preview), so two commits cannot both store a row."""
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=batch.user_id)
-        # Lock and re-check the status without reading the (large) rows document again.
-        locked = ImportBatch.objects.select_for_update().filter(pk=batch.pk)
-        if locked.values_list("status", flat=True).first() != BatchStatus.PREVIEW:
-            raise ConflictError("This import has already been committed.", code="already_committed")
+        status = _lock(batch.pk)["status"]
+        if status != expected:
+            raise _conflict(status)
         rows = batch.rows
         _mark_duplicates(user, rows)
         fresh = [row for row in rows if not row["duplicate"]]
@@ -266,12 +377,14 @@ def import_commit(*, batch: ImportBatch, skip_errors: bool = False) -> dict[str,
         incomes = incomes_bulk_import(user=user, rows=by_kind[INCOME], import_batch=batch)
         batch.status = BatchStatus.COMMITTED
         batch.committed_at = timezone.now()
+        batch.error = ""
         batch.expense_count, batch.income_count = expenses, incomes
         batch.new_rows, batch.duplicate_rows = len(fresh), len(rows) - len(fresh)
         batch.save(
             update_fields=[
                 "status",
                 "committed_at",
+                "error",
                 "expense_count",
                 "income_count",
                 "new_rows",
@@ -287,12 +400,56 @@ def import_commit(*, batch: ImportBatch, skip_errors: bool = False) -> dict[str,
     }
 
 
-@transaction.atomic
-def import_undo(*, batch: ImportBatch) -> dict[str, int]:
-    """Delete everything a committed batch stored (even if edited since), then the batch."""
-    counts = {
+def import_undo(*, batch: ImportBatch, enqueue: Callable[[int], Any]) -> dict[str, int] | None:
+    """Delete everything a batch stored (even if edited since), then the batch; returns
+    counts. Discarding a preview stores nothing and deletes it.
+
+    A batch that stored more than IMPORT_ASYNC_ROWS records is only marked `undoing` and
+    handed to `enqueue(batch_id)` once that is committed; returns None then, and the
+    task (`import_undo_queued`) ends in `undone` (the batch is kept to say so) or
+    `failed`. Raises a 404 ApplicationError when the batch is already gone (a parallel
+    undo won) and ConflictError (409) while it is being committed or undone.
+    """
+    with transaction.atomic():
+        state = _lock(batch.pk)
+        status = state["status"]
+        if status in (BatchStatus.COMMITTING, BatchStatus.UNDOING, BatchStatus.UNDONE):
+            raise _conflict(status)
+        if state["expense_count"] + state["income_count"] > settings.IMPORT_ASYNC_ROWS:
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                status=BatchStatus.UNDOING, error="", updated_at=timezone.now()
+            )
+            batch_id = batch.pk
+            transaction.on_commit(lambda: enqueue(batch_id))
+            return None
+        counts = _delete_records(batch)
+        batch.delete()
+    return counts
+
+
+def import_undo_queued(*, batch_id: int) -> None:
+    """Run an undo `import_undo` queued: records deleted and the batch `undone`, or
+    `failed` with the reason (nothing deleted). Idempotent like `import_commit_queued`."""
+    batch = (
+        ImportBatch.objects.filter(pk=batch_id, status=BatchStatus.UNDOING).defer("rows").first()
+    )
+    if batch is None:
+        return
+    try:
+        with transaction.atomic():
+            if _lock(batch_id)["status"] != BatchStatus.UNDOING:
+                return
+            _delete_records(batch)
+            ImportBatch.objects.filter(pk=batch_id).update(
+                status=BatchStatus.UNDONE, rows=[], updated_at=timezone.now()
+            )
+    except Exception as exc:
+        logger.exception("Queued undo of import %s failed", batch_id)
+        _fail(batch_id, _failure_message(exc, "undone; nothing was deleted"))
+
+
+def _delete_records(batch: ImportBatch) -> dict[str, int]:
+    return {
         "expenses": expenses_delete_imported(import_batch=batch),
         "incomes": incomes_delete_imported(import_batch=batch),
     }
-    batch.delete()
-    return counts

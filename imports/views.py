@@ -17,7 +17,7 @@ from core.schema import NOT_FOUND, VALIDATION_ERROR
 from core.uploads import FileTooLarge
 from core.views import OwnedQuerysetMixin
 
-from . import services
+from . import services, tasks
 from .models import ImportBatch
 from .parsers.base import CsvOptions, StatementError, UnsupportedFormat
 from .serializers import (
@@ -100,9 +100,19 @@ class ImportViewSet(
         request=CommitSerializer,
         responses={
             200: CommitResultSerializer,
+            202: OpenApiResponse(
+                ImportBatchSerializer,
+                description="More than IMPORT_ASYNC_ROWS rows: queued. The batch is "
+                "`committing`; poll GET /imports/{id}/ until `committed` or `failed` "
+                "(`error` says why; nothing was stored).",
+            ),
             400: VALIDATION_ERROR,
             404: NOT_FOUND,
-            409: OpenApiResponse(description="Already committed."),
+            409: OpenApiResponse(
+                description="Not a preview any more: already committed "
+                "(`already_committed`), being committed or undone (`commit_in_progress`, "
+                "`undo_in_progress`), undone (`already_undone`) or failed (`import_failed`)."
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -112,12 +122,38 @@ class ImportViewSet(
         serializer = CommitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         counts = services.import_commit(
-            batch=batch, skip_errors=serializer.validated_data["skip_errors"]
+            batch=batch,
+            skip_errors=serializer.validated_data["skip_errors"],
+            enqueue=tasks.import_commit_task.delay,
         )
+        if counts is None:
+            return self._queued(batch)
         return Response(counts)
 
-    @extend_schema(responses={200: UndoResultSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        responses={
+            200: UndoResultSerializer,
+            202: OpenApiResponse(
+                ImportBatchSerializer,
+                description="More than IMPORT_ASYNC_ROWS records to delete: queued. The "
+                "batch is `undoing`; poll GET /imports/{id}/ until `undone` or `failed`.",
+            ),
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                description="Being committed or undone (`commit_in_progress`, "
+                "`undo_in_progress`) or already undone (`already_undone`)."
+            ),
+        }
+    )
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         """Undo: delete every record the batch stored (or discard a preview)."""
-        counts = services.import_undo(batch=self.get_object())
+        batch = self.get_object()
+        counts = services.import_undo(batch=batch, enqueue=tasks.import_undo_task.delay)
+        if counts is None:
+            return self._queued(batch)
         return Response(counts)
+
+    def _queued(self, batch: ImportBatch) -> Response:
+        """202 with the batch as it is now (eager task runs may have finished it)."""
+        batch.refresh_from_db()
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)

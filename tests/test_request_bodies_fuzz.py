@@ -101,3 +101,17 @@ def test_a_json_body_over_the_limit_is_413_and_stores_nothing(auth_client, setti
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
     assert not Expense.objects.exists()
+
+
+@pytest.mark.parametrize("where", ["currency", "description", "key"])
+def test_unpaired_surrogates_are_refused_with_400(auth_client, where):
+    body = {"amount": "1.00", "date": "2026-01-01", "description": "x", "currency": "USD"}
+    raw = json.dumps(body)
+    if where == "key":
+        raw = raw[:-1] + ', "\\ud800": 1}'
+    else:
+        raw = raw.replace(f'"{where}": "', f'"{where}": "\\udfff', 1)
+    response = auth_client.post("/api/v1/expenses/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert "surrogate" in json.dumps(response.json())
+    assert not Expense.objects.exists()

@@ -5,8 +5,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from categories.models import Category, Kind, Rule, Tag
+from categories.models import Category, Kind, Rule, RuleApplication, Tag
+from categories.tasks import rules_apply_task
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
+from ledger import services as ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -657,3 +659,125 @@ def test_rules_apply_categorises_stored_records(
     assert response.status_code == 200
     already.refresh_from_db()
     assert already.category == coffee
+
+
+# --- work caps --------------------------------------------------------------------------
+
+
+def test_rule_cap_is_a_409_naming_the_limit(auth_client, user, settings):
+    settings.RULES_MAX_PER_USER = 2
+    category = CategoryFactory(user=user)
+    RuleFactory.create_batch(2, user=user, category=category)
+    body = {"name": "one more", "value": "x", "category": category.pk}
+    response = auth_client.post(RULES, body, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "rule_limit_reached"
+    assert "at most 2 rules" in response.json()["detail"]
+    assert Rule.objects.filter(user=user).count() == 2
+
+
+def test_too_many_tags_on_one_expense_is_400_naming_tags(auth_client, user, settings):
+    settings.TAGS_MAX_PER_RECORD = 5
+    body = {
+        "amount": "1.00",
+        "date": "2026-01-01",
+        "description": "x",
+        "tags": [f"t{i}" for i in range(20_000)],
+    }
+    response = auth_client.post("/api/v1/expenses/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["tags"] == ["At most 5 tags per record."]
+    assert not Tag.objects.filter(user=user).exists()
+
+
+def test_tag_cap_per_user_is_400(auth_client, user, settings):
+    settings.TAGS_MAX_PER_USER = 2
+    TagFactory.create_batch(2, user=user)
+    response = auth_client.post(TAGS, {"name": "third"}, format="json")
+    assert response.status_code == 400 and "at most 2 tags" in response.json()["name"][0]
+    body = {"amount": "1.00", "date": "2026-01-01", "description": "x", "tags": ["new"]}
+    response = auth_client.post("/api/v1/expenses/", body, format="json")
+    assert response.status_code == 400 and "tags" in response.json()
+
+
+# --- rules/apply on the task queue -------------------------------------------------------
+
+
+@pytest.fixture
+def big_run(user, settings, make_expense):
+    """Three uncategorised coffee expenses and a rule, with the sync threshold at 2."""
+    settings.RULES_APPLY_SYNC_MAX_RECORDS = 2
+    coffee = CategoryFactory(user=user, name="Coffee")
+    RuleFactory(user=user, value="coffee", category=coffee)
+    records = [make_expense(user, description="coffee") for _ in range(3)]
+    return coffee, records
+
+
+def test_large_apply_is_queued_and_polled(
+    auth_client, other_client, big_run, django_capture_on_commit_callbacks
+):
+    coffee, records = big_run
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(APPLY, {"only_uncategorized": True}, format="json")
+    assert response.status_code == 202
+    queued = response.json()
+    # The commit (and so the eager task) happens as the capture block closes.
+    assert queued["status"] == "queued" and queued["candidates"] == 3
+    for record in records:
+        record.refresh_from_db()
+        assert record.category == coffee
+
+    polled = auth_client.get(f"{APPLY}{queued['id']}/")
+    assert polled.status_code == 200
+    body = polled.json()
+    assert body["id"] == queued["id"] and body["status"] == "done"
+    assert (body["changed"], body["expenses"], body["incomes"]) == (3, 3, 0)
+    assert body["finished_at"] is not None
+    assert other_client.get(f"{APPLY}{body['id']}/").status_code == 404
+    assert auth_client.get(f"{APPLY}abc/").status_code == 404
+
+
+def test_queued_apply_runs_once_when_the_worker_picks_it_up(
+    auth_client, big_run, django_capture_on_commit_callbacks
+):
+    _coffee, records = big_run
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = auth_client.post(APPLY, {}, format="json")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert len(callbacks) == 1
+    records[0].refresh_from_db()
+    assert records[0].category is None  # nothing happens until the worker runs
+
+    application_id = response.json()["id"]
+    rules_apply_task.delay(application_id)
+    rules_apply_task.delay(application_id)  # a second delivery is a no-op
+    application = RuleApplication.objects.get(pk=application_id)
+    assert (application.status, application.changed) == ("done", 3)
+    assert application.started_at and application.finished_at
+
+
+def test_failed_apply_is_reported_and_changes_nothing(
+    auth_client, big_run, monkeypatch, django_capture_on_commit_callbacks
+):
+    _coffee, records = big_run
+
+    def fail_after_writing(**kwargs):
+        Category.objects.filter(user=kwargs["user"]).update(color="#000000")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ledger, "transactions_apply_rules", fail_after_writing)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(APPLY, {}, format="json")
+    assert response.status_code == 202
+    polled = auth_client.get(f"{APPLY}{response.json()['id']}/").json()
+    assert polled["status"] == "failed" and "changed nothing" in polled["error"]
+    assert not Category.objects.filter(color="#000000").exists()
+    records[0].refresh_from_db()
+    assert records[0].category is None
+
+
+def test_small_apply_stays_synchronous(auth_client, big_run, settings):
+    settings.RULES_APPLY_SYNC_MAX_RECORDS = 3
+    response = auth_client.post(APPLY, {}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"changed": 3, "expenses": 3, "incomes": 0}

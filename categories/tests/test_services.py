@@ -3,12 +3,19 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from categories import services
 from categories.models import Category, Kind, Rule, RuleField, RuleOperator, Tag
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
 from core.exceptions import ConflictError
+from expenses.services import expenses_apply_rules
+from tests.concurrency import require_postgresql, run_concurrently
+from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -354,3 +361,147 @@ def test_rule_create_resolves_tag_names(user):
     )
     assert sorted(t.name for t in rule.add_tags.all()) == ["Coffee", "morning"]
     assert existing in rule.add_tags.all()
+
+
+# --- work caps: rules and tags ----------------------------------------------------------
+
+
+def _rule_data(category, value="coffee"):
+    return {"name": "r", "value": value, "category": category}
+
+
+def test_rule_create_refuses_past_the_per_user_cap(user, other_user, settings):
+    settings.RULES_MAX_PER_USER = 3
+    category = CategoryFactory(user=user)
+    for _ in range(3):
+        services.rule_create(user=user, data=_rule_data(category))
+    with pytest.raises(ConflictError) as exc:
+        services.rule_create(user=user, data=_rule_data(category))
+    assert exc.value.code == "rule_limit_reached" and "3 rules" in exc.value.message
+    assert Rule.objects.filter(user=user).count() == 3
+    # The cap is per user.
+    services.rule_create(user=other_user, data=_rule_data(CategoryFactory(user=other_user)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rule_cap_holds_under_concurrent_creates(settings):
+    require_postgresql()
+    settings.RULES_MAX_PER_USER = 5
+    owner = UserFactory()
+    category = CategoryFactory(user=owner)
+    RuleFactory.create_batch(3, user=owner, category=category)
+
+    def create(i):
+        return services.rule_create(user=owner, data=_rule_data(category, f"v{i}"))
+
+    results, errors = run_concurrently(create, threads=6, expected=(ConflictError,))
+    assert not errors
+    assert sum(isinstance(r, ConflictError) for r in results) == 4
+    assert Rule.objects.filter(user=owner).count() == 5
+
+
+def test_tag_names_clean_caps_distinct_names_per_record(settings):
+    settings.TAGS_MAX_PER_RECORD = 3
+    assert services.tag_names_clean(["a", "A", "b", " b ", "c", "c"]) == ["a", "b", "c"]
+    with pytest.raises(ValidationError) as exc:
+        services.tag_names_clean(["a", "b", "c", "d"])
+    assert exc.value.messages == ["At most 3 tags per record."]
+    assert services.tag_names_clean(["a", "b", "c", "d"], max_count=4) == ["a", "b", "c", "d"]
+
+
+def test_tag_names_clean_reports_few_problems_for_many_bad_names():
+    with pytest.raises(ValidationError) as exc:
+        services.tag_names_clean([""] * 20_000 + ["x" * 65] * 20_000)
+    assert len(exc.value.messages) <= 10
+
+
+def test_tags_resolve_refuses_too_many_tags_for_one_record(user, settings):
+    settings.TAGS_MAX_PER_RECORD = 2
+    with pytest.raises(ValidationError) as exc:
+        services.tags_resolve(user=user, names=["a", "b", "c"])
+    assert list(exc.value.message_dict) == ["tags"]
+    assert not Tag.objects.filter(user=user).exists()
+
+
+def test_tags_resolve_refuses_past_the_per_user_cap_and_creates_nothing(user, other_user, settings):
+    settings.TAGS_MAX_PER_USER = 3
+    services.tags_resolve(user=user, names=["a", "b"])
+    with pytest.raises(ValidationError) as exc:
+        services.tags_resolve(user=user, names=["a", "c", "d"])
+    assert "at most 3 tags" in exc.value.message_dict["tags"][0]
+    assert sorted(Tag.objects.filter(user=user).values_list("name", flat=True)) == ["a", "b"]
+    # Reusing existing tags is always fine; one more still fits.
+    assert [t.name for t in services.tags_resolve(user=user, names=["B", "c"])] == ["b", "c"]
+    services.tags_resolve(user=other_user, names=["a", "b", "c"])
+
+
+def test_tag_create_refuses_past_the_per_user_cap(user, settings):
+    settings.TAGS_MAX_PER_USER = 1
+    services.tag_create(user=user, name="one")
+    with pytest.raises(ValidationError) as exc:
+        services.tag_create(user=user, name="two")
+    assert "at most 1 tags" in exc.value.message_dict["name"][0]
+
+
+def test_rule_add_tags_are_capped_per_rule(user, settings):
+    settings.TAGS_MAX_PER_RECORD = 2
+    data = {**_rule_data(CategoryFactory(user=user)), "add_tags": ["a", "b", "c"]}
+    with pytest.raises(ValidationError) as exc:
+        services.rule_create(user=user, data=data)
+    assert "add_tags" in exc.value.message_dict
+    assert not Rule.objects.filter(user=user).exists()
+
+
+# --- applying rules to stored records (set-based) ---------------------------------------
+
+
+def test_apply_rules_sets_categories_and_adds_missing_tags_only(user, make_expense, make_income):
+    coffee = CategoryFactory(user=user, name="Coffee")
+    tea = CategoryFactory(user=user, name="Tea")
+    caffeine, hot = TagFactory(user=user, name="caffeine"), TagFactory(user=user, name="hot")
+    RuleFactory(user=user, value="starbucks", category=coffee, add_tags=[caffeine, hot])
+    RuleFactory(user=user, value="tea", field="merchant", category=tea)
+    plain = make_expense(user, description="STARBUCKS 12")
+    tagged = make_expense(user, description="starbucks", category=coffee)
+    tagged.tags.add(caffeine)
+    by_merchant = make_expense(user, description="x", merchant="Tea House")
+    unmatched = make_expense(user, description="Rent")
+
+    assert expenses_apply_rules(user=user, only_uncategorized=True) == 2
+    for record in (plain, tagged, by_merchant, unmatched):
+        record.refresh_from_db()
+    assert plain.category == coffee and set(plain.tags.all()) == {caffeine, hot}
+    assert set(tagged.tags.all()) == {caffeine}  # it has a category: left alone
+    assert by_merchant.category == tea and unmatched.category is None
+
+    # Every record: `tagged` only gains its missing tag; nothing else changes any more.
+    assert expenses_apply_rules(user=user, only_uncategorized=False) == 1
+    assert set(tagged.tags.all()) == {caffeine, hot}
+    assert expenses_apply_rules(user=user, only_uncategorized=False) == 0
+
+
+def test_apply_rules_query_count_does_not_grow_with_records(user, make_expense):
+    coffee = CategoryFactory(user=user)
+    RuleFactory(user=user, value="coffee", category=coffee, add_tags=[TagFactory(user=user)])
+
+    def queries_for(count):
+        for _ in range(count):
+            make_expense(user, description="coffee")
+        with CaptureQueriesContext(connection) as captured:
+            assert expenses_apply_rules(user=user, only_uncategorized=True) == count
+        return len(captured)
+
+    assert queries_for(3) == queries_for(60)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(names=st.lists(st.text(max_size=70), max_size=120), cap=st.integers(0, 60))
+def test_tag_names_clean_never_returns_more_than_the_cap(names, cap):
+    try:
+        cleaned = services.tag_names_clean(names, max_count=cap)
+    except ValidationError as exc:
+        assert 1 <= len(exc.messages) <= 10
+        return
+    assert len(cleaned) <= cap
+    assert len({name.casefold() for name in cleaned}) == len(cleaned)
+    assert all(0 < len(name) <= services.NAME_MAX_LENGTH for name in cleaned)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from core.money import parse_money
+from core.money import is_currency, parse_money
 
 Cell = str | int | float | Decimal | date | datetime | None
 
@@ -34,9 +34,7 @@ _PLAIN = {
     ",": re.compile(r"-?[0-9]{1,15}(?:,[0-9]{1,6})?"),
 }
 # Every currency symbol Unicode knows (category Sc: $ € £ ¥ ₹ ₩ ₽ ...).
-_SYMBOLS = "".join(
-    chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) == "Sc"
-)
+_SYMBOLS = "".join(chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) == "Sc")
 # A currency code or symbol next to the number: "EUR", "US$", "R$", "kr", "kr.", "zł", "€".
 # Letters are allowed only here (and in the DR/CR suffix): a letter inside the number
 # ("-1.5E3", "-12x34") makes the cell not an amount rather than a different number.
@@ -49,6 +47,11 @@ _SHAPE = re.compile(
 # Spaces and apostrophes only as thousands separators: "1 234,56", "1'234.50".
 _SPACE_GROUPED = re.compile(r"[0-9]{1,3}(?:[\s'][0-9]{3})+(?:[.,][0-9]*)?")
 _MAX_AMOUNT_CHARS = 40
+# Currency symbols written in letters, as statements print them next to amounts.
+_LOCAL_SYMBOLS = frozenset(
+    {"kr", "zł", "zl", "kč", "kc", "ft", "fr", "sfr", "lei", "lv", "лв", "rs", "din", "tl", "rp"}
+    | {"руб", "р", "грн", "rm", "s/", "dh", "dhs", "sr", "qr", "kn", "eur", "usd", "gbp"}
+)
 
 
 def parse_amount(value: Cell, decimal_separator: str) -> Decimal:
@@ -92,6 +95,17 @@ def float_to_decimal(value: float) -> Decimal:
     return number
 
 
+def _is_currency_mark(mark: str) -> bool:
+    """Empty, a currency symbol, or letters that are an ISO code or a local symbol."""
+    letters = "".join(char for char in mark if char.isalpha())
+    return (
+        not letters
+        or is_currency(letters.upper())
+        or letters.casefold() in _LOCAL_SYMBOLS
+        or (len(letters) <= 3 and letters.isupper() and "$" in mark)  # US$, R$, NZ$
+    )
+
+
 def _parse_amount_text(text: str, decimal_separator: str) -> Decimal:
     text = text.strip()
     if len(text) > _MAX_AMOUNT_CHARS:
@@ -107,6 +121,8 @@ def _parse_amount_text(text: str, decimal_separator: str) -> Decimal:
         text = text[: suffix.start()]
     shape = _SHAPE.fullmatch(text)
     if shape is None or (shape["before"] and shape["after"]):
+        raise ValueError("not an amount")
+    if not _is_currency_mark(shape["before"] or shape["after"] or ""):
         raise ValueError("not an amount")
     number_text = shape["number"].rstrip()
     spaced = any(char.isspace() or char == "'" for char in number_text)

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .base import CsvOptions, ParseResult, StatementError
+from .base import CsvOptions, ParseResult, StatementError, max_table_lines, too_many_lines
 from .columns import explicit_columns
 from .encodings import bom_codec, text_codec
 from .table import Record, find_header, parse_table
@@ -34,6 +34,9 @@ _CONTROL_LIMIT = 0.01  # share of control characters above which the bytes are n
 def parse_csv(content: bytes, options: CsvOptions) -> ParseResult:
     """Rows of a CSV statement; raises `StatementError` when it cannot be read as one."""
     lines = split_lines(decode(content, options.encoding))
+    filled = sum(1 for line in lines if not line.isspace())
+    if filled > max_table_lines():
+        raise too_many_lines(filled)
     delimiter = _delimiter_option(options.delimiter) or detect_delimiter(lines, options)
     return parse_table(
         read_records(lines, delimiter),

@@ -30,11 +30,14 @@ from .base import CsvOptions, ParseResult, StatementError, max_table_lines, too_
 from .table import Record, parse_table
 
 MAX_COLUMNS = 200  # columns a statement may use (XLSX allows 16 384)
+MAX_CELLS_PER_ROW = 1000  # cells present in one row, values or not
 MAX_PARTS = 1000  # files in the archive (a workbook has a few dozen)
 # XML parts other than worksheets and shared strings (workbook, styles, relations) are
 # parsed whole by openpyxl, so each is held to this.
 MAX_METADATA_PART_BYTES = 8 * 1024 * 1024
-STRINGS_PER_LINE = 10  # distinct shared strings allowed per allowed line
+STRINGS_PER_LINE = 5  # distinct shared strings allowed per allowed line
+# XML elements allowed per part and allowed line: a 10-column row with values is 21.
+ELEMENTS_PER_LINE = 25
 # The worksheet and shared strings are streamed with the C ElementTree parser, as
 # openpyxl itself does: defusedxml's pure-Python parser is ~5x slower per element.
 # ElementTree never fetches external entities, and expat >= 2.4.1 (checked in the
@@ -144,21 +147,36 @@ def _shared_strings(reader: ExcelReader) -> list[str]:
 
 
 def _stream(source: IO[bytes], tags: frozenset[str], on_start: Any = None) -> Iterator[Any]:
-    """Each complete element of `tags` in an XML stream, in document order. Every element
-    is dropped from the tree once handed over (or once complete, outside those tags), so
-    memory does not grow with the file."""
+    """Each complete element of `tags` in an XML stream, in document order.
+
+    Every element is dropped from the tree once handed over (or once complete, outside
+    those tags), so memory does not grow with the file; more than
+    `ELEMENTS_PER_LINE * max_table_lines()` elements refuse the part, so time does not
+    grow past what the largest allowed statement needs.
+    """
+    limit = ELEMENTS_PER_LINE * max_table_lines()
     stack: list[Any] = []
-    for event, element in iterparse(source, events=("start", "end")):
+    within = 0  # how many elements of `tags` are open
+    seen = 0
+    for event, element in iterparse(source, events=("start", "end")):  # noqa: S314
         if event == "start":
+            seen += 1
+            if seen > limit:
+                raise StatementError(
+                    f"The workbook has more than {limit} XML elements in one part; "
+                    "that is more than a statement of the allowed size needs."
+                )
             if on_start is not None:
                 on_start(element)
             stack.append(element)
+            within += element.tag in tags
             continue
         stack.pop()
         wanted = element.tag in tags
         if wanted:
+            within -= 1
             yield element
-        if stack and (wanted or not any(open_.tag in tags for open_ in stack)):
+        if stack and (wanted or not within):
             stack[-1].remove(element)
 
 
@@ -181,14 +199,22 @@ def _rows(source: IO[bytes], parser: WorkSheetParser) -> Iterator[Record]:
     limit = max_table_lines()
     count = 0
     values: dict[int, Any] = {}
+    cells_in_row = [0]
 
     def on_start(element: Any) -> None:
-        if element.tag == _DIMENSION:
+        if element.tag == _CELL:
+            cells_in_row[0] += 1
+            if cells_in_row[0] > MAX_CELLS_PER_ROW:
+                raise StatementError(
+                    f"Row {parser.row_counter} has more than {MAX_CELLS_PER_ROW} cells."
+                )
+        elif element.tag == _DIMENSION:
             _check_dimension(element)
         elif element.tag == _ROW:
             number = element.get("r")
             parser.row_counter = int(number) if number else parser.row_counter + 1
             parser.col_counter = 0
+            cells_in_row[0] = 0
             values.clear()
 
     for element in _stream(source, frozenset({_ROW, _CELL}), on_start):

@@ -373,3 +373,42 @@ def test_one_line_header_with_charset_alias():
     (row,) = parse_ofx((header.replace("\n", " ") + " " + body).encode("latin-1")).rows
 
     assert row.merchant == "Café"
+
+
+# --- currencies and amounts we do not support (issue 11) ------------------------------
+
+
+@pytest.mark.parametrize("curdef", ["XYZ", "XAU", "EURO", "usd1"])
+def test_unsupported_statement_currency_refuses_the_file(curdef):
+    with pytest.raises(StatementError, match="CURDEF"):
+        parse_ofx(sgml(sgml_trn("A"), curdef=curdef).encode())
+
+
+def test_transaction_in_an_unsupported_currency_is_a_row_error_naming_it():
+    foreign = (
+        "<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20240103\n<TRNAMT>-12.00\n<FITID>F\n"
+        "<NAME>Abroad\n<CURRENCY>\n<CURRATE>1.1\n<CURSYM>XBT\n</CURRENCY>\n</STMTTRN>\n"
+    )
+    converted = (
+        "<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20240104\n<TRNAMT>-9.00\n<FITID>O\n"
+        "<NAME>Converted\n<ORIGCURRENCY>\n<CURRATE>1.1\n<CURSYM>XBT\n</ORIGCURRENCY>\n"
+        "</STMTTRN>\n"
+    )
+    text = sgml(sgml_trn("A") + foreign + converted, curdef="GBP")
+
+    result = parse_ofx(text.encode())
+
+    # the ORIGCURRENCY row's amount is already in CURDEF, which we support
+    assert [(row.fitid, row.currency) for row in result.rows] == [("A", "GBP"), ("O", "GBP")]
+    assert len(result.errors) == 1
+    assert "XBT" in result.errors[0][1]
+    assert result.errors[0][0] == line_of(text, "<FITID>F") - 4
+
+
+@pytest.mark.parametrize("amount", ["1e1000000", "-1.5E3", "1_000", "\u0661\u0662", "1" * 30])
+def test_amounts_outside_the_one_grammar_are_row_errors(amount):
+    result = parse_ofx(sgml(sgml_trn("A", amount=amount) + sgml_trn("B")).encode())
+
+    assert [row.fitid for row in result.rows] == ["B"]
+    assert len(result.errors) == 1
+    assert "TRNAMT" in result.errors[0][1]

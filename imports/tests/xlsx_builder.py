@@ -12,6 +12,7 @@ PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 SST_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+RELS_CT = "application/vnd.openxmlformats-package.relationships+xml"
 BOOK_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 
 
@@ -25,7 +26,10 @@ def xlsx(
     """A workbook whose first sheet's <sheetData> holds `rows_xml`."""
     body = rows_xml if isinstance(rows_xml, str) else "".join(rows_xml)
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    sheet = f'<?xml version="1.0"?><worksheet xmlns="{NS}">{dim}<sheetData>{body}</sheetData></worksheet>'
+    sheet = (
+        f'<?xml version="1.0"?><worksheet xmlns="{NS}">{dim}'
+        f"<sheetData>{body}</sheetData></worksheet>"
+    )
     overrides = (
         f'<Override PartName="/xl/workbook.xml" ContentType="{BOOK_CT}"/>'
         f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{SHEET_CT}"/>'
@@ -37,7 +41,7 @@ def xlsx(
         archive.writestr(
             "[Content_Types].xml",
             f'<?xml version="1.0"?><Types xmlns="{CT}">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            f'<Default Extension="rels" ContentType="{RELS_CT}"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
             f"{overrides}</Types>",
         )
