@@ -260,7 +260,7 @@ class _Restore:
         self.counts["tags"].skipped = len(listed & tags.keys())
         missing = [name for fold, name in wanted.items() if fold not in tags]
         for chunk in _batched(missing, TAGS_PER_RESOLVE):
-            tags_resolve(user=self.owner, names=chunk)
+            tags_resolve(user=self.owner, names=chunk, max_count=TAGS_PER_RESOLVE)
         if missing:
             tags = {tag.name.casefold(): tag for tag in Tag.objects.filter(user=self.owner)}
         self.counts["tags"].created = len(missing)

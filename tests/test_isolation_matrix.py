@@ -36,7 +36,7 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers
 
 from budgets.models import Budget
-from categories.models import Category
+from categories.models import Category, RuleApplication
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
 from currencies.tests.factories import ExchangeRateFactory
 from expenses.models import Expense
@@ -144,6 +144,7 @@ ROUTES: dict[str, Any] = {
     "category-detail": Detail("category"),
     "tag-detail": Detail("tag"),
     "rule-detail": Detail("rule"),
+    "rule-application-detail": Detail("rule_application"),
     "expense-detail": Detail("expense"),
     "expense-receipt": Detail("expense"),
     "income-detail": Detail("income"),
@@ -309,6 +310,7 @@ def build_world(marker: str, **user_kwargs: Any) -> World:
     income_category = CategoryFactory(user=user, name=f"{marker}-inc-cat", kind="income")
     tag = TagFactory(user=user, name=f"{marker}-tag")
     rule = RuleFactory(user=user, name=f"{marker}-rule", category=category, value=marker)
+    rule_application = RuleApplication.objects.create(user=user)
     batch = import_preview(
         user=user,
         content=f"Date,Description,Amount\n{today.isoformat()},{marker}-imported,-3.00\n".encode(),
@@ -361,6 +363,7 @@ def build_world(marker: str, **user_kwargs: Any) -> World:
             "income_category": income_category,
             "tag": tag,
             "rule": rule,
+            "rule_application": rule_application,
             "import": batch,
             "expense": expense,
             "uncategorized": uncategorized,

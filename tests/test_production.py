@@ -97,6 +97,8 @@ PROBE = textwrap.dedent(
     seen["hsts"] = missing.get("Strict-Transport-Security")
     seen["headers"] = {h: missing.get(h) for h in
                        ("X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy")}
+    bad_host = client.get("/api/v1/expenses/", HTTP_HOST="evil.example")
+    seen["bad_host"] = [bad_host.status_code, bad_host["Content-Type"], bad_host.json()]
     with override_settings(ROOT_URLCONF="tests.test_errors"):
         boom = client.get("/api/v1/boom/", secure=True)
     seen["500"] = [boom.status_code, boom["Content-Type"], boom.json()]
@@ -119,6 +121,11 @@ def test_production_errors_are_json_and_logs_are_json_lines(prod_env):
         404,
         "application/json",
         {"detail": "Not found.", "code": "not_found"},
+    ]
+    assert seen["bad_host"] == [
+        400,
+        "application/json",
+        {"detail": "The Host header is not allowed.", "code": "disallowed_host"},
     ]
     assert seen["hsts"] == "max-age=31536000; includeSubDomains; preload"
     assert seen["headers"] == {

@@ -16,11 +16,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.utils import get_column_letter
 
 from budgets.models import Budget
 from categories.models import Category
 from expenses.models import Expense
 from imports.models import ImportBatch
+from imports.tests.xlsx_builder import number_cell, statement_rows, xlsx
 from income.models import Income
 
 pytestmark = pytest.mark.django_db
@@ -247,3 +249,53 @@ def test_malformed_backups_never_500_or_half_write(auth_client, user, document, 
             Budget.objects.filter(user=user).count(),
         )
         assert after == before
+
+
+# --- hostile amount cells and XLSX shapes (issue 11) -------------------------------------
+
+digits = st.text(alphabet="0123456789", min_size=1, max_size=6)
+hostile_amount = st.one_of(
+    st.tuples(digits, st.sampled_from(["e", "E", "E+", "e-"]), st.integers(0, 10**6)).map(
+        lambda t: f"-{t[0]}{t[1]}{t[2]}"
+    ),
+    st.tuples(digits, st.sampled_from(["x", "_", "O", "l", "k"]), digits).map("".join),
+    st.text(alphabet="\u0660\u0661\u0662\u06f3\u0966\uff11\uff12", min_size=1, max_size=5),
+    st.integers(25, 60).map(lambda n: "1" * n),
+)
+
+
+@FUZZ
+@given(cells=st.lists(hostile_amount, min_size=1, max_size=5))
+def test_hostile_amount_cells_are_never_read_as_numbers(auth_client, user, cells):
+    lines = ["Date,Description,Amount"] + [f'2026-03-01,Row {i},"{c}"' for i, c in enumerate(cells)]
+    file = SimpleUploadedFile("s.csv", ("\n".join(lines) + "\n").encode())
+    response = auth_client.post("/api/v1/imports/", {"file": file}, format="multipart")
+
+    # every row is an error, so there is nothing to preview
+    assert response.status_code == 400, response.content[:300]
+    assert "could not be read" in response.json()["file"][0]
+    assert not ImportBatch.objects.filter(user=user).exists()
+
+
+@st.composite
+def hostile_xlsx(draw):
+
+    rows = [statement_rows(draw(st.integers(0, 3)))]
+    for _ in range(draw(st.integers(0, 30))):
+        row = draw(st.integers(5, 1_048_576))
+        column = get_column_letter(draw(st.integers(1, 16_384)))
+        empty = draw(st.booleans())
+        cell = f'<c r="{column}{row}" s="1"/>' if empty else number_cell(f"{column}{row}", "1")
+        rows.append(f'<row r="{row}">{cell}</row>')
+    dimension = draw(st.sampled_from([None, "A1", "A1:C5", "A1:XFD1048576", "ZZZ", "A1:C999999"]))
+    return xlsx("".join(rows), dimension=dimension)
+
+
+@FUZZ
+@given(content=hostile_xlsx())
+def test_hostile_xlsx_shapes_are_answered_without_a_500(auth_client, user, content):
+    file = SimpleUploadedFile("s.xlsx", content)
+    response = auth_client.post("/api/v1/imports/", {"file": file}, format="multipart")
+
+    assert response.status_code in (201, 400), response.content[:300]
+    assert response["Content-Type"].startswith("application/json")

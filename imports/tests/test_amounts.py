@@ -76,7 +76,6 @@ def test_spreadsheet_numbers_out_of_range_are_not_amounts(value):
 # --- properties ---------------------------------------------------------------------
 
 
-
 def group(integer: str, separator: str) -> str:
     head = len(integer) % 3 or 3
     parts = [integer[:head]] + [integer[i : i + 3] for i in range(head, len(integer), 3)]

@@ -172,9 +172,9 @@ def test_xlsx_with_a_value_in_column_xfd_is_400(auth_client, user):
 
 def test_dates_outside_the_supported_range_are_row_errors(auth_client):
     content = (
-        "Date,Description,Amount\n05/01/9999,Far,-1.00\n05/01/1850,Old,-1.00\n"
-        "05/01/2024,Now,-1.00\n"
-    ).encode()
+        b"Date,Description,Amount\n05/01/9999,Far,-1.00\n05/01/1850,Old,-1.00\n"
+        b"05/01/2024,Now,-1.00\n"
+    )
     response = upload(auth_client, content, date_format="%d/%m/%Y")
 
     assert response.status_code == 201, response.content
@@ -186,10 +186,10 @@ def test_dates_outside_the_supported_range_are_row_errors(auth_client):
 
 def test_ofx_in_an_unsupported_currency_is_400(auth_client):
     content = (
-        "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS>"
-        "<CURDEF>XYZ<BANKTRANLIST><STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240102<TRNAMT>-1.00"
-        "<FITID>1<NAME>Shop</STMTTRN></BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>"
-    ).encode()
+        b"OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS>"
+        b"<CURDEF>XYZ<BANKTRANLIST><STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240102<TRNAMT>-1.00"
+        b"<FITID>1<NAME>Shop</STMTTRN></BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>"
+    )
     response = upload(auth_client, content, name="statement.ofx")
 
     assert response.status_code == 400, response.content

@@ -89,9 +89,7 @@ def test_commit_and_undo_at_once_leave_either_everything_or_nothing():
         results, errors = run_concurrently(act, threads=4)
 
         assert errors == []
-        assert all(r.status_code in (200, 404, 409) for r in results), [
-            r.content for r in results
-        ]
+        assert all(r.status_code in (200, 404, 409) for r in results), [r.content for r in results]
         assert not ImportBatch.objects.filter(pk=batch).exists() or stored(user) == 30
         if not ImportBatch.objects.filter(pk=batch).exists():
             # undone after the commit, or discarded before it: nothing is left behind
