@@ -219,6 +219,12 @@ TAGS_MAX_PER_RECORD = env.int("TAGS_MAX_PER_RECORD", default=50)
 TAGS_MAX_PER_USER = env.int("TAGS_MAX_PER_USER", default=5000)
 # POST /rules/apply/ over more candidate records than this runs on the task queue (202).
 RULES_APPLY_SYNC_MAX_RECORDS = env.int("RULES_APPLY_SYNC_MAX_RECORDS", default=5000)
+# A base-currency change of an account with more expenses + income than this runs on the
+# task queue (202, poll GET /auth/me/): rewriting a million rows takes minutes.
+BASE_CURRENCY_SYNC_MAX_ROWS = env.int("BASE_CURRENCY_SYNC_MAX_ROWS", default=50_000)
+# How long a request waits for a base-currency change in progress before answering 409
+# with Retry-After (PostgreSQL `lock_timeout`), so no worker hangs behind a long change.
+BASE_CURRENCY_LOCK_WAIT_SECONDS = env.float("BASE_CURRENCY_LOCK_WAIT_SECONDS", default=3.0)
 # Uploads bigger than this are streamed to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
@@ -304,6 +310,8 @@ SPECTACULAR_SETTINGS = {
         "ImportUploadFormatEnum": "imports.serializers.FORMATS",
         "GoalStatusEnum": "goals.models.GoalStatus",
         "BudgetLevelEnum": ["ok", "warn", "exceeded"],
+        # Background runs (rule applications, base-currency changes) share one status set.
+        "JobStatusEnum": "categories.models.RuleApplicationStatus",
     },
 }
 

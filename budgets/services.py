@@ -18,6 +18,7 @@ from core.dates import (
     user_today,
 )
 from core.money import format_amount
+from currencies.selectors import base_currency_lock
 from notifications.models import NotificationKind
 from notifications.services import notify
 
@@ -38,11 +39,14 @@ def budget_upsert(*, user: Any, data: dict[str, Any]) -> tuple[Budget, bool]:
     """Create the budget for (month, scope, category), or update the one already there.
 
     Returns (budget, created). Safe under concurrency: the partial unique constraints
-    decide, and a loser of the insert race updates the winner's row instead.
+    decide, and a loser of the insert race updates the winner's row instead. Like every
+    budget write, it locks the owner's row (`base_currency_lock`) before any budget row,
+    the order a base-currency change takes them in, so the two never deadlock.
     """
     lookup = _key_lookup(user, data)
     values = {field: data[field] for field in EDITABLE_FIELDS if field in data}
     with transaction.atomic():
+        base_currency_lock(user_id=user.pk)
         try:
             with transaction.atomic():
                 budget = Budget.objects.create(**lookup, **values)
@@ -65,6 +69,7 @@ def budget_update(*, budget: Budget, data: dict[str, Any]) -> Budget:
         budget.category = None
     try:
         with transaction.atomic():
+            base_currency_lock(user_id=budget.user_id)
             budget.save()
             budget_alerts_check(user=budget.user, months=[(budget.month.year, budget.month.month)])
     except IntegrityError:
@@ -74,7 +79,10 @@ def budget_update(*, budget: Budget, data: dict[str, Any]) -> Budget:
     return budget
 
 
+@transaction.atomic
 def budget_delete(*, budget: Budget) -> None:
+    """Delete the budget (after the owner's row lock, as every budget write)."""
+    base_currency_lock(user_id=budget.user_id)
     budget.delete()
 
 
@@ -92,6 +100,7 @@ def budgets_copy(
     month ends with one budget per (scope, category).
     """
     counts = {"created": 0, "updated": 0, "skipped": 0}
+    base_currency_lock(user_id=user.pk)
     existing = {
         (b.scope, b.category_id): b for b in Budget.objects.filter(user=user, month=to_month)
     }

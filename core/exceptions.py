@@ -35,6 +35,8 @@ class ApplicationError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
+    # Seconds after which retrying may succeed (sent as Retry-After), for passing conflicts.
+    retry_after: int | None = None
 
     def __init__(
         self, message: str, *, code: str | None = None, status_code: int | None = None
@@ -126,7 +128,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         logger.warning("Refused request: %s: %s", type(exc).__name__, exc)
         return Response(refused[1], status=refused[0])
     if isinstance(exc, ApplicationError):
-        return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Response(
+            {"detail": exc.message, "code": exc.code}, status=exc.status_code, headers=headers
+        )
     if isinstance(exc, DATABASE_OUTAGE_ERRORS):
         logger.error("Database unavailable: %s", exc)
         return database_unavailable_response()

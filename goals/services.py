@@ -90,6 +90,7 @@ def goal_create(*, user: Any, data: dict[str, Any]) -> Goal:
     asking for `achieved` raises ValidationError on `status`.
     """
     requested = data.get("status")
+    base_currency_lock(user_id=user.pk)
     goal = Goal(user=user, **{field: data[field] for field in GOAL_FIELDS if field in data})
     _check_status_request(requested=requested, target_amount=goal.target_amount, saved=Decimal(0))
     goal.status = GoalStatus.ARCHIVED if requested == GoalStatus.ARCHIVED else GoalStatus.ACTIVE
@@ -123,7 +124,8 @@ def goal_update(*, goal: Goal, data: dict[str, Any]) -> Goal:
 
 @transaction.atomic
 def goal_delete(*, goal: Goal) -> None:
-    """Delete the goal and its contributions."""
+    """Delete the goal and its contributions (after the owner's row lock, see `_lock`)."""
+    base_currency_lock(user_id=goal.user_id)
     goal.delete()
 
 

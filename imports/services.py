@@ -48,6 +48,7 @@ from .parsers.base import (
     StatementError,
     UnsupportedFormat,
     max_transactions,
+    too_many_transactions,
 )
 
 logger = logging.getLogger(__name__)
@@ -184,10 +185,7 @@ def import_preview(
     result = parse_statement(content, fmt=fmt, filename=filename, options=options)
     found = len(result.rows) + len(result.errors)
     if found > max_transactions():
-        raise StatementError(
-            f"The file holds {found} transactions; at most {max_transactions()} can be "
-            "imported at once (IMPORT_MAX_ROWS). Split it into smaller files."
-        )
+        raise too_many_transactions(found)
     fallback = (result.currency or default_currency or user.base_currency).upper()
     matcher = rules_for(user=user)
     quotes: dict[tuple[str, date], bool] = {}

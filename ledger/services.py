@@ -184,7 +184,13 @@ def transaction_update(*, instance: T, data: dict[str, Any]) -> T:
 
 @transaction.atomic
 def transaction_delete(*, instance: Transaction) -> None:
-    """Delete the record; its receipt file goes once the deletion commits."""
+    """Delete the record; its receipt file goes once the deletion commits.
+
+    Takes the owner's row lock first, like every write of a record: a base-currency
+    change in progress holds the record's row, so this answers 409 after a bounded wait
+    (`base_currency_lock`) instead of waiting for the whole change.
+    """
+    base_currency_lock(user_id=instance.user_id)
     if instance.receipt:
         _delete_file_on_commit(instance.receipt)
     instance.delete()

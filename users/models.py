@@ -55,3 +55,53 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+class BaseCurrencyChangeStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+PENDING_STATUSES = (BaseCurrencyChangeStatus.QUEUED, BaseCurrencyChangeStatus.RUNNING)
+
+
+class BaseCurrencyChange(models.Model):
+    """A base-currency change of an account too big to convert within a request.
+
+    Handed to the task queue and shown on `/auth/me/` until the next one. A `failed`
+    change converted nothing (it runs in one transaction); `error` says why. At most
+    one change per user is queued or running, which the database enforces.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="base_currency_changes")
+    from_currency = models.CharField(max_length=3)
+    to_currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    status = models.CharField(
+        max_length=7,
+        choices=BaseCurrencyChangeStatus.choices,
+        default=BaseCurrencyChangeStatus.QUEUED,
+    )
+    error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="users_currency_change_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
+                name="users_currency_change_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-id"], name="users_currency_change_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.from_currency}→{self.to_currency} ({self.status})"

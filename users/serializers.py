@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import (
@@ -19,8 +20,8 @@ from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
 from core.serializers import CurrencyCodeField
 
-from .models import User
-from .services import password_reset_user
+from .models import BaseCurrencyChange, User
+from .services import base_currency_change_latest, password_reset_user
 
 ALREADY_REVOKED = "Token is invalid, expired or already revoked."
 
@@ -32,10 +33,21 @@ def _validate_password(password: str, user: User) -> None:
         raise serializers.ValidationError(list(exc.messages)) from None
 
 
+class BaseCurrencyChangeSerializer(serializers.ModelSerializer):
+    """A base-currency change handed to the task queue (accounts over
+    BASE_CURRENCY_SYNC_MAX_ROWS records); `error` says why a `failed` one changed nothing."""
+
+    class Meta:
+        model = BaseCurrencyChange
+        fields = ["id", "status", "from_currency", "to_currency", "error"]
+        read_only_fields = fields
+
+
 class UserSerializer(serializers.ModelSerializer):
     """The user's own profile (`/auth/me/`)."""
 
     roles = serializers.SerializerMethodField()
+    base_currency_change = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -50,12 +62,19 @@ class UserSerializer(serializers.ModelSerializer):
             "month_start_day",
             "roles",
             "date_joined",
+            "base_currency_change",
         ]
-        read_only_fields = ["id", "username", "roles", "date_joined"]
+        read_only_fields = ["id", "username", "roles", "date_joined", "base_currency_change"]
         extra_kwargs = {"email": {"required": False}}
 
     def get_roles(self, obj: User) -> list[str]:
         return sorted(group.name for group in obj.groups.all())
+
+    @extend_schema_field(BaseCurrencyChangeSerializer(allow_null=True))
+    def get_base_currency_change(self, obj: User) -> dict[str, Any] | None:
+        """The latest queued base-currency change (null if there never was one)."""
+        change = base_currency_change_latest(user=obj)
+        return None if change is None else BaseCurrencyChangeSerializer(change).data
 
     def validate_email(self, value: str) -> str:
         value = value.strip()

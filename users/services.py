@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -20,11 +21,20 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from .models import User
+from currencies.selectors import (
+    BaseCurrencyChangeInProgress,
+    ConversionOutOfRange,
+    RateUnavailable,
+    base_currency_lock_wait,
+)
+
+from .models import PENDING_STATUSES, BaseCurrencyChange, BaseCurrencyChangeStatus, User
 
 logger = logging.getLogger(__name__)
 
 INVALID_RESET_LINK = "This password reset link is invalid or has expired."
+# The records whose count decides whether a base-currency change is queued.
+CURRENCY_RECORD_MODELS = ("expenses.Expense", "income.Income")
 USER_SETTINGS_FIELDS = (
     "first_name",
     "last_name",
@@ -61,29 +71,98 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Change the user's own settings (names, email, currency, time zone, month start).
 
     A new base currency re-expresses every stored expense, income, budget and goal in
-    it; if a needed rate is missing (RateUnavailable) or a figure would not fit
-    (ConversionOutOfRange), 400 and nothing changes. Currency changes of one user are
-    serialized: the user row is locked and its currency re-read first, and every
-    figure is derived from stored originals, so concurrent changes end exactly as one
-    change to the last currency would.
+    it, here and now, whatever the account's size (PATCH /auth/me/ goes through
+    `user_settings_update`, which hands big accounts to the task queue); if a needed
+    rate is missing (RateUnavailable) or a figure would not fit (ConversionOutOfRange),
+    400 and nothing changes. Currency changes of one user are serialized: the user row
+    is locked and its currency re-read first, and every figure is derived from stored
+    originals, so concurrent changes end exactly as one change to the last currency
+    would. While a queued change is pending, asking for another currency raises
+    BaseCurrencyChangeInProgress (409); a lock wait longer than
+    BASE_CURRENCY_LOCK_WAIT_SECONDS (a change running) raises it too.
     """
+    _settings_write(user=user, data=data, enqueue=None)
+    return user
+
+
+def user_settings_update(
+    *, user: User, data: dict[str, Any], enqueue: Callable[[int], Any]
+) -> BaseCurrencyChange | None:
+    """PATCH /auth/me/: `user_update`, except that the base-currency change of an account
+    with more than BASE_CURRENCY_SYNC_MAX_ROWS expenses and income is queued.
+
+    Then the other settings change now, the currency stays as it is, and a `queued`
+    BaseCurrencyChange is recorded and its id handed to `enqueue` (the task queue's
+    entry, which calls `base_currency_change_run`) once that commits; it is returned
+    (also when the request repeats the pending change's currency). Returns None when
+    nothing was queued. Raises like `user_update`.
+    """
+    wanted = data.get("base_currency")
+    big = (
+        wanted is not None
+        and wanted != user.base_currency
+        and not _records_at_most(user=user, limit=settings.BASE_CURRENCY_SYNC_MAX_ROWS)
+    )
+    return _settings_write(user=user, data=data, enqueue=enqueue if big else None)
+
+
+def _records_at_most(*, user: User, limit: int) -> bool:
+    """Whether the user has at most `limit` expenses and income together.
+
+    Counts no further than the limit, so a huge account costs no more than a small one.
+    The record models sit above this app and are looked up by name.
+    """
+    remaining = limit + 1
+    for label in CURRENCY_RECORD_MODELS:
+        records = apps.get_model(label)._base_manager.filter(user=user)
+        remaining -= records.values("pk")[:remaining].count()
+        if remaining <= 0:
+            return False
+    return True
+
+
+def _settings_write(
+    *, user: User, data: dict[str, Any], enqueue: Callable[[int], Any] | None
+) -> BaseCurrencyChange | None:
+    """`user_update`'s one transaction; with `enqueue`, a currency change is queued
+    instead of applied (see `user_settings_update`). Returns the pending change the
+    request asked for, if any."""
     before = {field: getattr(user, field) for field in USER_SETTINGS_FIELDS}
+    pending: BaseCurrencyChange | None = None
     try:
-        with transaction.atomic():
-            if "base_currency" in data:
+        with transaction.atomic(), base_currency_lock_wait():
+            changes = dict(data)
+            if "base_currency" in changes:
                 # Compare with the committed currency, not this request's copy of it.
                 user.base_currency = (
                     User.objects.select_for_update()
                     .values_list("base_currency", flat=True)
                     .get(pk=user.pk)
                 )
+                pending = _pending_change(user=user)
+                if pending is not None and changes["base_currency"] == pending.to_currency:
+                    del changes["base_currency"]  # asked again; the queued change does it
+                elif pending is not None and changes["base_currency"] != user.base_currency:
+                    raise BaseCurrencyChangeInProgress(
+                        f"Your base currency is already being changed to "
+                        f"{pending.to_currency}; wait until that change is done."
+                    )
+                else:
+                    pending = None
             changed = [
                 field
                 for field in USER_SETTINGS_FIELDS
-                if field in data and getattr(user, field) != data[field]
+                if field in changes and getattr(user, field) != changes[field]
             ]
+            if enqueue is not None and "base_currency" in changed:
+                changed.remove("base_currency")
+                pending = _change_queue(
+                    user=user, from_currency=user.base_currency, to_currency=changes["base_currency"]
+                )
+                change_id = pending.pk
+                transaction.on_commit(lambda: enqueue(change_id))
             for field in changed:
-                setattr(user, field, data[field])
+                setattr(user, field, changes[field])
             if changed:
                 user.save(update_fields=changed)
                 if "base_currency" in changed:
@@ -96,7 +175,80 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         for field, value in before.items():
             setattr(user, field, value)
         raise
-    return user
+    return pending
+
+
+def _change_queue(*, user: User, from_currency: str, to_currency: str) -> BaseCurrencyChange:
+    """Record a queued change; the database keeps it the only pending one of the user (on
+    SQLite, where the user row lock is no lock, a concurrent request may get there first)."""
+    try:
+        with transaction.atomic():
+            return BaseCurrencyChange.objects.create(
+                user=user, from_currency=from_currency, to_currency=to_currency
+            )
+    except IntegrityError:
+        raise BaseCurrencyChangeInProgress(
+            "Your base currency is already being changed; wait until that change is done."
+        ) from None
+
+
+def _pending_change(*, user: User) -> BaseCurrencyChange | None:
+    return BaseCurrencyChange.objects.filter(user=user, status__in=PENDING_STATUSES).first()
+
+
+def base_currency_change_latest(*, user: User) -> BaseCurrencyChange | None:
+    """The user's most recent queued base-currency change, whatever its status."""
+    return BaseCurrencyChange.objects.filter(user=user).order_by("-id").first()
+
+
+def base_currency_change_run(*, change_id: int) -> None:
+    """Carry out one queued change: `running`, then `done`, or `failed` with the reason.
+
+    Does what `user_update` does inline (`_recompute_base_amounts`), all or nothing in
+    one transaction, holding the user row lock for as long as that takes (writes of the
+    user meanwhile answer 409 after BASE_CURRENCY_LOCK_WAIT_SECONDS). The state is
+    re-read under the lock, so delivering the task twice (or once more after a crash)
+    converts once: a change already `done` or `failed` is left alone. A missing rate or
+    a figure that would not fit marks it `failed` with that error's message (naming the
+    pair) and changes nothing; any other error is logged and marks it `failed` too.
+    """
+    claimed = BaseCurrencyChange.objects.filter(
+        pk=change_id, status=BaseCurrencyChangeStatus.QUEUED
+    ).update(status=BaseCurrencyChangeStatus.RUNNING, started_at=timezone.now())
+    if not claimed and not _change_in(change_id, BaseCurrencyChangeStatus.RUNNING):
+        return
+    try:
+        with transaction.atomic():
+            owner = BaseCurrencyChange.objects.values_list("user_id", flat=True).get(pk=change_id)
+            # The user row first, as every writer locks it: then the change's own row.
+            user = User.objects.select_for_update().get(pk=owner)
+            change = BaseCurrencyChange.objects.select_for_update().get(pk=change_id)
+            if change.status != BaseCurrencyChangeStatus.RUNNING:
+                return  # finished by another delivery meanwhile
+            if user.base_currency != change.to_currency:
+                user.base_currency = change.to_currency
+                user.save(update_fields=["base_currency"])
+                _recompute_base_amounts(user=user)
+            change.status = BaseCurrencyChangeStatus.DONE
+            change.finished_at = timezone.now()
+            change.save(update_fields=["status", "finished_at"])
+    except (BaseCurrencyChange.DoesNotExist, User.DoesNotExist):
+        return  # the account was deleted meanwhile
+    except (RateUnavailable, ConversionOutOfRange) as exc:
+        _change_failed(change_id, exc.message)
+    except Exception:  # recorded for the poller; the traceback goes to the log
+        logger.exception("Base-currency change %s failed.", change_id)
+        _change_failed(change_id, "The change failed and converted nothing; try again later.")
+
+
+def _change_in(change_id: int, status: str) -> bool:
+    return BaseCurrencyChange.objects.filter(pk=change_id, status=status).exists()
+
+
+def _change_failed(change_id: int, error: str) -> None:
+    BaseCurrencyChange.objects.filter(pk=change_id, status=BaseCurrencyChangeStatus.RUNNING).update(
+        status=BaseCurrencyChangeStatus.FAILED, error=error[:300], finished_at=timezone.now()
+    )
 
 
 def _recompute_base_amounts(*, user: User) -> None:
@@ -104,7 +256,8 @@ def _recompute_base_amounts(*, user: User) -> None:
 
     Expenses and income convert at the rate of their own dates; budgets and goals,
     which have no date of their own, at the latest rate (today, in the user's zone),
-    from their stored originals. Runs under the user row lock taken by `user_update`.
+    from their stored originals. Runs under the user row lock taken by `user_update`
+    or `base_currency_change_run`.
     """
     from budgets.services import budgets_convert_currency
     from core.dates import user_today

@@ -35,6 +35,7 @@ from .serializers import (
     UserSerializer,
     VerifySerializer,
 )
+from .tasks import base_currency_change_task
 
 RESET_SENT = "If an account with that email exists, a reset message has been sent to it."
 
@@ -126,12 +127,38 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
 
-    @extend_schema(request=UserSerializer, responses={200: UserSerializer})
+    @extend_schema(
+        request=UserSerializer,
+        responses={
+            200: UserSerializer,
+            202: OpenApiResponse(
+                UserSerializer,
+                description="The account has more than BASE_CURRENCY_SYNC_MAX_ROWS expenses "
+                "and income: the base-currency change was queued (the other settings are "
+                "applied). Poll `GET /auth/me/` until `base_currency_change.status` is "
+                "`done` (or `failed`, which changed nothing and says why in `error`).",
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`base_currency_change_in_progress`: another base-currency "
+                "change is queued or running; retry after the Retry-After seconds.",
+            ),
+        },
+    )
     def patch(self, request: Request) -> Response:
+        """Change your settings. A new `base_currency` re-expresses every stored figure:
+        inline (200) for most accounts, on the task queue (202) for big ones."""
         serializer = UserSerializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, data=serializer.validated_data)
-        return Response(UserSerializer(user).data)
+        user = request.user
+        queued = services.user_settings_update(
+            user=user, data=serializer.validated_data, enqueue=base_currency_change_task.delay
+        )
+        if queued is None:
+            return Response(UserSerializer(user).data)
+        # An eager (in-process) queue may have carried it out already.
+        user.refresh_from_db(fields=["base_currency"])
+        return Response(UserSerializer(user).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=PasswordSerializer, responses={204: None})
     def delete(self, request: Request) -> Response:

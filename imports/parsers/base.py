@@ -74,3 +74,10 @@ def too_many_lines(count: int) -> StatementError:
         f"{max_transactions()} transactions (IMPORT_MAX_ROWS) in at most "
         f"{max_table_lines()} lines. Split it into smaller files."
     )
+
+
+def too_many_transactions(count: int) -> StatementError:
+    return StatementError(
+        f"The file holds {count} transactions; at most {max_transactions()} can be "
+        "imported at once (IMPORT_MAX_ROWS). Split it into smaller files."
+    )

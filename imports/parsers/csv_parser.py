@@ -33,7 +33,8 @@ _CONTROL_LIMIT = 0.01  # share of control characters above which the bytes are n
 
 def parse_csv(content: bytes, options: CsvOptions) -> ParseResult:
     """Rows of a CSV statement; raises `StatementError` when it cannot be read as one."""
-    lines = split_lines(decode(content, options.encoding))
+    # Blank lines count too (twice the allowance): each costs a record to read.
+    lines = split_lines(decode(content, options.encoding), max_lines=2 * max_table_lines())
     filled = sum(1 for line in lines if not line.isspace())
     if filled > max_table_lines():
         raise too_many_lines(filled)
@@ -101,10 +102,13 @@ def _check_is_text(text: str) -> None:
         raise StatementError("This is not a CSV statement: the file is XML or HTML.")
 
 
-def split_lines(text: str) -> list[str]:
+def split_lines(text: str, *, max_lines: int | None = None) -> list[str]:
     """Physical lines, each ending in "\\n"; CR CR LF, CR LF and lone CR all end a line,
-    so line numbers are the ones an editor shows."""
+    so line numbers are the ones an editor shows. More than `max_lines` lines raise
+    `StatementError` before the text is split."""
     text = text.replace("\r\r\n", "\n").replace("\r\n", "\n").replace("\r", "\n")
+    if max_lines is not None and text.count("\n") > max_lines:
+        raise too_many_lines(text.count("\n"))
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

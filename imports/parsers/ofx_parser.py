@@ -38,7 +38,13 @@ from ofxtools.Types import String as OFXString
 
 from core.money import MoneyParseError, is_currency, parse_money
 
-from .base import ParsedRow, ParseResult, StatementError
+from .base import (
+    ParsedRow,
+    ParseResult,
+    StatementError,
+    max_transactions,
+    too_many_transactions,
+)
 
 __all__ = ["parse_ofx"]
 
@@ -98,6 +104,9 @@ def parse_ofx(content: bytes, *, fmt: str = "ofx") -> ParseResult:
         raise ValueError(f"fmt must be 'ofx' or 'qfx', not {fmt!r}")
     text = _decode(content)
     _refuse_declarations(text)
+    found = len(_STMTTRN_START.findall(text))
+    if found > max_transactions():
+        raise too_many_transactions(found)
     root = _parse_tree(text)
 
     statements = [element for element in root.iter() if element.tag in _STATEMENT_TAGS]

@@ -27,7 +27,13 @@ from decimal import Decimal
 from quiffen import Transaction
 from quiffen.utils import parse_date as quiffen_parse_date
 
-from .base import ParsedRow, ParseResult, StatementError
+from .base import (
+    ParsedRow,
+    ParseResult,
+    StatementError,
+    max_transactions,
+    too_many_transactions,
+)
 from .cells import parse_amount
 from .encodings import bom_codec
 
@@ -79,6 +85,8 @@ def parse_qif(content: bytes) -> ParseResult:
             "!Type:CCard or !Type:Oth A/L section."
         )
 
+    if len(records) > max_transactions():
+        raise too_many_transactions(len(records))
     order = _date_order(value for record in records if (value := record.first("D")))
     decimal_comma = _uses_decimal_comma(
         value for record in records if (value := record.first("T", "U"))

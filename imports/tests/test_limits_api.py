@@ -287,3 +287,25 @@ def test_statuses_in_the_model_cover_the_queue():
         "undone",
         "failed",
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("s.csv", b"Date,Description,Amount\n2024-01-02,A,-1\n" + b"\n" * 3000),
+        ("s.qif", b"!Type:Bank\n" + b"D01/02/2024\nT-1.00\nPShop\n^\n" * 25),
+        (
+            "s.ofx",
+            b"OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS>"
+            b"<CURDEF>USD<BANKTRANLIST>"
+            + b"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240102<TRNAMT>-1.00<NAME>S</STMTTRN>" * 25
+            + b"</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>",
+        ),
+    ],
+)
+def test_every_format_is_refused_early_past_the_row_limit(auth_client, settings, name, content):
+    settings.IMPORT_MAX_ROWS = 20
+    response = upload(auth_client, content, name=name)
+
+    assert response.status_code == 400, response.content
+    assert "IMPORT_MAX_ROWS" in response.json()["file"][0]

@@ -318,8 +318,10 @@ def test_me_shows_profile(auth_client, user):
         "month_start_day",
         "roles",
         "date_joined",
+        "base_currency_change",
     }
     assert body["id"] == user.id and body["roles"] == ["User"]
+    assert body["base_currency_change"] is None  # no queued change ever
 
 
 def test_me_patch_updates_settings_and_ignores_read_only_fields(auth_client, user):
