@@ -8,10 +8,15 @@ For each size a fresh user gets that many expenses in 7 currencies (EUR, USD, GB
 JPY, CHF, SEK, KWD) spread over 5 years, loaded with COPY, plus a few budgets and
 goals; rates are daily EUR rates for the 6 others over those years. Then the user's
 base currency changes USD → GBP and GBP → JPY through `users.services.user_update`
-(the service behind PATCH /auth/me/), each timed with its query count, and a sample
-of rows is checked against the Python rule (`currencies.selectors.base_amount`).
-Target (issue 11): well under gunicorn's 30 s timeout at 100 000 rows. Prints a table
-and writes JSON; never run by the test suite.
+(always inline), each timed with its query count, and a sample of rows is checked
+against the Python rule (`currencies.selectors.base_amount`). Then JPY → GBP goes the
+way PATCH /auth/me/ goes (`users.services.user_settings_update`): above
+BASE_CURRENCY_SYNC_MAX_ROWS (default 50 000) it only queues the change, and the
+request's answer time is what a client waits; the queued task
+(`base_currency_change_run`) is then run here, in this process, and timed as the
+background work a Celery worker would do (no worker is started). Target (issue 11):
+every request under gunicorn's 30 s timeout; the background work has no such bound.
+Prints a table and writes JSON; never run by the test suite.
 """
 
 from __future__ import annotations
@@ -139,6 +144,35 @@ def timed_change(user: Any, currency: str) -> dict[str, Any]:
     return {"seconds": round(time.perf_counter() - started, 2), "queries": len(queries)}
 
 
+def queued_change(user: Any, currency: str) -> dict[str, Any]:
+    """The PATCH path: the request's time, then the queued task's, run here as a worker
+    would run it (the bench commits in autocommit, so the hand-over happens at once)."""
+    from users.models import BaseCurrencyChange
+    from users.services import base_currency_change_run, user_settings_update
+
+    handed: list[int] = []
+    started = time.perf_counter()
+    change = user_settings_update(
+        user=user, data={"base_currency": currency}, enqueue=handed.append
+    )
+    answered = time.perf_counter() - started
+    if change is None:
+        return {"mode": "inline", "answer_seconds": round(answered, 2), "background_seconds": 0}
+    started = time.perf_counter()
+    for change_id in handed:
+        base_currency_change_run(change_id=change_id)
+    background = time.perf_counter() - started
+    change = BaseCurrencyChange.objects.get(pk=change.pk)
+    user.refresh_from_db()
+    return {
+        "mode": "queued",
+        "answer_seconds": round(answered, 2),
+        "background_seconds": round(background, 2),
+        "status": change.status,
+        "error": change.error,
+    }
+
+
 def check_sample(user: Any) -> int:
     """Rows whose base_amount differs from the Python rule (0 expected)."""
     from currencies.selectors import base_amount, get_rate
@@ -192,12 +226,16 @@ def main() -> None:
                 cursor.execute("ANALYZE expenses_expense")
         first = timed_change(user, "GBP")
         second = timed_change(user, "JPY")
+        wrong = check_sample(user)
+        third = queued_change(user, "GBP")
         runs.append(
             {
                 "rows": size,
                 "usd_to_gbp": first,
                 "gbp_to_jpy": second,
-                "wrong_in_sample": check_sample(user),
+                "wrong_in_sample": wrong,
+                "jpy_to_gbp_patch": third,
+                "wrong_in_sample_after_patch": check_sample(user),
             }
         )
         print(f"  {size}: {runs[-1]}", flush=True)
@@ -206,16 +244,27 @@ def main() -> None:
     print(
         f"Rates: {rates} (6 pairs, daily, {YEARS} years); expenses in {len(CURRENCIES)} currencies"
     )
-    print(f"{'rows':>9} | USD→GBP s | queries | GBP→JPY s | queries | sample wrong | target")
+    print(f"{'rows':>9} | USD→GBP s | queries | GBP→JPY s | queries | sample wrong | inline")
     print("-" * 82)
     for run in runs:
         worst = max(run["usd_to_gbp"]["seconds"], run["gbp_to_jpy"]["seconds"])
-        met = "met" if worst < TARGET_SECONDS else "MISSED"
+        met = "< 30 s" if worst < TARGET_SECONDS else "OVER 30 s"
         print(
             f"{run['rows']:9} | {run['usd_to_gbp']['seconds']:9.2f} | "
             f"{run['usd_to_gbp']['queries']:7} | {run['gbp_to_jpy']['seconds']:9.2f} | "
-            f"{run['gbp_to_jpy']['queries']:7} | {run['wrong_in_sample']:12} | "
-            f"< {TARGET_SECONDS:.0f} s {met}"
+            f"{run['gbp_to_jpy']['queries']:7} | {run['wrong_in_sample']:12} | {met}"
+        )
+    print()
+    print("PATCH /auth/me/ JPY→GBP (user_settings_update), queued above the sync limit:")
+    print(f"{'rows':>9} | mode   | answer s | background s | status | sample wrong | request")
+    print("-" * 82)
+    for run in runs:
+        patch = run["jpy_to_gbp_patch"]
+        met = "met" if patch["answer_seconds"] < TARGET_SECONDS else "MISSED"
+        print(
+            f"{run['rows']:9} | {patch['mode']:6} | {patch['answer_seconds']:8.2f} | "
+            f"{patch['background_seconds']:12.2f} | {patch.get('status', '-'):6} | "
+            f"{run['wrong_in_sample_after_patch']:12} | < {TARGET_SECONDS:.0f} s {met}"
         )
     import django
 

@@ -5,7 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
 from django.db import connection
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from budgets.models import Budget
@@ -389,3 +389,327 @@ def test_a_cross_rate_too_large_to_store_is_refused_naming_the_pair(auth_client,
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "conversion_out_of_range"
     assert "KWD->IRR" in response.json()["detail"]
+
+
+# --- Big accounts: the change goes to the task queue (issue 11) ----------------------
+
+
+def _account(user, *, expenses=8):
+    """Expenses in several currencies and dates, a budget and a goal with contributions."""
+    currencies = ("USD", "EUR", "JPY", "GBP")
+    for i in range(expenses):
+        currency = currencies[i % len(currencies)]
+        amount = Decimal("1234") if currency == "JPY" else Decimal("12.34") * (i + 1)
+        Expense.objects.create(
+            user=user,
+            amount=amount,
+            currency=currency,
+            base_amount=Decimal(1),
+            date=date(2026, 1, 1) + timedelta(days=i * 5),
+            description=f"e{i}",
+        )
+    Budget.objects.create(user=user, month=date(2026, 3, 1), scope="overall", amount=Decimal("500"))
+    goal = Goal.objects.create(user=user, name="Car", target_amount=Decimal("3000.00"))
+    for amount in ("250.00", "0.01", "-100.00"):
+        Contribution.objects.create(goal=goal, amount=Decimal(amount), date=date(2026, 1, 5))
+
+
+def _figures(user):
+    """Everything a currency change rewrites, in a comparable order."""
+    return {
+        "expenses": list(
+            Expense.objects.filter(user=user)
+            .order_by("description")
+            .values_list("description", "base_amount", "exchange_rate")
+        ),
+        "budgets": list(Budget.objects.filter(user=user).values_list("amount", flat=True)),
+        "goals": list(Goal.objects.filter(user=user).values_list("target_amount", "status")),
+        "contributions": list(
+            Contribution.objects.filter(goal__user=user)
+            .order_by("date", "amount")
+            .values_list("amount", flat=True)
+        ),
+    }
+
+
+def test_a_big_account_changes_on_the_queue_exactly_as_inline(
+    client_for, settings, django_capture_on_commit_callbacks
+):
+    from users.models import BaseCurrencyChange
+    from users.tests.factories import UserFactory
+
+    _rates()
+    big, twin = UserFactory(), UserFactory()
+    _account(big)
+    _account(twin)
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 5
+    client = client_for(big)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.patch(
+            "/api/v1/auth/me/", {"base_currency": "GBP", "first_name": "Ada"}, format="json"
+        )
+        assert response.status_code == 202, response.content
+        body = response.json()
+        # Names apply now; the currency stays until the queued change is done.
+        assert body["first_name"] == "Ada" and body["base_currency"] == "USD"
+        change = body["base_currency_change"]
+        assert change["status"] == "queued"
+        assert (change["from_currency"], change["to_currency"], change["error"]) == (
+            "USD",
+            "GBP",
+            "",
+        )
+        assert set(Expense.objects.filter(user=big).values_list("base_amount", flat=True)) == {
+            Decimal(1)
+        }
+    assert len(queued) == 1  # the task, handed over once the request committed
+    me = client.get("/api/v1/auth/me/").json()
+    assert me["base_currency"] == "GBP"
+    assert me["base_currency_change"]["id"] == change["id"]
+    assert me["base_currency_change"]["status"] == "done"
+    finished = BaseCurrencyChange.objects.get(pk=change["id"])
+    assert finished.finished_at is not None and finished.started_at is not None
+
+    # The twin, under the threshold, changes inline (200): same figures to the last digit.
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 1000
+    response = _patch(client_for(twin), "GBP")
+    assert response.status_code == 200 and response.json()["base_currency_change"] is None
+    assert _figures(big) == _figures(twin)
+    assert _figures(big)["expenses"][0][1] != Decimal(1)
+
+
+def test_a_failed_queued_change_names_the_pair_and_converts_nothing(
+    auth_client, user, settings, django_capture_on_commit_callbacks
+):
+    _account(user)  # no rates at all: USD -> CHF cannot convert
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 5
+    before = _figures(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _patch(auth_client, "CHF").status_code == 202
+    me = auth_client.get("/api/v1/auth/me/").json()
+    assert me["base_currency"] == "USD"
+    change = me["base_currency_change"]
+    assert change["status"] == "failed"
+    assert "->CHF" in change["error"] and "exchange rate" in change["error"]
+    assert _figures(user) == before
+    # Failed is not pending: another change may be asked for.
+    _rates()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _patch(auth_client, "GBP").status_code == 202
+    assert auth_client.get("/api/v1/auth/me/").json()["base_currency"] == "GBP"
+
+
+def test_a_second_change_while_one_is_queued_is_a_409(
+    auth_client, user, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from users import services
+    from users.models import BaseCurrencyChange
+    from users.views import base_currency_change_task
+
+    _rates()
+    _account(user)
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 5
+    handed: list[int] = []
+    monkeypatch.setattr(base_currency_change_task, "delay", handed.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _patch(auth_client, "GBP")
+    assert first.status_code == 202
+    change_id = first.json()["base_currency_change"]["id"]
+    assert handed == [change_id]  # queued, not run (the queue is stopped here)
+
+    for currency in ("JPY", "EUR"):
+        refused = auth_client.patch(
+            "/api/v1/auth/me/", {"base_currency": currency, "last_name": "X"}, format="json"
+        )
+        assert refused.status_code == 409, refused.content
+        assert refused.json()["code"] == "base_currency_change_in_progress"
+        assert "GBP" in refused.json()["detail"]
+        assert int(refused["Retry-After"]) > 0
+    user.refresh_from_db()
+    assert user.last_name == "" and user.base_currency == "USD"  # nothing of it applied
+    # Under the threshold too: the pending change comes first, whatever the size.
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 1000
+    assert _patch(auth_client, "JPY").status_code == 409
+    # Asking again for the pending currency is the same request: 202, nothing new queued.
+    again = _patch(auth_client, "GBP")
+    assert again.status_code == 202 and again.json()["base_currency_change"]["id"] == change_id
+    # Other settings, and the current currency sent back unchanged, still apply at once.
+    response = auth_client.patch(
+        "/api/v1/auth/me/", {"base_currency": "USD", "timezone": "Europe/Paris"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["timezone"] == "Europe/Paris"
+    assert BaseCurrencyChange.objects.filter(user=user).count() == 1
+
+    # The queue delivers it twice: converted once, done.
+    services.base_currency_change_run(change_id=change_id)
+    converted = _figures(user)
+    services.base_currency_change_run(change_id=change_id)
+    assert _figures(user) == converted
+    assert BaseCurrencyChange.objects.get(pk=change_id).status == "done"
+    user.refresh_from_db()
+    assert user.base_currency == "GBP"
+    budget = Budget.objects.get(user=user)
+    assert budget.amount == _fresh(Decimal("500"), "USD", "GBP")
+    # Done, so a new change is accepted (and queued) again.
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 5
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _patch(auth_client, "JPY").status_code == 202
+    assert len(handed) == 2 and handed[-1] != change_id
+
+
+def test_at_most_one_pending_change_per_user_in_the_database(user):
+    from django.db import IntegrityError, transaction
+
+    from users.models import BaseCurrencyChange
+
+    BaseCurrencyChange.objects.create(user=user, from_currency="USD", to_currency="GBP")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BaseCurrencyChange.objects.create(
+            user=user, from_currency="USD", to_currency="JPY", status="running"
+        )
+    BaseCurrencyChange.objects.create(
+        user=user, from_currency="USD", to_currency="JPY", status="done"
+    )
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["USD", "EUR", "JPY", "GBP", "KWD"]),
+            st.integers(min_value=1, max_value=10**9),
+            st.integers(min_value=0, max_value=120),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    target=st.sampled_from(["GBP", "EUR", "JPY", "KWD"]),
+)
+def test_queued_and_inline_changes_agree_for_any_records(
+    rows, target, django_capture_on_commit_callbacks
+):
+    """Whatever the records, the queued path stores what the inline path stores."""
+    from django.conf import settings as django_settings
+
+    from users.services import base_currency_change_run, user_settings_update, user_update
+    from users.tests.factories import UserFactory
+
+    if not ExchangeRate.objects.exists():
+        for day in (date(2025, 12, 1), date(2026, 2, 1)):
+            for quote, rate in (("GBP", "0.8"), ("JPY", "150.5"), ("EUR", "0.9"), ("KWD", "0.3")):
+                rate = Decimal(rate) + Decimal(day.month) / 1000
+                ExchangeRate.objects.create(base="USD", quote=quote, date=day, rate=rate)
+    queued, inline = UserFactory(), UserFactory()
+    for owner in (queued, inline):
+        for i, (currency, units, offset) in enumerate(rows):
+            Expense.objects.create(
+                user=owner,
+                amount=Decimal(units).scaleb(-minor_units(currency)),
+                currency=currency,
+                base_amount=Decimal(1),
+                date=date(2026, 1, 1) + timedelta(days=offset),
+                description=f"r{i}",
+            )
+    limit = django_settings.BASE_CURRENCY_SYNC_MAX_ROWS
+    django_settings.BASE_CURRENCY_SYNC_MAX_ROWS = 0
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            change = user_settings_update(
+                user=queued,
+                data={"base_currency": target},
+                enqueue=lambda pk: base_currency_change_run(change_id=pk),
+            )
+    finally:
+        django_settings.BASE_CURRENCY_SYNC_MAX_ROWS = limit
+    assert change is not None
+    change.refresh_from_db()
+    assert change.status == "done", change.error
+    user_update(user=inline, data={"base_currency": target})
+    assert _figures(queued)["expenses"] == _figures(inline)["expenses"]
+
+
+# --- Writes during a long change answer 409, not hang (PostgreSQL) --------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, settings):
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from users.models import User
+    from users.tests.factories import UserFactory
+
+    require_postgresql()
+    settings.BASE_CURRENCY_LOCK_WAIT_SECONDS = 1
+    user = UserFactory(base_currency="USD")
+    budget = Budget.objects.create(
+        user=user, month=date(2026, 3, 1), scope="overall", amount=Decimal("100")
+    )
+    goal = Goal.objects.create(user=user, name="Bike", target_amount=Decimal("1000.00"))
+    expense = Expense.objects.create(
+        user=user,
+        amount=Decimal("5"),
+        currency="USD",
+        base_amount=Decimal("5"),
+        date=date(2026, 2, 1),
+        description="kept",
+    )
+    # Before the lock: issuing a token inserts a row referencing the user, which waits too.
+    client = client_for(user)
+    held, release = threading.Event(), threading.Event()
+
+    def change_in_progress() -> None:
+        """Holds the user row as a running base-currency change does."""
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(pk=user.pk)
+                Expense.objects.filter(pk=expense.pk).update(description="kept")  # row lock
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=change_in_progress)
+    holder.start()
+    assert held.wait(10)
+    api = "/api/v1"
+    writes = [
+        ("post", f"{api}/expenses/", {"amount": "1", "date": "2026-02-02", "description": "n"}),
+        ("patch", f"{api}/expenses/{expense.pk}/", {"description": "changed"}),
+        ("delete", f"{api}/expenses/{expense.pk}/", None),
+        ("post", f"{api}/budgets/", {"month": "2026-04", "scope": "overall", "amount": "50"}),
+        ("patch", f"{api}/budgets/{budget.pk}/", {"amount": "70"}),
+        ("delete", f"{api}/budgets/{budget.pk}/", None),
+        ("post", f"{api}/goals/{goal.pk}/contributions/", {"amount": "5", "date": "2026-02-02"}),
+        ("delete", f"{api}/goals/{goal.pk}/", None),
+        ("patch", f"{api}/auth/me/", {"base_currency": "GBP"}),
+        ("patch", f"{api}/auth/me/", {"first_name": "Late"}),
+    ]
+    try:
+        for method, path, body in writes:
+            started = time.monotonic()
+            response = getattr(client, method)(path, body, format="json")
+            elapsed = time.monotonic() - started
+            assert response.status_code == 409, (path, response.status_code, response.content)
+            assert response.json()["code"] == "base_currency_change_in_progress"
+            assert int(response["Retry-After"]) > 0
+            assert elapsed < 5, (path, elapsed)
+    finally:
+        release.set()
+        holder.join()
+    # Nothing of the refused writes was stored, and the same writes work afterwards.
+    assert list(Expense.objects.filter(user=user).values_list("description", flat=True)) == ["kept"]
+    budget.refresh_from_db()
+    assert budget.amount == Decimal("100")
+    user.refresh_from_db()
+    assert (user.first_name, user.base_currency) == ("", "USD")
+    response = client.post(f"{api}/expenses/", writes[0][2], format="json")
+    assert response.status_code == 201, response.content
+    response = client.patch(f"{api}/budgets/{budget.pk}/", {"amount": "70"}, format="json")
+    assert response.status_code == 200, response.content

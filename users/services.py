@@ -157,7 +157,9 @@ def _settings_write(
             if enqueue is not None and "base_currency" in changed:
                 changed.remove("base_currency")
                 pending = _change_queue(
-                    user=user, from_currency=user.base_currency, to_currency=changes["base_currency"]
+                    user=user,
+                    from_currency=user.base_currency,
+                    to_currency=changes["base_currency"],
                 )
                 change_id = pending.pk
                 transaction.on_commit(lambda: enqueue(change_id))
