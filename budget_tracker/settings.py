@@ -129,6 +129,14 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
     )
+    # No statement waits longer than this for a row lock (e.g. on records a long
+    # base-currency change or import is rewriting): 409 `records_busy` with Retry-After
+    # instead of a worker hanging until gunicorn's timeout. 0 = wait forever.
+    DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
+    if DB_LOCK_TIMEOUT_MS:
+        DATABASES["default"]["OPTIONS"].setdefault(
+            "options", f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the dev server and a test thread share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

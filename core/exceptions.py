@@ -64,6 +64,23 @@ DATABASE_UNAVAILABLE = {"detail": "The database is unavailable.", "code": "datab
 DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = "5"
 
+# PostgreSQL's SQLSTATE for a lock wait ended by `lock_timeout` (DB_LOCK_TIMEOUT_MS) or
+# NOWAIT: the rows are held by a long write (a base-currency change, an import), so the
+# request is refused as a passing conflict, not reported as an outage.
+LOCK_NOT_AVAILABLE = "55P03"
+RECORDS_BUSY = {
+    "detail": "These records are being changed by another operation (for example a "
+    "base-currency change or an import); retry shortly.",
+    "code": "records_busy",
+}
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, OperationalError)
+        and getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
+    )
+
 
 def database_unavailable_response() -> Response:
     return Response(
@@ -131,6 +148,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         return Response(
             {"detail": exc.message, "code": exc.code}, status=exc.status_code, headers=headers
+        )
+    if is_lock_timeout(exc):
+        return Response(
+            dict(RECORDS_BUSY),
+            status=status.HTTP_409_CONFLICT,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
     if isinstance(exc, DATABASE_OUTAGE_ERRORS):
         logger.error("Database unavailable: %s", exc)

@@ -11,7 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from core.exceptions import (
     DATABASE_OUTAGE_ERRORS,
     DATABASE_UNAVAILABLE,
+    RECORDS_BUSY,
     RETRY_AFTER_SECONDS,
+    is_lock_timeout,
     request_error,
 )
 
@@ -108,6 +110,10 @@ class ApiJsonErrorsMiddleware:
                 exception,
             )
             return refused
+        if is_lock_timeout(exception):
+            response = JsonResponse(RECORDS_BUSY, status=409)
+            response["Retry-After"] = RETRY_AFTER_SECONDS
+            return response
         if isinstance(exception, DATABASE_OUTAGE_ERRORS):
             logger.error(
                 "Database unavailable on %s %s: %s", request.method, request.path, exception

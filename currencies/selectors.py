@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from core.exceptions import ApplicationError, ConflictError
+from core.exceptions import ApplicationError, ConflictError, is_lock_timeout
 from core.money import MAX_AMOUNT, minor_units, quantize
 
 from .models import ExchangeRate
@@ -348,10 +348,6 @@ class BaseCurrencyChangeInProgress(ConflictError):
         )
 
 
-# PostgreSQL's SQLSTATE for a lock wait ended by `lock_timeout` (or NOWAIT).
-_LOCK_NOT_AVAILABLE = "55P03"
-
-
 @contextmanager
 def base_currency_lock_wait(*, seconds: float | None = None) -> Iterator[None]:
     """Inside this block no lock wait lasts longer than `seconds` (default
@@ -376,40 +372,49 @@ def base_currency_lock_wait(*, seconds: float | None = None) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+        if is_lock_timeout(exc):
             raise BaseCurrencyChangeInProgress from exc
         raise
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
 
+# Advisory-lock namespace of "user N's base currency" (categories uses 0x5255/0x5447).
+_BASE_CURRENCY_LOCK = 0x4243
+
+
+def _advisory(function: str, user_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [_BASE_CURRENCY_LOCK, user_id % 2**31])
+
+
+def base_currency_change_lock(*, user_id: int) -> None:
+    """Held by a base-currency change for its whole transaction (PostgreSQL advisory
+    lock, exclusive): one change of a user at a time, and none while a write of theirs
+    that stores base-currency figures is in flight (those hold it shared, see
+    `base_currency_lock`). An advisory lock rather than the user row's, so a long change
+    (a big account's, on the task queue) never blocks what only touches the user row —
+    login, token refresh, password change. Must be called inside `transaction.atomic`;
+    SQLite serializes writers, so there it does nothing.
+    """
+    if connection.vendor == "postgresql":
+        _advisory("pg_advisory_xact_lock", user_id)
+
+
 def base_currency_lock(*, user_id: int) -> str:
-    """The user's base currency, read under a shared lock on the user row.
+    """The user's base currency, read under the shared side of the change lock.
 
     Every write that stores a figure in the base currency calls this first: on
-    PostgreSQL (FOR KEY SHARE) it waits for a base-currency change in progress (which
-    holds the row FOR UPDATE) and then reads the new currency, and a change waits for
-    such writes to finish, so none is converted twice or left in the old currency.
-    The wait is bounded (`base_currency_lock_wait`): a change that takes longer (a big
-    account's, on the task queue) makes the write fail with
-    BaseCurrencyChangeInProgress (409, Retry-After) rather than hang a worker.
+    PostgreSQL it waits for a base-currency change in progress and then reads the new
+    currency, and a change waits for such writes to finish, so none is converted twice
+    or left in the old currency. The wait is bounded (`base_currency_lock_wait`): a
+    change that takes longer (a big account's, on the task queue) makes the write fail
+    with BaseCurrencyChangeInProgress (409, Retry-After) rather than hang a worker.
     """
     user_model = get_user_model()
-    if connection.vendor != "postgresql":
-        return user_model.objects.values_list("base_currency", flat=True).get(pk=user_id)
-    table = connection.ops.quote_name(user_model._meta.db_table)
-    # savepoint=False: no extra statements inside the caller's transaction; outside
-    # one, the bounded wait needs a transaction of its own.
-    with (
-        transaction.atomic(savepoint=False),
-        base_currency_lock_wait(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(
-            f"SELECT base_currency FROM {table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
-            [user_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise user_model.DoesNotExist
-    return str(row[0])
+    if connection.vendor == "postgresql":
+        # savepoint=False: no extra statements inside the caller's transaction; outside
+        # one, the lock needs a transaction of its own to live in.
+        with transaction.atomic(savepoint=False), base_currency_lock_wait():
+            _advisory("pg_advisory_xact_lock_shared", user_id)
+    return user_model.objects.values_list("base_currency", flat=True).get(pk=user_id)

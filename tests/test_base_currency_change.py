@@ -642,8 +642,8 @@ def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, sett
 
     from django.db import transaction
 
-    from users.models import User
-    from users.tests.factories import UserFactory
+    from currencies.selectors import base_currency_change_lock
+    from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
     require_postgresql()
     settings.BASE_CURRENCY_LOCK_WAIT_SECONDS = 1
@@ -665,10 +665,10 @@ def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, sett
     held, release = threading.Event(), threading.Event()
 
     def change_in_progress() -> None:
-        """Holds the user row as a running base-currency change does."""
+        """Holds the change lock and a rewritten row, as a running base-currency change does."""
         try:
             with transaction.atomic():
-                User.objects.select_for_update().get(pk=user.pk)
+                base_currency_change_lock(user_id=user.pk)
                 Expense.objects.filter(pk=expense.pk).update(description="kept")  # row lock
                 held.set()
                 release.wait(30)
@@ -689,7 +689,6 @@ def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, sett
         ("post", f"{api}/goals/{goal.pk}/contributions/", {"amount": "5", "date": "2026-02-02"}),
         ("delete", f"{api}/goals/{goal.pk}/", None),
         ("patch", f"{api}/auth/me/", {"base_currency": "GBP"}),
-        ("patch", f"{api}/auth/me/", {"first_name": "Late"}),
     ]
     try:
         for method, path, body in writes:
@@ -700,6 +699,18 @@ def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, sett
             assert response.json()["code"] == "base_currency_change_in_progress"
             assert int(response["Retry-After"]) > 0
             assert elapsed < 5, (path, elapsed)
+        # What only touches the user row does not wait for a change at all: login,
+        # refresh, and settings other than the currency.
+        started = time.monotonic()
+        tokens = client.post(
+            f"{api}/auth/token/", {"username": user.username, "password": DEFAULT_PASSWORD}
+        )
+        assert tokens.status_code == 200, tokens.content
+        refreshed = client.post(f"{api}/auth/token/refresh/", {"refresh": tokens.json()["refresh"]})
+        assert refreshed.status_code == 200, refreshed.content
+        renamed = client.patch(f"{api}/auth/me/", {"first_name": "Late"}, format="json")
+        assert renamed.status_code == 200, renamed.content
+        assert time.monotonic() - started < 5
     finally:
         release.set()
         holder.join()
@@ -708,7 +719,7 @@ def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, sett
     budget.refresh_from_db()
     assert budget.amount == Decimal("100")
     user.refresh_from_db()
-    assert (user.first_name, user.base_currency) == ("", "USD")
+    assert (user.first_name, user.base_currency) == ("Late", "USD")
     response = client.post(f"{api}/expenses/", writes[0][2], format="json")
     assert response.status_code == 201, response.content
     response = client.patch(f"{api}/budgets/{budget.pk}/", {"amount": "70"}, format="json")

@@ -25,6 +25,7 @@ from currencies.selectors import (
     BaseCurrencyChangeInProgress,
     ConversionOutOfRange,
     RateUnavailable,
+    base_currency_change_lock,
     base_currency_lock_wait,
 )
 
@@ -74,8 +75,9 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     it, here and now, whatever the account's size (PATCH /auth/me/ goes through
     `user_settings_update`, which hands big accounts to the task queue); if a needed
     rate is missing (RateUnavailable) or a figure would not fit (ConversionOutOfRange),
-    400 and nothing changes. Currency changes of one user are serialized: the user row
-    is locked and its currency re-read first, and every figure is derived from stored
+    400 and nothing changes. Currency changes of one user are serialized: the change
+    lock (`currencies.selectors.base_currency_change_lock`) is taken and the currency
+    re-read first, and every figure is derived from stored
     originals, so concurrent changes end exactly as one change to the last currency
     would. While a queued change is pending, asking for another currency raises
     BaseCurrencyChangeInProgress (409); a lock wait longer than
@@ -133,11 +135,11 @@ def _settings_write(
         with transaction.atomic(), base_currency_lock_wait():
             changes = dict(data)
             if "base_currency" in changes:
-                # Compare with the committed currency, not this request's copy of it.
-                user.base_currency = (
-                    User.objects.select_for_update()
-                    .values_list("base_currency", flat=True)
-                    .get(pk=user.pk)
+                # One change of this user at a time (bounded wait: 409 while a long one
+                # runs); then compare with the committed currency, not this request's copy.
+                base_currency_change_lock(user_id=user.pk)
+                user.base_currency = User.objects.values_list("base_currency", flat=True).get(
+                    pk=user.pk
                 )
                 pending = _pending_change(user=user)
                 if pending is not None and changes["base_currency"] == pending.to_currency:
@@ -165,10 +167,11 @@ def _settings_write(
                 transaction.on_commit(lambda: enqueue(change_id))
             for field in changed:
                 setattr(user, field, changes[field])
+            if "base_currency" in changed:
+                _recompute_base_amounts(user=user)
             if changed:
+                # Last: the user row stays locked from here to commit, briefly.
                 user.save(update_fields=changed)
-                if "base_currency" in changed:
-                    _recompute_base_amounts(user=user)
     except IntegrityError:
         for field, value in before.items():
             setattr(user, field, value)
@@ -182,7 +185,7 @@ def _settings_write(
 
 def _change_queue(*, user: User, from_currency: str, to_currency: str) -> BaseCurrencyChange:
     """Record a queued change; the database keeps it the only pending one of the user (on
-    SQLite, where the user row lock is no lock, a concurrent request may get there first)."""
+    SQLite, where the change lock is no lock, a concurrent request may get there first)."""
     try:
         with transaction.atomic():
             return BaseCurrencyChange.objects.create(
@@ -207,7 +210,7 @@ def base_currency_change_run(*, change_id: int) -> None:
     """Carry out one queued change: `running`, then `done`, or `failed` with the reason.
 
     Does what `user_update` does inline (`_recompute_base_amounts`), all or nothing in
-    one transaction, holding the user row lock for as long as that takes (writes of the
+    one transaction, holding the change lock for as long as that takes (writes of the
     user meanwhile answer 409 after BASE_CURRENCY_LOCK_WAIT_SECONDS). The state is
     re-read under the lock, so delivering the task twice (or once more after a crash)
     converts once: a change already `done` or `failed` is left alone. A missing rate or
@@ -222,15 +225,17 @@ def base_currency_change_run(*, change_id: int) -> None:
     try:
         with transaction.atomic():
             owner = BaseCurrencyChange.objects.values_list("user_id", flat=True).get(pk=change_id)
-            # The user row first, as every writer locks it: then the change's own row.
-            user = User.objects.select_for_update().get(pk=owner)
+            # The change lock first, as every writer takes it: then the change's own row.
+            # Not the user row: login and refresh keep working during a long change.
+            base_currency_change_lock(user_id=owner)
+            user = User.objects.get(pk=owner)
             change = BaseCurrencyChange.objects.select_for_update().get(pk=change_id)
             if change.status != BaseCurrencyChangeStatus.RUNNING:
                 return  # finished by another delivery meanwhile
             if user.base_currency != change.to_currency:
                 user.base_currency = change.to_currency
-                user.save(update_fields=["base_currency"])
                 _recompute_base_amounts(user=user)
+                user.save(update_fields=["base_currency"])
             change.status = BaseCurrencyChangeStatus.DONE
             change.finished_at = timezone.now()
             change.save(update_fields=["status", "finished_at"])
@@ -258,7 +263,7 @@ def _recompute_base_amounts(*, user: User) -> None:
 
     Expenses and income convert at the rate of their own dates; budgets and goals,
     which have no date of their own, at the latest rate (today, in the user's zone),
-    from their stored originals. Runs under the user row lock taken by `user_update`
+    from their stored originals. Runs under the change lock taken by `user_update`
     or `base_currency_change_run`.
     """
     from budgets.services import budgets_convert_currency
