@@ -16,12 +16,13 @@ import regex
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.exceptions import ConflictError
+from core.locks import UserLock, user_lock
 
 from .models import (
     Category,
@@ -45,10 +46,6 @@ REGEX_TIMEOUT_SECONDS = 0.05
 # records cannot hold a worker for minutes.
 REGEX_RUN_BUDGET_SECONDS = 1.0
 
-# Per-user PostgreSQL advisory-lock namespaces: they serialize one user's count-capped
-# inserts (rules, new tags) so concurrent requests cannot overshoot a cap.
-_RULES_LOCK = 0x5255
-_TAGS_LOCK = 0x5447
 
 CATEGORY_FIELDS = ("name", "kind", "parent", "icon", "color")
 RULE_FIELDS = (
@@ -192,16 +189,6 @@ def category_delete(*, category: Category, reassign_to: Category | None = None) 
     )
 
 
-def _lock_owner(user: Any, namespace: int) -> None:
-    """Serialize this user's capped inserts until the transaction ends (PostgreSQL).
-
-    SQLite already serializes writers. Must be called inside `transaction.atomic`.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, user.pk % 2**31])
-
-
 # --- tags ---------------------------------------------------------------------------
 
 
@@ -303,7 +290,7 @@ def tags_resolve(*, user: Any, names: Iterable[str], max_count: int | None = Non
     missing = [name for name in cleaned if name.casefold() not in existing]
     if missing:
         with transaction.atomic():
-            _lock_owner(user, _TAGS_LOCK)
+            user_lock(UserLock.TAGS, user.pk)  # serialize capped inserts
             _check_tag_room(user, len(missing))
             return _tags_create_missing(user, cleaned, existing)
     return [existing[name.casefold()] for name in cleaned]
@@ -331,7 +318,7 @@ def tag_create(*, user: Any, name: str) -> Tag:
     """Create a tag; raises `ValidationError` on `name` if the user already has it (any
     case) or already has TAGS_MAX_PER_USER tags."""
     with transaction.atomic():
-        _lock_owner(user, _TAGS_LOCK)
+        user_lock(UserLock.TAGS, user.pk)  # serialize capped inserts
         try:
             _check_tag_room(user, 1)
         except ValidationError as exc:
@@ -403,7 +390,7 @@ def rule_create(*, user: Any, data: Mapping[str, Any]) -> Rule:
         data.get("operator", RuleOperator.CONTAINS),
         case_sensitive=data.get("case_sensitive", False),
     )
-    _lock_owner(user, _RULES_LOCK)
+    user_lock(UserLock.RULES, user.pk)  # serialize capped inserts
     limit = settings.RULES_MAX_PER_USER
     if Rule.objects.filter(user=user).count() >= limit:
         raise ConflictError(

@@ -17,6 +17,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from core.exceptions import ApplicationError, ConflictError, is_lock_timeout
+from core.locks import UserLock, user_lock
 from core.money import MAX_AMOUNT, minor_units, quantize
 
 from .models import ExchangeRate
@@ -379,15 +380,6 @@ def base_currency_lock_wait(*, seconds: float | None = None) -> Iterator[None]:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
 
-# Advisory-lock namespace of "user N's base currency" (categories uses 0x5255/0x5447).
-_BASE_CURRENCY_LOCK = 0x4243
-
-
-def _advisory(function: str, user_id: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, %s)", [_BASE_CURRENCY_LOCK, user_id % 2**31])
-
-
 def base_currency_change_lock(*, user_id: int) -> None:
     """Held by a base-currency change for its whole transaction (PostgreSQL advisory
     lock, exclusive): one change of a user at a time, and none while a write of theirs
@@ -397,8 +389,7 @@ def base_currency_change_lock(*, user_id: int) -> None:
     login, token refresh, password change. Must be called inside `transaction.atomic`;
     SQLite serializes writers, so there it does nothing.
     """
-    if connection.vendor == "postgresql":
-        _advisory("pg_advisory_xact_lock", user_id)
+    user_lock(UserLock.BASE_CURRENCY, user_id)
 
 
 def base_currency_lock(*, user_id: int) -> str:
@@ -416,5 +407,5 @@ def base_currency_lock(*, user_id: int) -> str:
         # savepoint=False: no extra statements inside the caller's transaction; outside
         # one, the lock needs a transaction of its own to live in.
         with transaction.atomic(savepoint=False), base_currency_lock_wait():
-            _advisory("pg_advisory_xact_lock_shared", user_id)
+            user_lock(UserLock.BASE_CURRENCY, user_id, shared=True)
     return user_model.objects.values_list("base_currency", flat=True).get(pk=user_id)

@@ -77,5 +77,4 @@ def expenses_bulk_import(*, user: Any, rows: list[dict[str, Any]], import_batch:
 
 
 def expenses_delete_imported(*, import_batch: Any) -> int:
-    _, per_model = Expense.objects.filter(import_batch=import_batch).delete()
-    return per_model.get(Expense._meta.label, 0)
+    return ledger.transactions_delete_imported(model=Expense, import_batch=import_batch)

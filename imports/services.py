@@ -32,6 +32,7 @@ from django.utils import timezone
 from categories.services import rules_for
 from core.dates import DATE_RANGE_MESSAGE, date_in_range
 from core.exceptions import ApplicationError, ConflictError
+from core.locks import UserLock, user_lock
 from core.money import amount_errors, is_currency
 from currencies.selectors import RateUnavailable, get_rate
 from expenses.models import Expense
@@ -351,15 +352,25 @@ def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
     in status `expected`. Duplicates are decided again here (another import may have
     landed since the preview), so two commits cannot both store a row."""
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=batch.user_id)
+        # One commit or undo of this user at a time (duplicate detection), without
+        # locking the user row: login and refresh go on during a long commit.
+        user_lock(UserLock.IMPORTS, batch.user_id)
+        user = User.objects.get(pk=batch.user_id)
         status = _lock(batch.pk)["status"]
         if status != expected:
             raise _conflict(status)
         rows = batch.rows
         _mark_duplicates(user, rows)
-        fresh = [row for row in rows if not row["duplicate"]]
+        total, fresh_count = len(rows), sum(not row["duplicate"] for row in rows)
         by_kind: dict[str, list[dict[str, Any]]] = {EXPENSE: [], INCOME: []}
-        for row in fresh:
+        # Consumed while converting, so the parsed document and its converted copy are
+        # never both whole in memory (a 100 000-row batch is hundreds of MB as objects).
+        batch.rows = []
+        rows.reverse()
+        while rows:
+            row = rows.pop()
+            if row["duplicate"]:
+                continue
             by_kind[row["kind"]].append(
                 {
                     "amount": Decimal(row["amount"]),
@@ -377,7 +388,7 @@ def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
         batch.committed_at = timezone.now()
         batch.error = ""
         batch.expense_count, batch.income_count = expenses, incomes
-        batch.new_rows, batch.duplicate_rows = len(fresh), len(rows) - len(fresh)
+        batch.new_rows, batch.duplicate_rows = fresh_count, total - fresh_count
         batch.save(
             update_fields=[
                 "status",
@@ -393,7 +404,7 @@ def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
     return {
         "expenses": expenses,
         "incomes": incomes,
-        "duplicates_skipped": len(rows) - len(fresh),
+        "duplicates_skipped": total - fresh_count,
         "errors_skipped": len(batch.errors),
     }
 

@@ -46,5 +46,4 @@ def incomes_bulk_import(*, user: Any, rows: list[dict[str, Any]], import_batch: 
 
 
 def incomes_delete_imported(*, import_batch: Any) -> int:
-    _, per_model = Income.objects.filter(import_batch=import_batch).delete()
-    return per_model.get(Income._meta.label, 0)
+    return ledger.transactions_delete_imported(model=Income, import_batch=import_batch)

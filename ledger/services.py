@@ -376,6 +376,9 @@ def transactions_apply_rules(
     return len(changed)
 
 
+BULK_IMPORT_CHUNK = 5000
+
+
 @transaction.atomic
 def transactions_bulk_import(
     *,
@@ -396,42 +399,66 @@ def transactions_bulk_import(
     base_currency = base_currency_lock(user_id=user.pk)
     matcher = rules_for(user=user)
     quotes: dict[tuple[str, date], RateQuote] = {}
-    records: list[Transaction] = []
-    record_tags: list[list[Any]] = []
-    for row in rows:
-        quote_key = (row["currency"], row["date"])
-        if quote_key not in quotes:
-            quotes[quote_key] = get_rate(
-                from_currency=row["currency"], to_currency=base_currency, on=row["date"]
-            )
-        category, tags = matcher.match(
-            kind=kind, description=row["description"], merchant=row["text"]
-        )
-        record = model(
-            user=user,
-            amount=row["amount"],
-            currency=row["currency"],
-            date=row["date"],
-            description=row["description"],
-            category=category,
-            import_batch=import_batch,
-            import_fitid=row["fitid"],
-            import_key=row["key"],
-            **{text_field: row["text"]},
-        )
-        _set_base_amount(record, base_currency, quotes[quote_key])
-        records.append(record)
-        record_tags.append(tags)
-    _bulk_insert(model, records)
     through = model.tags.through
     owner = f"{model._meta.model_name}_id"
-    links = [
-        through(**{owner: record.pk, "tag_id": tag.pk})
-        for record, tags in zip(records, record_tags, strict=True)
-        for tag in tags
-    ]
-    through.objects.bulk_create(links, batch_size=5000, ignore_conflicts=True)
-    return len(records)
+    stored = 0
+    # In chunks, so memory holds one chunk of model instances, not the whole statement.
+    for start in range(0, len(rows), BULK_IMPORT_CHUNK):
+        records: list[Transaction] = []
+        record_tags: list[list[Any]] = []
+        for row in rows[start : start + BULK_IMPORT_CHUNK]:
+            quote_key = (row["currency"], row["date"])
+            if quote_key not in quotes:
+                quotes[quote_key] = get_rate(
+                    from_currency=row["currency"], to_currency=base_currency, on=row["date"]
+                )
+            category, tags = matcher.match(
+                kind=kind, description=row["description"], merchant=row["text"]
+            )
+            record = model(
+                user=user,
+                amount=row["amount"],
+                currency=row["currency"],
+                date=row["date"],
+                description=row["description"],
+                category=category,
+                import_batch=import_batch,
+                import_fitid=row["fitid"],
+                import_key=row["key"],
+                **{text_field: row["text"]},
+            )
+            _set_base_amount(record, base_currency, quotes[quote_key])
+            records.append(record)
+            record_tags.append(tags)
+        _bulk_insert(model, records)
+        links = [
+            through(**{owner: record.pk, "tag_id": tag.pk})
+            for record, tags in zip(records, record_tags, strict=True)
+            for tag in tags
+        ]
+        through.objects.bulk_create(links, batch_size=5000, ignore_conflicts=True)
+        stored += len(records)
+    return stored
+
+
+def transactions_delete_imported(*, model: type[Transaction], import_batch: Any) -> int:
+    """Delete the records a statement import stored; returns how many.
+
+    In chunks of ids: Django's delete collects the objects it deletes (for the tag links
+    and receipts), so one delete of a 100 000-row batch would hold them all in memory.
+    Receipt files attached since the import are deleted after commit.
+    """
+    ids = list(
+        model.objects.filter(import_batch=import_batch).order_by("pk").values_list("pk", flat=True)
+    )
+    deleted = 0
+    for start in range(0, len(ids), BULK_IMPORT_CHUNK):
+        chunk = model.objects.filter(pk__in=ids[start : start + BULK_IMPORT_CHUNK])
+        for record in chunk.exclude(receipt="").only("pk", "receipt"):
+            _delete_file_on_commit(record.receipt)
+        _, per_model = chunk.delete()
+        deleted += per_model.get(model._meta.label, 0)
+    return deleted
 
 
 def _bulk_insert(model: type[Transaction], records: list[Transaction]) -> None:
