@@ -3,13 +3,14 @@
     .venv/bin/python -m bench.limits [--rows 60000] [--import-rows 100000] [--json PATH]
 
 Starts the production profile under gunicorn (3 workers, 30 s worker timeout, Redis
-cache for throttling) on a fresh database, then sends each case over real HTTP and
-prints, per case: the status(es) answered, wall time, and the peak resident memory of
-the gunicorn worker processes during the case (VmHWM, reset before each case through
-/proc/PID/clear_refs, so needs Linux and the right to write it — root here). Each
-case passes when every answer is a 2xx/4xx JSON body (never a 5xx), it finished
-under the worker timeout, and the peak stayed under the memory ceiling. Never run by
-the test suite; no timed assertions: it prints a table and writes JSON.
+cache for throttling) and a Celery worker on a Redis broker, on a fresh database,
+then sends each case over real HTTP and prints, per case: the status(es) answered,
+the longest single answer, the total time (queued work, answered 202, is followed to
+its end), the peak resident memory of the gunicorn and Celery workers during the case
+(VmHWM, reset before each case through /proc/PID/clear_refs: Linux, as root), and how
+much the process that grew most grew. A case passes when no answer is a 5xx, no single
+answer took the worker timeout, and no process grew by more than the memory ceiling.
+Never run by the test suite; no timed assertions: it prints a table and writes JSON.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "limits.json"
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "budget_limits_bench"
 WORKER_TIMEOUT_S = 30
-MEMORY_CEILING_MB = 512
+# What one case may add to one process (a gunicorn or the Celery worker): the largest
+# allowed statement (100 000 rows) is held as parsed rows while it is previewed,
+# committed or undone, which takes a few hundred MB.
+MEMORY_CEILING_MB = 768
 PASSWORD = "limits-bench-Pass-1"
 CACHE_URL = "redis://127.0.0.1:6379/7"
 BROKER_URL = "redis://127.0.0.1:6379/8"
@@ -72,7 +76,7 @@ class Case:
             bool(self.statuses)
             and all(s < 500 for s in self.statuses)
             and self.longest_answer < WORKER_TIMEOUT_S
-            and self.peak_mb < MEMORY_CEILING_MB
+            and self.growth_mb < MEMORY_CEILING_MB
         )
 
 

@@ -37,8 +37,13 @@ _ERROR_DESCRIPTIONS = {
     "401": "Missing, invalid or expired access token.",
     "403": "Authenticated but not allowed.",
     "404": "No such object among yours.",
+    "409": "Conflict: the records are being changed by another operation (a base-currency "
+    "change, an import) or the request conflicts with their state; `Retry-After` says when "
+    "to retry a passing one.",
+    "413": "The request body is over the size limit.",
     "429": "Too many requests; retry later.",
 }
+_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -46,7 +51,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     Any operation taking parameters or a body can answer 400; one behind JWT
     authentication 401; one with a path parameter 404; one with a permission beyond
-    "authenticated" 403; a throttled one 429. Statuses a view documents itself win.
+    "authenticated" 403; a throttled one 429; one with a body 413; an authenticated
+    write 409. Statuses a view documents itself win.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -72,6 +78,12 @@ class AutoSchema(SpectacularAutoSchema):
             self._add_error(responses, "404")
         if self.view.get_throttles():
             self._add_error(responses, "429")
+        if "requestBody" in operation:
+            self._add_error(responses, "413")
+        # Any authenticated write may meet rows a long operation holds (DB_LOCK_TIMEOUT_MS)
+        # or a base-currency change in progress.
+        if self.method in _WRITE_METHODS and "401" in responses:
+            self._add_error(responses, "409")
         return operation
 
     def _add_error(self, responses: dict[str, Any], code: str) -> None:
