@@ -6,20 +6,22 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
+from django.db import models
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from budgets.models import Budget
+from categories.models import Category
 from categories.tests.factories import CategoryFactory
 from expenses.tests.factories import ExpenseFactory
 from goals.tests.factories import ContributionFactory, GoalFactory
 from income.tests.factories import IncomeFactory
+from users.models import User
 from users.tests.factories import UserFactory
 
 
-@pytest.fixture
-def owner(db):
-    """A user with some of everything, so lists, reports and lookups have rows."""
-    user = UserFactory()
+def populate(user) -> None:
+    """Some of everything, so lists, reports and lookups have rows."""
     category = CategoryFactory(user=user)
     ExpenseFactory(user=user, category=category)
     IncomeFactory(user=user)
@@ -28,7 +30,49 @@ def owner(db):
     )
     goal = GoalFactory(user=user)
     ContributionFactory(goal=goal)
+
+
+SETTINGS_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "base_currency",
+    "timezone",
+    "month_start_day",
+)
+
+
+def reset_to_populated(user, settings: dict) -> None:
+    """Back to what `owner` started with: every record the user owns deleted (the models
+    that die with the user, categories last because records RESTRICT them), the user's
+    settings restored, and `populate` again. A stateful fuzzing scenario starts from here,
+    so what one scenario created cannot change what the next one's requests answer
+    (hypothesis replays scenarios and requires them to behave the same)."""
+    owned = [
+        model
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.many_to_one
+        and field.remote_field.model is User
+        and field.remote_field.on_delete is models.CASCADE
+    ]
+    for model in sorted(owned, key=lambda m: m is Category):
+        model._base_manager.filter(user=user).delete()
+    User.objects.filter(pk=user.pk).update(**settings)
+    user.refresh_from_db()
+    populate(user)
+
+
+@pytest.fixture
+def owner(db):
+    user = UserFactory()
+    populate(user)
     return user
+
+
+@pytest.fixture
+def owner_settings(owner) -> dict:
+    return {field: getattr(owner, field) for field in SETTINGS_FIELDS}
 
 
 @pytest.fixture

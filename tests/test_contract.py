@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from budget_tracker.wsgi import application
+from tests.conftest import reset_to_populated
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,8 +61,11 @@ def test_every_operation_honours_the_schema(case, auth_headers):
     case.call_and_validate(headers=auth_headers, excluded_checks=EXCLUDED_CHECKS)
 
 
-def test_linked_operations_honour_the_schema(auth_headers):
+def test_linked_operations_honour_the_schema(owner, owner_settings, auth_headers):
     class Workflow(schema.as_state_machine()):
+        def teardown(self):
+            reset_to_populated(owner, owner_settings)
+
         def get_call_kwargs(self, case):
             return {"headers": auth_headers}
 
