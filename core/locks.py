@@ -21,6 +21,7 @@ class UserLock(IntEnum):
     TAGS = 0x5447  # tag count cap
     BASE_CURRENCY = 0x4243  # base-currency changes (exclusive) vs money writes (shared)
     IMPORTS = 0x494D  # statement commits and undos (duplicate detection)
+    IMPORT_PROFILES = 0x4950  # saved import mappings: count cap, unique names
 
 
 def user_lock(namespace: UserLock, user_id: int, *, shared: bool = False) -> None:

@@ -41,6 +41,7 @@ _ERROR_DESCRIPTIONS = {
     "change, an import) or the request conflicts with their state; `Retry-After` says when "
     "to retry a passing one.",
     "413": "The request body is over the size limit.",
+    "415": "Unsupported media type: send JSON (or multipart/form data where a file is taken).",
     "429": "Too many requests; retry later.",
 }
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -51,8 +52,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     Any operation taking parameters or a body can answer 400; one behind JWT
     authentication 401; one with a path parameter 404; one with a permission beyond
-    "authenticated" 403; a throttled one 429; one with a body 413; an authenticated
-    write 409. Statuses a view documents itself win.
+    "authenticated" 403; a throttled one 429; one with a body 413 and 415; an
+    authenticated write 409. Statuses a view documents itself win.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -80,6 +81,7 @@ class AutoSchema(SpectacularAutoSchema):
             self._add_error(responses, "429")
         if "requestBody" in operation:
             self._add_error(responses, "413")
+            self._add_error(responses, "415")
         # Any authenticated write may meet rows a long operation holds (DB_LOCK_TIMEOUT_MS)
         # or a base-currency change in progress.
         if self.method in _WRITE_METHODS and "401" in responses:

@@ -1,8 +1,12 @@
 """Statement import batches: preview → commit → undo (SPEC §11)."""
 
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 
 from core.models import OwnedModel
+
+MAX_PROFILES_PER_USER = 100
 
 
 class BatchStatus(models.TextChoices):
@@ -20,6 +24,8 @@ class ImportFormat(models.TextChoices):
     QFX = "qfx", "QFX"
     QIF = "qif", "QIF"
     XLSX = "xlsx", "Excel (XLSX)"
+    CAMT = "camt", "ISO 20022 camt.052/camt.053"
+    MT940 = "mt940", "SWIFT MT940"
 
 
 class ImportBatch(OwnedModel):
@@ -30,12 +36,25 @@ class ImportBatch(OwnedModel):
     status = models.CharField(
         max_length=10, choices=BatchStatus.choices, default=BatchStatus.PREVIEW
     )
-    format = models.CharField(max_length=4, choices=ImportFormat.choices)
+    # Room for longer format names (camt.053, mt940) without widening the column again.
+    format = models.CharField(max_length=16, choices=ImportFormat.choices)
     filename = models.CharField(max_length=255, blank=True, default="")
     default_currency = models.CharField(max_length=3)
     total_rows = models.PositiveIntegerField(default=0)
     new_rows = models.PositiveIntegerField(default=0)
     duplicate_rows = models.PositiveIntegerField(default=0)
+    # Rows that look like a record entered by hand (not imported); skipped on commit
+    # unless the commit lists their line in `keep_lines` (SPEC §11).
+    possible_duplicate_rows = models.PositiveIntegerField(default=0)
+    keep_lines = models.JSONField(default=list, blank=True)
+    # The CSV/XLSX options the preview used (a profile's, then the request's) and the
+    # header row it found, so a profile can be made from the batch.
+    options = models.JSONField(default=dict, blank=True)
+    header = models.JSONField(null=True, blank=True)
+    profile = models.ForeignKey(
+        "imports.ImportProfile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    profile_matched_by = models.CharField(max_length=12, blank=True, default="")
     errors = models.JSONField(default=list, blank=True)
     rows = models.JSONField(default=list, blank=True)
     expense_count = models.PositiveIntegerField(default=0)
@@ -50,3 +69,29 @@ class ImportBatch(OwnedModel):
 
     def __str__(self) -> str:
         return f"{self.filename or self.format} ({self.status})"
+
+
+class ImportProfile(OwnedModel):
+    """A saved CSV/XLSX mapping: upload options under a name, plus the fingerprint of the
+    header row it was made for, so a file with that header uses it automatically."""
+
+    name = models.CharField(max_length=100)
+    options = models.JSONField(default=dict, blank=True)
+    header = models.JSONField(null=True, blank=True)  # the header cells, normalised
+    header_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint("user", Lower("name"), name="imports_profile_name_unique_ci"),
+            # One profile per header: the automatic choice is never ambiguous.
+            models.UniqueConstraint(
+                fields=["user", "header_fingerprint"],
+                condition=~Q(header_fingerprint=""),
+                name="imports_profile_fingerprint_unique",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="imports_profile_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -10,6 +10,10 @@ normalised description, counted per occurrence: with N identical rows in the fil
 and E records already stored under that key, the first E rows are duplicates and the
 rest are new — so two genuine identical coffees on one day both survive, and
 re-importing the file stores nothing.
+
+Possible duplicates: a row that is not an exact duplicate but looks like a record
+entered by hand (see `imports.duplicates` for the rule) carries `possible_duplicate:
+{id, kind}` and is skipped on commit unless the commit lists its line in `keep_lines`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import hashlib
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -34,14 +39,22 @@ from core.dates import DATE_RANGE_MESSAGE, date_in_range
 from core.exceptions import ApplicationError, ConflictError
 from core.locks import UserLock, user_lock
 from core.money import amount_errors, is_currency
-from currencies.selectors import RateUnavailable, get_rate
+from currencies.selectors import (
+    ConversionOutOfRange,
+    RateUnavailable,
+    get_rate,
+    rates_on_each,
+)
 from expenses.models import Expense
+from expenses.selectors import expenses_not_imported
 from expenses.services import expenses_bulk_import, expenses_delete_imported
 from income.models import Income
+from income.selectors import incomes_not_imported
 from income.services import incomes_bulk_import, incomes_delete_imported
 from users.models import User
 
-from .models import BatchStatus, ImportBatch
+from . import duplicates
+from .models import BatchStatus, ImportBatch, ImportProfile
 from .parsers.base import (
     CsvOptions,
     ParsedRow,
@@ -51,6 +64,7 @@ from .parsers.base import (
     max_transactions,
     too_many_transactions,
 )
+from .profiles import table_header
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +90,8 @@ def parse_statement(content: bytes, *, fmt: str, filename: str, options: CsvOpti
         detected = detect_format(content, filename)
         if detected is None:
             raise UnsupportedFormat(
-                "This file is not a statement format we read (CSV, OFX, QFX, QIF or XLSX)."
+                "This file is not a statement format we read (CSV, OFX, QFX, QIF, XLSX, "
+                "camt.052/camt.053 or MT940)."
             )
         fmt = detected
     if fmt == "csv":
@@ -95,13 +110,26 @@ def parse_statement(content: bytes, *, fmt: str, filename: str, options: CsvOpti
         from .parsers.qif_parser import parse_qif
 
         return parse_qif(content)
+    if fmt == "camt":
+        from .parsers.camt_parser import parse_camt
+
+        return parse_camt(content)
+    if fmt == "mt940":
+        from .parsers.mt940_parser import parse_mt940
+
+        return parse_mt940(content)
     raise UnsupportedFormat(f"Unknown format {fmt!r}.")
 
 
 def _validate(
-    row: ParsedRow, currency: str, base_currency: str, quotes: dict[tuple[str, date], bool]
+    row: ParsedRow, currency: str, base_currency: str, quotes: dict[tuple[str, date], str | None]
 ) -> str | None:
-    """Why a parsed row cannot be stored, or None."""
+    """Why a parsed row cannot be stored, or None.
+
+    `quotes` caches, per (currency, date), why the row cannot be converted into the base
+    currency (the message names the pair and the date, and a currency no rates cover),
+    or None when it can.
+    """
     if not is_currency(currency):
         return f"Unknown currency {currency!r}."
     if not date_in_range(row.date):
@@ -114,12 +142,54 @@ def _validate(
         if key not in quotes:
             try:
                 get_rate(from_currency=currency, to_currency=base_currency, on=row.date)
-                quotes[key] = True
-            except RateUnavailable:
-                quotes[key] = False
-        if not quotes[key]:
-            return f"No exchange rate for {currency}->{base_currency} on or before {row.date}."
+                quotes[key] = None
+            except (RateUnavailable, ConversionOutOfRange) as exc:
+                quotes[key] = exc.message
+        return quotes[key]
     return None
+
+
+def _conversion_problems(
+    rows: Iterable[ParsedRow], fallback: str, base_currency: str
+) -> dict[tuple[str, date], str | None]:
+    """For `_validate`: per (currency, date) of the rows, why it cannot be converted into
+    the base currency, or None. One rates query per currency rather than per date."""
+    wanted: dict[str, set[date]] = {}
+    for row in rows:
+        currency = (row.currency or fallback).upper()
+        if currency != base_currency and is_currency(currency) and date_in_range(row.date):
+            wanted.setdefault(currency, set()).add(row.date)
+    problems: dict[tuple[str, date], str | None] = {}
+    for currency, days in wanted.items():
+        answers = rates_on_each(from_currency=currency, to_currency=base_currency, dates=days)
+        for day, answer in answers.items():
+            failed = isinstance(answer, RateUnavailable | ConversionOutOfRange)
+            problems[(currency, day)] = answer.message if failed else None
+    return problems
+
+
+def _nothing_to_import(
+    errors: list[dict[str, Any]], conversion_problems: set[str], base_currency: str
+) -> str:
+    """The 400 message for a file none of whose rows can be stored, saying why."""
+    if not errors:
+        return "No transactions could be read from this file."
+    unconvertible = sorted(
+        (e for e in errors if e["message"] in conversion_problems), key=lambda e: e["line"]
+    )
+    unreadable = len(errors) - len(unconvertible)
+    if not unconvertible:
+        return (
+            f"No transactions could be read from this file ({unreadable} rows could not be read)."
+        )
+    first = unconvertible[0]
+    parts = [
+        f"{len(unconvertible)} rows could not be converted to {base_currency} "
+        f"(first, line {first['line']}: {first['message']})"
+    ]
+    if unreadable:
+        parts.append(f"{unreadable} rows could not be read")
+    return f"No transactions could be imported from this file: {'; '.join(parts)}."
 
 
 def _existing(
@@ -167,6 +237,38 @@ def _mark_duplicates(user: User, rows: list[dict[str, Any]]) -> None:
         row["duplicate"] = seen[row["key"]] <= stored[row["key"]]
 
 
+def _mark_possible_duplicates(user: User, rows: list[dict[str, Any]]) -> int:
+    """Set `possible_duplicate` on the rows that are not exact duplicates but match a
+    record no import created (`imports.duplicates`); returns how many. One query per
+    ledger for the rows' dates ± the window, whatever the number of rows."""
+    for row in rows:
+        row.pop("possible_duplicate", None)
+    fresh = [row for row in rows if not row["duplicate"]]
+    window = duplicates.date_window(date.fromisoformat(row["date"]) for row in fresh)
+    if window is None:
+        return 0
+    first, last = window
+    matches = duplicates.match(
+        fresh,
+        {
+            EXPENSE: expenses_not_imported(user=user, first=first, last=last),
+            INCOME: incomes_not_imported(user=user, first=first, last=last),
+        },
+    )
+    for index, (kind, record_id) in matches.items():
+        fresh[index]["possible_duplicate"] = {"id": record_id, "kind": kind}
+    return len(matches)
+
+
+def _given_options(options: CsvOptions) -> dict[str, Any]:
+    """The options a preview was given (as JSON), without the unset ones."""
+    return {
+        name: value
+        for name, value in asdict(options).items()
+        if value is not None and value is not False and value != [] and value != ()
+    }
+
+
 @transaction.atomic
 def import_preview(
     *,
@@ -176,8 +278,14 @@ def import_preview(
     filename: str,
     options: CsvOptions,
     default_currency: str | None,
+    profile: ImportProfile | None = None,
+    matched_by: str = "",
 ) -> ImportBatch:
     """Parse and check a statement; store only the batch (status `preview`).
+
+    `profile` is the saved mapping whose options `options` include, and `matched_by`
+    how it was chosen ("name" or "fingerprint"); the batch records both, and the
+    header row of a CSV/XLSX file, so a profile can be made from it.
 
     Raises UnsupportedFormat (415) or StatementError (400) for a file that cannot be
     read, that holds more than IMPORT_MAX_ROWS transactions, or of which no row at all
@@ -189,7 +297,7 @@ def import_preview(
         raise too_many_transactions(found)
     fallback = (result.currency or default_currency or user.base_currency).upper()
     matcher = rules_for(user=user)
-    quotes: dict[tuple[str, date], bool] = {}
+    quotes = _conversion_problems(result.rows, fallback, user.base_currency)
     errors = [{"line": line, "message": message} for line, message in result.errors]
     rows: list[dict[str, Any]] = []
     for parsed in result.rows:
@@ -224,21 +332,27 @@ def import_preview(
             }
         )
     if not rows:
-        detail = f" ({len(errors)} rows could not be read)" if errors else ""
-        raise StatementError(f"No transactions could be read from this file{detail}.")
+        conversion_problems = {problem for problem in quotes.values() if problem}
+        raise StatementError(_nothing_to_import(errors, conversion_problems, user.base_currency))
     errors.sort(key=lambda e: e["line"])
     _mark_duplicates(user, rows)
-    duplicates = sum(row["duplicate"] for row in rows)
+    exact = sum(row["duplicate"] for row in rows)
+    possible = _mark_possible_duplicates(user, rows)
     return ImportBatch.objects.create(
         user=user,
         format=result.format,
         filename=filename[:255],
         default_currency=fallback,
         total_rows=len(rows),
-        new_rows=len(rows) - duplicates,
-        duplicate_rows=duplicates,
+        new_rows=len(rows) - exact - possible,
+        duplicate_rows=exact,
+        possible_duplicate_rows=possible,
         errors=errors,
         rows=rows,
+        options=_given_options(options),
+        header=table_header(content, fmt=result.format, options=options),
+        profile=profile,
+        profile_matched_by=matched_by if profile else "",
     )
 
 
@@ -281,9 +395,17 @@ def _lock(batch_id: int) -> dict[str, Any]:
 
 
 def import_commit(
-    *, batch: ImportBatch, skip_errors: bool = False, enqueue: Callable[[int, bool], Any]
+    *,
+    batch: ImportBatch,
+    skip_errors: bool = False,
+    keep_lines: Iterable[int] = (),
+    enqueue: Callable[[int, bool], Any],
 ) -> dict[str, int] | None:
     """Store the batch's new rows in one transaction; returns counts.
+
+    Possible duplicates are skipped unless their line is in `keep_lines` (lines that
+    are not rows of the batch → ValidationError on `keep_lines`; a listed row that is
+    no possible duplicate is stored anyway). Exact duplicates are always skipped.
 
     A batch of more than IMPORT_ASYNC_ROWS rows is only marked `committing` and handed
     to `enqueue(batch_id, skip_errors)` (the task queue's entry) once that is committed;
@@ -298,19 +420,27 @@ def import_commit(
         raise ValidationError(
             {
                 "skip_errors": [
-                    f"This file has {len(batch.errors)} rows that could not be read; "
-                    "send skip_errors: true to store the others."
+                    f"This file has {len(batch.errors)} rows that could not be read or "
+                    "converted (see `errors`); send skip_errors: true to store the others."
                 ]
             }
         )
+    keep = sorted(set(keep_lines))
+    if keep:
+        unknown = set(keep) - {row["line"] for row in batch.rows}
+        if unknown:
+            listed = ", ".join(str(line) for line in sorted(unknown)[:20])
+            raise ValidationError(
+                {"keep_lines": [f"These lines are not rows of this import: {listed}."]}
+            )
     if batch.total_rows <= settings.IMPORT_ASYNC_ROWS:
-        return _commit(batch=batch, expected=BatchStatus.PREVIEW)
+        return _commit(batch=batch, expected=BatchStatus.PREVIEW, keep_lines=keep)
     with transaction.atomic():
         status = _lock(batch.pk)["status"]
         if status != BatchStatus.PREVIEW:
             raise _conflict(status)
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.COMMITTING, error="", updated_at=timezone.now()
+            status=BatchStatus.COMMITTING, error="", keep_lines=keep, updated_at=timezone.now()
         )
         batch_id = batch.pk
         transaction.on_commit(lambda: enqueue(batch_id, skip_errors))
@@ -327,7 +457,7 @@ def import_commit_queued(*, batch_id: int) -> None:
     if batch is None:
         return
     try:
-        _commit(batch=batch, expected=BatchStatus.COMMITTING)
+        _commit(batch=batch, expected=BatchStatus.COMMITTING, keep_lines=batch.keep_lines)
     except ApplicationError as exc:  # only recorded while the batch is still `committing`
         _fail(batch_id, exc.message)
     except Exception as exc:
@@ -347,10 +477,11 @@ def _fail(batch_id: int, message: str) -> None:
     ).update(status=BatchStatus.FAILED, error=message[:1000], updated_at=timezone.now())
 
 
-def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
+def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict[str, int]:
     """Store the new rows under locks on the user and the batch; the batch must still be
-    in status `expected`. Duplicates are decided again here (another import may have
-    landed since the preview), so two commits cannot both store a row."""
+    in status `expected`. Duplicates, exact and possible, are decided again here
+    (another import or a hand-entered record may have landed since the preview), so two
+    commits cannot both store a row; every row not stored is counted."""
     with transaction.atomic():
         # One commit or undo of this user at a time (duplicate detection), without
         # locking the user row: login and refresh go on during a long commit.
@@ -361,7 +492,10 @@ def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
             raise _conflict(status)
         rows = batch.rows
         _mark_duplicates(user, rows)
-        total, fresh_count = len(rows), sum(not row["duplicate"] for row in rows)
+        exact = sum(row["duplicate"] for row in rows)
+        possible = _mark_possible_duplicates(user, rows)
+        keep = set(keep_lines)
+        kept = 0
         by_kind: dict[str, list[dict[str, Any]]] = {EXPENSE: [], INCOME: []}
         # Consumed while converting, so the parsed document and its converted copy are
         # never both whole in memory (a 100 000-row batch is hundreds of MB as objects).
@@ -371,6 +505,10 @@ def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
             row = rows.pop()
             if row["duplicate"]:
                 continue
+            if row.get("possible_duplicate"):
+                if row["line"] not in keep:
+                    continue
+                kept += 1
             by_kind[row["kind"]].append(
                 {
                     "amount": Decimal(row["amount"]),
@@ -388,7 +526,8 @@ def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
         batch.committed_at = timezone.now()
         batch.error = ""
         batch.expense_count, batch.income_count = expenses, incomes
-        batch.new_rows, batch.duplicate_rows = fresh_count, total - fresh_count
+        batch.new_rows, batch.duplicate_rows = expenses + incomes, exact
+        batch.possible_duplicate_rows, batch.keep_lines = possible, sorted(keep)
         batch.save(
             update_fields=[
                 "status",
@@ -398,13 +537,17 @@ def _commit(*, batch: ImportBatch, expected: str) -> dict[str, int]:
                 "income_count",
                 "new_rows",
                 "duplicate_rows",
+                "possible_duplicate_rows",
+                "keep_lines",
                 "updated_at",
             ]
         )
     return {
         "expenses": expenses,
         "incomes": incomes,
-        "duplicates_skipped": total - fresh_count,
+        "duplicates_skipped": exact,
+        "possible_duplicates_skipped": possible - kept,
+        "kept": kept,
         "errors_skipped": len(batch.errors),
     }
 

@@ -1,4 +1,8 @@
-from .views import ImportViewSet
+from .views import ImportProfileViewSet, ImportViewSet
 
-routes = [("imports", ImportViewSet, "import")]
+# Profiles first: the router would otherwise read `profiles` as an import's pk.
+routes = [
+    ("imports/profiles", ImportProfileViewSet, "import-profile"),
+    ("imports", ImportViewSet, "import"),
+]
 urlpatterns: list = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -18,26 +18,25 @@ from core.uploads import FileTooLarge
 from core.views import OwnedQuerysetMixin
 
 from . import services, tasks
-from .models import ImportBatch
-from .parsers.base import CsvOptions, StatementError, UnsupportedFormat
+from .models import ImportBatch, ImportProfile
+from .parsers.base import StatementError, UnsupportedFormat
+from .profiles import ProfileNotFound, profile_create, profile_for_upload, profile_update
 from .serializers import (
+    PROFILE_OPTIONS,
     CommitResultSerializer,
     CommitSerializer,
     ImportBatchListSerializer,
     ImportBatchSerializer,
+    ImportProfileSerializer,
     ImportUploadSerializer,
     UndoResultSerializer,
+    csv_options,
 )
 
-CSV_OPTIONS = (
-    "delimiter",
-    "encoding",
-    "date_format",
-    "decimal_separator",
-    "columns",
-    "skip_rows",
-    "negate",
-)
+# The CSV/XLSX options an upload takes (every `CsvOptions` field the upload serializer
+# has: delimiter, encoding, date_format, decimal_separator, columns, skip_rows, negate,
+# credit_markers); a profile saves the same ones.
+CSV_OPTIONS = PROFILE_OPTIONS
 
 
 class ImportViewSet(
@@ -78,15 +77,31 @@ class ImportViewSet(
         if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
             limit = settings.IMPORT_MAX_BYTES
             raise FileTooLarge(f"file: {upload.size} bytes is over the {limit}-byte limit.")
-        options = CsvOptions(**{name: data[name] for name in CSV_OPTIONS if name in data})
+        content = upload.read()
+        # Only the options the request really sent (`negate` has a default) override a
+        # profile's; with none at all, a profile may be chosen by the file's header.
+        given = {name: data[name] for name in CSV_OPTIONS if name in data and name in request.data}
+        try:
+            profile, matched_by = profile_for_upload(
+                user=request.user,
+                content=content,
+                filename=upload.name or "",
+                ref=data.get("profile"),
+                explicit=bool(given),
+            )
+        except ProfileNotFound as exc:
+            raise ValidationError({"profile": [str(exc)]}) from None
+        options = csv_options({**(profile.options if profile else {}), **given})
         try:
             batch = services.import_preview(
                 user=request.user,
-                content=upload.read(),
+                content=content,
                 fmt=data["format"],
                 filename=upload.name or "",
                 options=options,
                 default_currency=data.get("default_currency"),
+                profile=profile,
+                matched_by=matched_by,
             )
         except UnsupportedFormat as exc:
             raise ApplicationError(
@@ -124,6 +139,7 @@ class ImportViewSet(
         counts = services.import_commit(
             batch=batch,
             skip_errors=serializer.validated_data["skip_errors"],
+            keep_lines=serializer.validated_data["keep_lines"],
             enqueue=tasks.import_commit_task.delay,
         )
         if counts is None:
@@ -157,3 +173,55 @@ class ImportViewSet(
         """202 with the batch as it is now (eager task runs may have finished it)."""
         batch.refresh_from_db()
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request={
+            "application/json": ImportProfileSerializer,
+            "multipart/form-data": ImportProfileSerializer,
+        },
+        responses={201: ImportProfileSerializer, 400: VALIDATION_ERROR},
+    ),
+    update=extend_schema(
+        request={
+            "application/json": ImportProfileSerializer,
+            "multipart/form-data": ImportProfileSerializer,
+        },
+        responses={200: ImportProfileSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
+    ),
+    partial_update=extend_schema(
+        request={
+            "application/json": ImportProfileSerializer,
+            "multipart/form-data": ImportProfileSerializer,
+        },
+        responses={200: ImportProfileSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
+    ),
+)
+class ImportProfileViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+    """Saved import mappings: CSV/XLSX options under a name, used by `profile` on upload
+    or automatically for a file whose header row matches (at most 100 per user)."""
+
+    queryset = ImportProfile.objects.all()
+    serializer_class = ImportProfileSerializer
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
+    filter_backends: list = []
+
+    def perform_create(self, serializer: ImportProfileSerializer) -> None:  # type: ignore[override]
+        data = serializer.validated_data
+        serializer.instance = profile_create(
+            user=self.request.user,
+            name=data["name"],
+            options=data.get("options", {}),
+            header=data.get("header"),
+        )
+
+    def perform_update(self, serializer: ImportProfileSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = profile_update(
+            profile=serializer.instance,
+            name=data.get("name"),
+            options=data.get("options"),
+            header=data.get("header"),
+            set_header="header" in data,
+        )

@@ -43,6 +43,7 @@ from expenses.models import Expense
 from expenses.tests.factories import ExpenseFactory
 from goals.tests.factories import ContributionFactory, GoalFactory
 from imports.parsers.base import CsvOptions
+from imports.profiles import profile_create
 from imports.services import import_preview
 from income.tests.factories import IncomeFactory
 from notifications.tests.factories import NotificationFactory
@@ -139,6 +140,7 @@ ROUTES: dict[str, Any] = {
     "budget-list": Listed("budget"),
     "goal-list": Listed("goal"),
     "import-list": Listed("import"),
+    "import-profile-list": Listed("import_profile"),
     "recurring-list": Listed("recurring"),
     # owned records by pk, and their detail actions
     "category-detail": Detail("category"),
@@ -155,6 +157,7 @@ ROUTES: dict[str, Any] = {
     "goal-detail": Detail("goal"),
     "import-detail": Detail("import"),
     "import-commit": Detail("import"),
+    "import-profile-detail": Detail("import_profile"),
     "recurring-detail": Detail("recurring"),
     "recurring-occurrences": Detail("recurring"),
     # nested under a goal
@@ -319,6 +322,12 @@ def build_world(marker: str, **user_kwargs: Any) -> World:
         options=CsvOptions(),
         default_currency="USD",
     )
+    import_profile = profile_create(
+        user=user,
+        name=f"{marker}-profile",
+        options={"columns": {"date": f"{marker}-date"}},
+        header=[f"{marker}-date", "text", "amount"],
+    )
     expense = ExpenseFactory(
         user=user,
         amount=Decimal("42.00"),
@@ -365,6 +374,7 @@ def build_world(marker: str, **user_kwargs: Any) -> World:
             "rule": rule,
             "rule_application": rule_application,
             "import": batch,
+            "import_profile": import_profile,
             "expense": expense,
             "uncategorized": uncategorized,
             "income": income,
@@ -624,6 +634,12 @@ FOREIGN_BODIES: dict[tuple[str, str], ForeignBody] = {
     ),
     ("recurring-detail", "category"): ForeignBody(
         "category", lambda pk: {"category": pk}, own="recurring"
+    ),
+    ("import-profile-list", "from_batch"): ForeignBody(
+        "import", lambda pk: {"name": "B profile", "from_batch": pk}
+    ),
+    ("import-profile-detail", "from_batch"): ForeignBody(
+        "import", lambda pk: {"from_batch": pk}, own="import_profile"
     ),
 }
 

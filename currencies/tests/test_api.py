@@ -307,9 +307,29 @@ def test_convert_without_a_rate_is_400_naming_the_pair(auth_client):
 
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "No exchange rate for EUR->USD on or before 2026-11-20.",
+        "detail": "No exchange rate for EUR->USD on or before 2026-11-20. "
+        "The exchange rates for EUR and USD start on 2026-11-21.",
         "code": "rate_unavailable",
     }
+
+
+def test_convert_from_a_currency_the_ecb_does_not_cover_names_it_and_how_to_add_rates(
+    auth_client,
+):
+    ExchangeRateFactory(base="EUR", quote="USD", date=D(2026, 11, 1))
+
+    response = auth_client.get(
+        CONVERT, {"amount": "10", "from": "XOF", "to": "USD", "date": "2026-11-20"}
+    )
+
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail.startswith(
+        "No exchange rate for XOF->USD on or before 2026-11-20. "
+        "The ECB reference rates do not cover XOF and no rate for it is stored: "
+    )
+    for way in ("POST /api/v1/rates/", "Django admin", "manage.py load_rates FILE"):
+        assert way in detail
 
 
 @pytest.mark.parametrize(

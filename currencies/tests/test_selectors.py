@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from currencies.selectors import RateUnavailable, convert, get_rate
+from currencies.selectors import RateUnavailable, convert, get_rate, rates_on, rates_on_each
 from currencies.tests.factories import ExchangeRateFactory
 from currencies.tests.fake_rates_api import FakeReply
 
@@ -62,7 +62,10 @@ def test_no_rate_raises_naming_the_pair_and_date():
     with pytest.raises(RateUnavailable) as excinfo:
         get_rate(from_currency="EUR", to_currency="USD", on=D(2026, 11, 19))
 
-    assert str(excinfo.value) == "No exchange rate for EUR->USD on or before 2026-11-19."
+    assert str(excinfo.value) == (
+        "No exchange rate for EUR->USD on or before 2026-11-19. "
+        "The exchange rates for EUR and USD start on 2026-11-20."
+    )
     assert excinfo.value.code == "rate_unavailable"
 
 
@@ -134,3 +137,18 @@ def test_without_fetch_on_miss_the_provider_is_never_asked(settings, rates_serve
         get_rate(from_currency="EUR", to_currency="USD", on=D(2026, 11, 20))
 
     assert rates_server.requests == []
+
+
+def test_rates_on_each_answers_every_date_on_its_own_and_rates_on_stops_at_the_first_gap():
+    ExchangeRateFactory(base="EUR", quote="USD", date=D(2026, 3, 2), rate=Decimal("1.2"))
+    ExchangeRateFactory(base="EUR", quote="GBP", date=D(2026, 3, 4), rate=Decimal("0.8"))
+    days = [D(2026, 3, 1), D(2026, 3, 3), D(2026, 3, 5)]
+
+    answers = rates_on_each(from_currency="GBP", to_currency="USD", dates=days)
+
+    assert isinstance(answers[D(2026, 3, 1)], RateUnavailable)
+    assert isinstance(answers[D(2026, 3, 3)], RateUnavailable)
+    assert "GBP->USD on or before 2026-03-03" in str(answers[D(2026, 3, 3)])
+    assert answers[D(2026, 3, 5)].rate == Decimal("1.5")  # 1.2 / 0.8, through EUR
+    with pytest.raises(RateUnavailable, match="on or before 2026-03-01"):
+        rates_on(from_currency="GBP", to_currency="USD", dates=days)

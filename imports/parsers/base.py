@@ -55,6 +55,9 @@ class CsvOptions:
     columns: dict[str, Any] | None = None  # role → header name or 0-based index
     skip_rows: int | None = None  # lines before the header row
     negate: bool = False  # flip signs (card statements where charges are positive)
+    # Values of the `direction` column that mean money in (compared case-insensitively,
+    # trimmed); None → `table.DEFAULT_CREDIT_MARKERS`.
+    credit_markers: list[str] | None = None
 
 
 def max_transactions() -> int:

@@ -59,14 +59,24 @@ def parse_amount(value: Cell, decimal_separator: str) -> Decimal:
 
     Text may carry one currency code or symbol before or after the number, spaces or
     apostrophes as thousands separators, a leading or trailing sign ("-12,50", "+50,00",
-    "12.50-"), accounting parentheses ("(12.50)") or a DR/CR suffix; DR, "-" and
-    parentheses mean negative. Any other letter, an exponent, an underscore or a
+    "+ £1,100.00", "12.50-"), accounting parentheses ("(12.50)") or a DR/CR suffix; DR,
+    "-" and parentheses mean negative. Any other letter, an exponent, an underscore or a
     non-ASCII digit is refused. The number itself goes through `core.money.parse_money`,
     the project's one number grammar, so the result is exactly the number written or a
     `ValueError` — never a different number.
     """
+    return parse_amount_marked(value, decimal_separator)[0]
+
+
+def parse_amount_marked(value: Cell, decimal_separator: str) -> tuple[Decimal, bool]:
+    """`parse_amount`, plus whether the cell's sign came from a DR/CR suffix: such a
+    sign is an explicit credit/debit marker, which `negate` does not flip."""
     if isinstance(value, str):
         return _parse_amount_text(value, decimal_separator)
+    return _parse_amount_value(value), False
+
+
+def _parse_amount_value(value: Cell) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise ValueError("not an amount")
     if isinstance(value, int | Decimal):
@@ -106,14 +116,14 @@ def _is_currency_mark(mark: str) -> bool:
     )
 
 
-def _parse_amount_text(text: str, decimal_separator: str) -> Decimal:
+def _parse_amount_text(text: str, decimal_separator: str) -> tuple[Decimal, bool]:
     text = text.strip()
     if len(text) > _MAX_AMOUNT_CHARS:
         raise ValueError("amount too long")
     plain = _PLAIN.get(decimal_separator)
     if plain is not None and plain.fullmatch(text):
-        return parse_money(text.replace(",", ".") if decimal_separator == "," else text)
-    text = text.replace("\u2212", "-")
+        return parse_money(text.replace(",", ".") if decimal_separator == "," else text), False
+    text = text.replace("\u2212", "-").replace("\u2019", "'")
     negative = False
     suffix = _DEBIT_CREDIT_SUFFIX.search(text)
     if suffix:
@@ -152,7 +162,7 @@ def _parse_amount_text(text: str, decimal_separator: str) -> Decimal:
     integer = match.group(1).replace(thousands, "") or "0"
     fraction = match.group(2)
     number = parse_money(f"{integer}.{fraction}" if fraction else integer)
-    return -number if negative else number
+    return (-number if negative else number), suffix is not None
 
 
 def detect_decimal_separator(values: Iterable[Cell], *, fallback: str = ".") -> str:

@@ -15,6 +15,7 @@ from collections import Counter
 from io import BytesIO
 
 from .encodings import bom_codec, decode_sample
+from .ofx_parser import looks_like_ofx
 
 __all__ = ["detect_format"]
 
@@ -27,12 +28,22 @@ _OFX_START = re.compile(
     re.IGNORECASE,
 )
 _QIF_START = re.compile(rb"\A\s*!(?:Type:|Account|Option:|Clear:)", re.IGNORECASE)
+# XML naming an ISO 20022 camt.052/053 namespace (any version). Searched, not parsed:
+# the parser refuses a DTD or a wrong root with a 400 that says so.
+_CAMT_NAMESPACE = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[23]\.")
+# MT940: `:20:` opens the first message (after an optional SWIFT envelope `{1:…}{4:`),
+# and an account (`:25:`) and an opening balance (`:60F:`/`:60M:`) follow.
+# Envelope lines end at a line break, so the repetition cannot backtrack.
+_MT940_START = re.compile(rb"\A\s*(?:\{[1-5]:[^\r\n]*[\r\n]\s*)*:20:")
+_MT940_ACCOUNT = re.compile(rb"^:25P?:", re.MULTILINE)
+_MT940_OPENING = re.compile(rb"^:60[FM]:", re.MULTILINE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
 def detect_format(content: bytes, filename: str | None) -> str | None:
-    """Return "ofx", "qfx", "qif", "csv" or "xlsx" for a statement file, else None."""
+    """Return "ofx", "qfx", "qif", "camt", "mt940", "csv" or "xlsx" for a statement file,
+    else None."""
     if not content:
         return None
     if content.startswith(_ZIP_MAGIC):
@@ -44,12 +55,20 @@ def detect_format(content: bytes, filename: str | None) -> str | None:
         # Excel's "Unicode text" and other BOM-marked wide encodings: sniff the text.
         head = decode_sample(head, codec).removeprefix("\ufeff").encode("utf-8")
     truncated = len(content) > _SNIFF_BYTES
-    if _OFX_START.match(head):
+    # Blank lines, BOMs or a line of stray text before an OFX header still make an OFX
+    # file; markup before it (an HTML page quoting <OFX>) does not.
+    if _OFX_START.match(head) or (
+        not head.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"<") and looks_like_ofx(head)
+    ):
         if (filename or "").lower().endswith(".qfx") or b"<INTU.BID>" in head.upper():
             return "qfx"
         return "ofx"
     if _QIF_START.match(head):
         return "qif"
+    if head.lstrip().startswith(b"<") and _CAMT_NAMESPACE.search(head):
+        return "camt"
+    if _MT940_START.match(head) and _MT940_ACCOUNT.search(head) and _MT940_OPENING.search(head):
+        return "mt940"
     if _looks_like_csv(head, truncated=truncated):
         return "csv"
     return None

@@ -16,6 +16,14 @@ original file and that line's cells — and gets a `ParseResult`. Rules, in orde
   above (text appended to its description); footer/summary lines ("Total", "Closing
   balance", …), repeated headers and lines with neither a date nor an amount → skipped;
   a date with a bad or missing amount, or an amount with a bad or missing date → error.
+- Sign: a credit/debit marker decides it and `negate` never flips it — the value of the
+  `direction` column (a credit marker → money in, anything else, blank included → money
+  out; the amount's own sign is ignored) or a CR/DR suffix in the amount cell. Without
+  a marker the amount's own sign counts ("-", "(…)", trailing "-"; a debit column is
+  money out, a credit column money in), and `negate` flips it. A direction column the
+  client did not name is used only when every value in it is a known credit or debit
+  marker: one found by its header ("Dr/Cr", "Soll/Haben", "Type", ...) or an unnamed
+  column just right of the amount.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from .cells import (
     detect_date_format,
     detect_decimal_separator,
     number_to_date,
-    parse_amount,
+    parse_amount_marked,
     parse_date_text,
 )
 from .columns import (
@@ -61,27 +69,37 @@ _FOOTER = re.compile(
     r"end of\b",
     re.IGNORECASE,
 )
-_DIRECTION_SIGNS = {
-    "af": -1,
-    "debit": -1,
-    "debet": -1,
-    "d": -1,
-    "dr": -1,
-    "dbit": -1,
-    "s": -1,
-    "soll": -1,
-    "-": -1,
-    "out": -1,
-    "bij": 1,
-    "credit": 1,
-    "c": 1,
-    "cr": 1,
-    "crdt": 1,
-    "h": 1,
-    "haben": 1,
-    "+": 1,
-    "in": 1,
-}
+# Values of a direction column ("Dr/Cr", "Af Bij", "Soll/Haben", "S/H", "Credit/Debit")
+# that mean money in, unless the client names its own (`credit_markers`). Any other
+# value, a blank included, means money out. Compared after `marker_key`.
+DEFAULT_CREDIT_MARKERS: tuple[str, ...] = (
+    "CR",
+    "Credit",
+    "C",
+    "CRDT",
+    "+",
+    "In",
+    "Haben",
+    "H",
+    "Gutschrift",
+    "Crédit",
+    "Avoir",
+    "Bij",
+    "Abono",
+    "Crédito",
+    "Accredito",
+    "Avere",
+    "Uznanie",
+)
+# Values that mean money out. They are not needed to read a column the client named
+# (anything not a credit marker is an outflow); a column found by its header is used
+# only when every value in it is a known credit or debit marker.
+DEBIT_MARKERS: frozenset[str] = frozenset(
+    {"dr", "debit", "d", "dbit", "-", "out", "soll", "s", "lastschrift", "belastung"}
+    | {"débit", "af", "debet", "cargo", "débito", "addebito", "dare", "obciążenie"}
+)
+MAX_CREDIT_MARKERS = 50
+MAX_MARKER_CHARS = 32
 _CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP"}
 _STRPTIME_DIRECTIVE = re.compile(r"%(.?)", re.DOTALL)
 _DATE_DIRECTIVES = set("aAbBcdHIjmMpSUwWxXyYzZf%")
@@ -100,6 +118,34 @@ class _RowError(ValueError):
     pass
 
 
+def marker_key(text: str) -> str:
+    """How direction cells and credit markers are compared: trimmed, single-spaced,
+    case-insensitive, a trailing full stop ignored ("Cr." = "CR")."""
+    key = " ".join(text.split()).casefold()
+    return key[:-1].rstrip() if len(key) > 1 and key.endswith(".") else key
+
+
+def credit_marker_set(markers: Sequence[str] | None) -> frozenset[str]:
+    """The client's `credit_markers` (or the defaults) as comparison keys; raises
+    `StatementError` for a list that is not short, non-empty strings."""
+    if markers is None:
+        return frozenset(marker_key(marker) for marker in DEFAULT_CREDIT_MARKERS)
+    if isinstance(markers, str) or not isinstance(markers, Sequence):
+        raise StatementError('credit_markers must be a list of strings, e.g. ["CR", "Haben"].')
+    if not 1 <= len(markers) <= MAX_CREDIT_MARKERS:
+        raise StatementError(f"credit_markers must list 1 to {MAX_CREDIT_MARKERS} values.")
+    keys = set()
+    for marker in markers:
+        if not isinstance(marker, str) or not marker.strip():
+            raise StatementError("credit_markers must be non-empty strings.")
+        if len(marker) > MAX_MARKER_CHARS:
+            raise StatementError(
+                f"credit_markers: {marker[:40]!r} is over {MAX_MARKER_CHARS} characters."
+            )
+        keys.add(marker_key(marker))
+    return frozenset(keys)
+
+
 def parse_table(
     records: Iterable[Record], options: CsvOptions, *, format: str, decimal_hint: str = "."
 ) -> ParseResult:
@@ -111,7 +157,13 @@ def parse_table(
     header, problem = find_header(table, options, explicit)
     if header is None:
         raise StatementError(problem)
-    return _RowReader(table[header.data_start :], header, options, decimal_hint).read(format)
+    return _RowReader(
+        table[header.data_start :],
+        header,
+        options,
+        decimal_hint,
+        direction_given="direction" in explicit,
+    ).read(format)
 
 
 def find_header(
@@ -241,12 +293,20 @@ class _RowReader:
     """Reads the data lines below a header with the file's conventions fixed up front."""
 
     def __init__(
-        self, data: list[Record], header: Header, options: CsvOptions, decimal_hint: str
+        self,
+        data: list[Record],
+        header: Header,
+        options: CsvOptions,
+        decimal_hint: str,
+        *,
+        direction_given: bool = False,
     ) -> None:
         self.data = data
         self.header = header
         self.columns = columns = header.columns
         self.negate = options.negate
+        self.credit_markers = credit_marker_set(options.credit_markers)
+        self.direction = self._direction_column(direction_given)
         self.amount_columns = tuple(
             index for index in (columns.amount, columns.debit, columns.credit) if index is not None
         )
@@ -263,6 +323,53 @@ class _RowReader:
         else:
             self.decimal = detect_decimal_separator(amount_values, fallback=decimal_hint)
         self.date_of = self._date_parser(options, month_first=self._looks_american(amount_values))
+
+    def _direction_column(self, given: bool) -> int | None:
+        """The column whose credit/debit marker signs the amount, or None.
+
+        A column the client named is used as it is. One found by its header name, or
+        else an unnamed column just right of the amount ("+ £1,100.00" | "CR"), only
+        when each of its values is a known credit or debit marker and one is not
+        blank: a "Type" column holding "Card payment" does not sign anything.
+        """
+        columns = self.columns
+        if given:
+            if columns.amount is None:
+                raise StatementError(
+                    "The direction column signs an amount column; it cannot be used with "
+                    "debit and credit columns."
+                )
+            return columns.direction
+        if columns.amount is None:
+            return None
+        if columns.direction is not None:
+            return columns.direction if self._all_markers(columns.direction) else None
+        beside = columns.amount + 1
+        key = self.header.key
+        used = {
+            columns.date,
+            columns.amount,
+            columns.merchant,
+            columns.currency,
+            columns.memo,
+            columns.fitid,
+            *columns.description,
+        }
+        if key is None or beside in used or (beside < len(key) and key[beside]):
+            return None
+        return beside if self._all_markers(beside) else None
+
+    def _all_markers(self, index: int) -> bool:
+        known = self.credit_markers | DEBIT_MARKERS
+        seen = False
+        for _, cells in self.data:
+            value = _value(cells, index)
+            if value is None:
+                continue
+            if marker_key(cell_text(value)) not in known:
+                return False
+            seen = True
+        return seen
 
     def _looks_american(self, amount_values: list[Cell]) -> bool:
         if self.columns.header_currency == "USD":
@@ -399,35 +506,49 @@ class _RowReader:
         )
 
     def _amount(self, cells: Sequence[Cell]) -> Decimal:
+        """The row's signed amount. A credit/debit marker — the direction column's value,
+        or a CR/DR suffix in the amount cell — decides the sign and `negate` leaves it
+        alone; otherwise the amount's own sign (or debit/credit column) counts, flipped
+        under `negate`."""
         columns = self.columns
+        marked = False
         if columns.amount is not None:
-            amount = self._number(cells, columns.amount, "amount")
-            if amount is None:
+            number = self._number(cells, columns.amount, "amount")
+            if number is None:
                 raise _RowError("no amount")
-            direction = _value(cells, columns.direction)
-            sign = _DIRECTION_SIGNS.get(cell_text(direction).strip().lower()) if direction else None
-            if sign is not None:
-                amount = abs(amount) * sign
+            amount, marked = number
+            if self.direction is not None:
+                direction = _value(cells, self.direction)
+                inflow = (
+                    direction is not None
+                    and marker_key(cell_text(direction)) in self.credit_markers
+                )
+                amount = abs(amount) if inflow else -abs(amount)
+                marked = True
         else:
             debit = self._number(cells, columns.debit, "debit")
             credit = self._number(cells, columns.credit, "credit")
             if debit is None and credit is None:
                 raise _RowError("no amount")
-            if debit and credit:
+            debit_amount = debit[0] if debit else None
+            credit_amount = credit[0] if credit else None
+            if debit_amount and credit_amount:
                 raise _RowError("both debit and credit are filled")
-            amount = -abs(debit) if debit else abs(credit or Decimal(0))
-        if self.negate:
+            amount = -abs(debit_amount) if debit_amount else abs(credit_amount or Decimal(0))
+        if self.negate and not marked:
             amount = -amount
         if amount == 0:
             raise _RowError("amount is zero")
         return amount
 
-    def _number(self, cells: Sequence[Cell], index: int | None, label: str) -> Decimal | None:
+    def _number(
+        self, cells: Sequence[Cell], index: int | None, label: str
+    ) -> tuple[Decimal, bool] | None:
         raw = _value(cells, index)
         if raw is None:
             return None
         try:
-            return parse_amount(raw, self.decimal)
+            return parse_amount_marked(raw, self.decimal)
         except ValueError:
             raise _RowError(f"unparseable {label} {_short(raw)}") from None
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imports.parsers.cells import parse_amount
+from imports.parsers.cells import parse_amount, parse_amount_marked
 from imports.parsers.ofx_parser import _amount as ofx_amount
 from imports.parsers.qif_parser import _canonical_amount as qif_amount
 
@@ -159,3 +159,82 @@ def test_any_cell_is_a_decimal_or_a_value_error(cell, separator):
     # never a number whose digits the cell does not spell out
     spelled = "".join(char for char in cell if char in "0123456789")
     assert f"{abs(result):f}".replace(".", "").lstrip("0") in spelled.lstrip("0") or not result
+
+
+# --- issue 12: amounts as real statements write them ------------------------------------
+
+MARKS = ["£", "€", "$", "US$", "¥", "₹", "EUR", "GBP", "CHF", "kr", "zł", "R$"]
+# thousands separators by decimal mark: NBSP, narrow NBSP and the typographic apostrophe
+# are what spreadsheets and Swiss banks put between digit groups
+GROUPS = {
+    ".": ["", ",", " ", "\u00a0", "\u202f", "'", "\u2019"],
+    ",": ["", ".", " ", "\u00a0", "\u202f"],
+}
+
+
+@st.composite
+def statement_amounts(draw):
+    """(value, cell text, decimal mark): a currency mark before or after the number, with
+    or without a space, thousands groups, and the sign as "-", "−", "- ", "+", "+ ",
+    trailing "-", parentheses or a DR/CR suffix, before or after the mark."""
+    value = draw(
+        st.decimals(
+            min_value=Decimal("-99999999.99"),
+            max_value=Decimal("99999999.99"),
+            places=2,
+            allow_nan=False,
+            allow_infinity=False,
+        ).filter(bool)
+    )
+    decimal_mark = draw(st.sampled_from([".", ","]))
+    integer, _, fraction = f"{abs(value):f}".partition(".")
+    integer = group(integer, draw(st.sampled_from(GROUPS[decimal_mark])))
+    number = integer + decimal_mark + fraction
+    mark = draw(st.sampled_from(["", *MARKS]))
+    gap = draw(st.sampled_from(["", " "])) if mark else ""
+    before = bool(mark) and draw(st.booleans())
+    body = mark + gap + number if before else number + gap + mark
+    if value < 0:
+        style = draw(st.sampled_from(["-x", "\u2212x", "- x", "x-", "(x)", "x DR", "xDR"]))
+    else:
+        style = draw(st.sampled_from(["x", "+x", "+ x", "x CR", "xCR"]))
+    if body[-1].isalpha() and style in ("xDR", "xCR"):
+        style = f"x {style[1:]}"  # "12 EURCR" would hide the marker in a word
+    if mark and body.startswith(mark) and style in ("-x", "+x") and draw(st.booleans()):
+        text = mark + gap + style[0] + number  # "£-12.34", "€+5,00"
+    else:
+        text = style.replace("x", body)
+    return value, text, decimal_mark
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(statement_amounts())
+def test_an_amount_in_any_statement_style_reads_back_exactly(case):
+    value, text, decimal_mark = case
+
+    assert parse_amount(text, decimal_mark) == value, text
+
+
+@pytest.mark.parametrize(
+    ("cell", "separator", "expected"),
+    [
+        ("£1,100.00", ".", "1100.00"),
+        ("+ £1,100.00", ".", "1100.00"),
+        ("1.234,56 €", ",", "1234.56"),
+        ("US$ 12", ".", "12"),
+        ("+ 12.00", ".", "12.00"),
+        ("CHF 1\u2019234.50", ".", "1234.50"),
+        ("- £ 12.34", ".", "-12.34"),
+        ("£12.34 DR", ".", "-12.34"),
+    ],
+)
+def test_the_issues_amount_styles(cell, separator, expected):
+    assert parse_amount(cell, separator) == Decimal(expected)
+
+
+def test_only_a_dr_cr_suffix_marks_the_sign_as_explicit():
+    assert parse_amount_marked("12.50 CR", ".") == (Decimal("12.50"), True)
+    assert parse_amount_marked("12.50DR", ".") == (Decimal("-12.50"), True)
+    assert parse_amount_marked("+ £12.50", ".") == (Decimal("12.50"), False)
+    assert parse_amount_marked("-12.50", ".") == (Decimal("-12.50"), False)
+    assert parse_amount_marked(Decimal("-3"), ".") == (Decimal("-3"), False)

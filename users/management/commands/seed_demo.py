@@ -12,6 +12,7 @@ from django.db import transaction
 from categories.models import Category
 from categories.services import rule_create, tags_resolve
 from core.dates import add_months
+from currencies.selectors import RateUnavailable, get_rate
 from currencies.services import rate_upsert
 from expenses.services import expense_create
 from income.services import income_create
@@ -96,9 +97,15 @@ class Command(BaseCommand):
 
         today = date.today()
         first_year, first_month = add_months(today.year, today.month, -(months - 1))
-        # Euro rates for the holiday spending below, one per month (ECB style: EUR base).
+        # Euro rates for the holiday spending below, one per month (ECB style: EUR base),
+        # only where no real rate exists (the bundled ECB rates normally cover them all).
         for i in range(months + 1):
             year, month = add_months(first_year, first_month, i - 1)
+            try:
+                get_rate(from_currency="EUR", to_currency="USD", on=date(year, month, 1))
+                continue
+            except RateUnavailable:
+                pass
             rate = Decimal("1.05") + Decimal(rng.randint(0, 80)) / 1000
             rate_upsert(
                 base="EUR", quote="USD", date=date(year, month, 1), rate=rate, source="demo"
