@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist workers (one per core; each has its own test database). 0 = one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test test-pg smoke lint format migrate check-migrations schema seed clean bench
 
@@ -22,24 +24,25 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
-## Set up, migrate, load demo data and serve the API on http://127.0.0.1:8000 (SQLite).
+## Set up, migrate, load demo data and serve the API on http://127.0.0.1:8000 (SQLite),
+## running the scheduled jobs in-process every minute (manage.py run_dev).
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_roles
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py run_dev $(HOST):$(PORT)
 
 migrate: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 
 ## Lint, check migrations and the OpenAPI schema, then run the whole suite (SQLite by default).
 test: $(VENV)/.dev lint check-migrations schema
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test-pg
 test-pg: $(VENV)/.dev
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "test-pg needs DATABASE_URL=postgres://..." >&2; exit 2;; esac
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## Production profile under gunicorn over real HTTP on PostgreSQL (PGHOST/PGPORT/PGUSER).
 smoke: $(VENV)/.dev

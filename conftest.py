@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +20,25 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.RATES_BUNDLED_AUTOLOAD = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test item gets a node id of its own.
+
+    Schemathesis makes one item per API operation, named `test_x[GET /api/v1/…]`, but
+    pytest 9 builds an item's id from its bare function name, so ~190 items shared two ids:
+    the progress percentage (distinct ids reported / items) stopped short of 100 %, and
+    pytest-xdist, `-k` and `--lf` could not tell them apart. Such an item gets its full
+    name as its id; a duplicate left over fails the collection instead of the display."""
+    for item in items:
+        full = f"{item.parent.nodeid}::{item.name}"
+        if item.nodeid != full and item.name != getattr(item, "originalname", item.name):
+            item._id = type(item.id).parse(full)
+    counts = Counter(item.nodeid for item in items)
+    duplicates = sorted(nodeid for nodeid, count in counts.items() if count > 1)
+    if duplicates:
+        raise pytest.UsageError(f"duplicate test ids: {duplicates[:5]}")
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from core.dates import user_today
 from core.negotiation import JSONErrorsNegotiation
-from core.schema import VALIDATION_ERROR
+from core.schema import VALIDATION_ERROR, request_example
 
 from .document import BackupInvalid
 from .parsers import BackupJSONParser, load_json, too_large
@@ -26,6 +26,33 @@ from .serializers import (
     BackupUploadSerializer,
 )
 from .services import MODES, backup_restore
+
+# A small document in the format `GET /export/backup.json` writes (merged by default).
+BACKUP_EXAMPLE = {
+    "format": "budget-tracker-backup",
+    "version": 1,
+    "user": {"base_currency": "EUR"},
+    "categories": [
+        {
+            "key": "c1",
+            "name": "Coffee",
+            "kind": "expense",
+            "parent": {"system": True, "kind": "expense", "name": "Food"},
+        }
+    ],
+    "tags": [{"name": "holiday"}],
+    "expenses": [
+        {
+            "amount": "3.20",
+            "currency": "EUR",
+            "date": "2026-03-02",
+            "description": "Espresso",
+            "category": {"key": "c1"},
+            "tags": ["holiday"],
+            "payment_method": "card",
+        }
+    ],
+}
 
 # Room for the multipart envelope around the file when checking Content-Length.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -91,6 +118,7 @@ class BackupRestoreView(APIView):
             "multipart/form-data": BackupUploadSerializer,
             "application/json": BackupDocumentSerializer,
         },
+        examples=[request_example(BACKUP_EXAMPLE, name="A small backup")],
         responses={
             200: BackupRestoreResultSerializer,
             400: VALIDATION_ERROR,

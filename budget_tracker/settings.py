@@ -1,7 +1,7 @@
 """Settings for Budget Tracker, read from environment variables.
 
 Every variable has a safe development default so that `make run` works on a
-fresh machine with SQLite. The README's configuration table lists them all; keep
+fresh machine with SQLite. docs/configuration.md lists them all; keep
 the two in step.
 
 `DJANGO_ENV=production` selects the production profile in this same file (one source
@@ -220,7 +220,7 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
 IMPORT_ASYNC_ROWS = env.int("IMPORT_ASYNC_ROWS", default=10_000)
 # What an XLSX may unpack to (sum of its parts' declared sizes): a zip-bomb bound.
 IMPORT_XLSX_MAX_UNPACKED_BYTES = env.int("IMPORT_XLSX_MAX_UNPACKED_BYTES", default=64 * 1024**2)
-# Work caps of categories, tags and rules (README: Limits). Far above any real use,
+# Work caps of categories, tags and rules (docs/limits.md). Far above any real use,
 # low enough that every request touching them stays fast.
 RULES_MAX_PER_USER = env.int("RULES_MAX_PER_USER", default=500)
 TAGS_MAX_PER_RECORD = env.int("TAGS_MAX_PER_RECORD", default=50)
@@ -296,6 +296,10 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
 }
 
+_SYSTEM_FONTS = (
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif'
+)
+_MONOSPACE_FONTS = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace'
 SPECTACULAR_SETTINGS = {
     "TITLE": "Budget Tracker API",
     "DESCRIPTION": (
@@ -309,7 +313,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # The docs pages load nothing from another host: no spec validator badge (it sends the
+    # schema URL to validator.swagger.io) and system fonts in ReDoc instead of Google Fonts
+    # (core/templates/core/redoc.html drops drf-spectacular's font links).
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "validatorUrl": None},
+    "REDOC_UI_SETTINGS": {
+        # The download button saves /api/v1/schema/ from this server; nothing external.
+        "hideDownloadButton": False,
+        "theme": {
+            "typography": {
+                "fontFamily": _SYSTEM_FONTS,
+                "headings": {"fontFamily": _SYSTEM_FONTS},
+                "code": {"fontFamily": _MONOSPACE_FONTS},
+            }
+        },
+    },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Several apps have a "status" or "format" field with different choices.
     "ENUM_NAME_OVERRIDES": {
@@ -324,9 +342,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery (scheduled jobs) --------------------------------------------------
-# Without a broker (the embedded default) tasks run eagerly in-process; use
-# `manage.py run_jobs` from cron, or set CELERY_BROKER_URL=redis://… and run a worker
-# and beat (README: Running in production).
+# Without a broker (the embedded default) tasks run eagerly in-process; `make run`
+# (`manage.py run_dev`) ticks the jobs in-process, `manage.py run_jobs` runs them from
+# cron, or set CELERY_BROKER_URL=redis://… and run a worker and beat (docs/deployment.md).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=not env("CELERY_BROKER_URL", default="")
@@ -336,14 +354,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Every job is idempotent and works in each user's own time zone, so hourly runs
-# keep "today" right for everyone and catch up after any outage.
-CELERY_BEAT_SCHEDULE = {
-    "create-due-occurrences": {"task": "jobs.create_due_occurrences", "schedule": 3600.0},
-    "send-bill-reminders": {"task": "jobs.send_bill_reminders", "schedule": 3600.0},
-    "send-monthly-summaries": {"task": "jobs.send_monthly_summaries", "schedule": 3600.0},
-    "flush-expired-tokens": {"task": "jobs.flush_expired_tokens", "schedule": 86400.0},
-}
+# Beat's schedule is not declared here: each app registers its jobs and their
+# intervals (core.jobs.register_job), and budget_tracker/celery.py derives the
+# tasks and CELERY_BEAT_SCHEDULE's entries from that registry.
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -11,13 +11,19 @@ from rest_framework import serializers
 
 from categories.models import Category, Kind
 from core.money import amount_errors, decimal_places, format_amount
-from core.serializers import MoneyField, MonthField, OwnedPrimaryKeyRelatedField
+from core.serializers import (
+    MoneyField,
+    MonthField,
+    OwnedPrimaryKeyRelatedField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from ledger.serializers import AmountField
 
 from .models import Budget, Scope
 
 
-class BudgetSerializer(serializers.ModelSerializer):
+class BudgetSerializer(StrictModelSerializer):
     month = MonthField()
     scope = serializers.ChoiceField(choices=Scope.choices)
     category = OwnedPrimaryKeyRelatedField(
@@ -135,7 +141,7 @@ class BudgetStatusSerializer(serializers.Serializer):
         return format_amount(data["unbudgeted_spent"], data["currency"])
 
 
-class BudgetCopySerializer(serializers.Serializer):
+class BudgetCopySerializer(StrictSerializer):
     from_month = MonthField()
     to_month = MonthField()
     overwrite = serializers.BooleanField(default=False)

@@ -13,7 +13,7 @@ from rest_framework.serializers import BaseSerializer
 
 from core.dates import budget_month_of, parse_month, user_today
 from core.filters import StrictOrderingFilter
-from core.schema import VALIDATION_ERROR, crud_schema
+from core.schema import VALIDATION_ERROR, crud_schema, request_example
 from core.views import OwnedQuerysetMixin
 
 from . import services
@@ -27,8 +27,57 @@ from .serializers import (
     BudgetStatusSerializer,
 )
 
+BUDGET = {
+    "month": "2026-03",
+    "scope": "category",
+    "category": 2,
+    "amount": "400.00",
+    "rollover": True,
+    "warn_threshold": "0.80",
+}
+BUDGET_RULES = (
+    "`amount` is in your base currency. `category` (an expense category) is required "
+    "with `scope: category` and must be absent or null with `scope: overall`. "
+    "`warn_threshold` is a fraction in (0, 1] (default 0.80). With `rollover`, the "
+    "previous month's unused amount of the same budget is added to this month's."
+)
 
-@crud_schema(BudgetSerializer, create={200: BudgetSerializer})
+
+@crud_schema(
+    BudgetSerializer,
+    docs={
+        "list": (
+            "List your budgets",
+            "Newest month first. Filters `month` (YYYY-MM, your budget month), `scope`, "
+            "`category`; `ordering` by `month`, `amount`, `created_at`. For spent, "
+            "remaining and warning levels, see `GET /budgets/status/`.",
+        ),
+        "create": (
+            "Create or update a month's budget",
+            "One budget per (month, scope, category): if it exists it is updated and the "
+            "answer is 200, otherwise 201. " + BUDGET_RULES,
+        ),
+        "retrieve": ("Get a budget", "One of your budgets; another user's is 404."),
+        "update": (
+            "Replace a budget",
+            BUDGET_RULES + " Moving it onto the key of another budget of yours is a 400.",
+        ),
+        "partial_update": (
+            "Change some fields of a budget",
+            "Only the fields sent change. " + BUDGET_RULES,
+        ),
+        "destroy": (
+            "Delete a budget",
+            "Its month's spending then counts as unbudgeted in `GET /budgets/status/`.",
+        ),
+    },
+    examples={
+        "create": [request_example(BUDGET)],
+        "update": [request_example(BUDGET)],
+        "partial_update": [request_example({"amount": "450.00", "warn_threshold": "0.90"})],
+    },
+    create={200: BudgetSerializer},
+)
 class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     """Monthly budgets. POST creates (201) or updates the budget with the same
     (month, scope, category) (200)."""
@@ -70,6 +119,16 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
             )
         ],
         responses={200: BudgetStatusSerializer, 400: VALIDATION_ERROR},
+        summary="Where every budget of a month stands",
+        description=(
+            "For each budget of the month (and `overall`, or null): `rollover_in`, "
+            "`available` (amount + rollover), `spent` (the month's expenses in the category "
+            "and its subcategories, in your base currency), `remaining`, `percent_used` and "
+            "`status` (`ok`, `warn` from `warn_threshold`, `exceeded`); plus "
+            "`unbudgeted_spent` for categories without a budget. Months are your budget "
+            "months (`month_start_day`). Drawn as a chart by "
+            "`GET /reports/charts/budget-status.png`."
+        ),
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def status(self, request: Request) -> Response:
@@ -88,6 +147,15 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     @extend_schema(
         request=BudgetCopySerializer,
         responses={200: BudgetCopyResultSerializer, 400: OpenApiResponse(description="Bad months")},
+        summary="Copy one month's budgets to another",
+        description=(
+            "Copies every budget of `from_month` to `to_month` (YYYY-MM, different months). "
+            "A budget that already exists in `to_month` is kept (`skipped`) unless "
+            "`overwrite` is true (`updated`). Answers the counts."
+        ),
+        examples=[
+            request_example({"from_month": "2026-03", "to_month": "2026-04", "overwrite": False})
+        ],
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def copy(self, request: Request) -> Response:

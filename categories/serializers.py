@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import OwnedPrimaryKeyRelatedField
+from core.serializers import OwnedPrimaryKeyRelatedField, StrictModelSerializer, StrictSerializer
 from users.roles import is_admin
 
 from . import services
@@ -25,7 +25,7 @@ def _same_name(queryset: QuerySet, name: str) -> QuerySet:
     return queryset.annotate(lower_name=Lower("name")).filter(lower_name=Lower(Value(name)))
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(StrictModelSerializer):
     """A system category (`is_system`) has no owner and is visible to every user."""
 
     name = serializers.CharField(max_length=services.NAME_MAX_LENGTH)
@@ -141,7 +141,7 @@ class CategorySerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"parent": errors})
 
 
-class TagSerializer(serializers.ModelSerializer):
+class TagSerializer(StrictModelSerializer):
     name = serializers.CharField(max_length=services.NAME_MAX_LENGTH)
 
     class Meta:
@@ -175,7 +175,7 @@ class TagNamesField(serializers.ListField):
             raise serializers.ValidationError(exc.messages) from None
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class RuleSerializer(StrictModelSerializer):
     """When a record is created without a category, the first matching active rule
     (lowest `priority`, then oldest) whose category has the record's kind applies."""
 
@@ -236,7 +236,7 @@ class RuleSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class RulesApplyInputSerializer(serializers.Serializer):
+class RulesApplyInputSerializer(StrictSerializer):
     only_uncategorized = serializers.BooleanField(
         default=True,
         help_text="Only records without a category (default). False re-categorises "

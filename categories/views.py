@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.filters import StrictOrderingFilter
-from core.schema import crud_schema
+from core.schema import crud_schema, operation_docs, request_example
 from core.views import OwnedQuerysetMixin
 from users.roles import is_admin
 
@@ -61,25 +61,56 @@ class SystemCategoryPermission(BasePermission):
         return is_admin(request.user)
 
 
+CATEGORY = {"name": "Coffee", "kind": "expense", "parent": 1, "icon": "coffee", "color": "#8B5A2B"}
+SYSTEM_ADMIN_ONLY = (
+    " A system category (`is_system: true`) can only be changed by an Admin: others get 403."
+)
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List system categories and your own"),
-    retrieve=extend_schema(responses={200: CategorySerializer, 404: NOT_FOUND}),
-    create=extend_schema(responses={201: CategorySerializer, 400: VALIDATION_ERROR}),
-    update=extend_schema(
-        responses={
-            200: CategorySerializer,
-            400: VALIDATION_ERROR,
-            403: SYSTEM_FORBIDDEN,
-            404: NOT_FOUND,
-        }
+    list=operation_docs(
+        "List system categories and your own",
+        "The seeded system categories (shared, `is_system: true`) plus yours, by kind then "
+        "name. Filters: `kind`, `is_system`, `top_level`; `search` on the name; `ordering` "
+        "by `name`, `kind` or `created_at`. Use these ids as `category` of expenses, "
+        "income, budgets, rules and recurring items.",
     ),
-    partial_update=extend_schema(
+    retrieve=operation_docs(
+        "Get a category",
+        "A system category or one of yours; another user's category is 404.",
+        responses={200: CategorySerializer, 404: NOT_FOUND},
+    ),
+    create=operation_docs(
+        "Create a category",
+        "Names are trimmed, 1–64 characters, unique per kind among the categories you see "
+        "(case-insensitive, system names included). `parent` is an optional top-level "
+        "category of the same kind (one level deep). `color` is `#RRGGBB`. Only an Admin "
+        "may send `is_system: true` to add a shared category.",
+        responses={201: CategorySerializer, 400: VALIDATION_ERROR},
+        examples=[request_example(CATEGORY)],
+    ),
+    update=operation_docs(
+        "Replace a category",
+        "Same rules as `POST /categories/`; `kind` never changes (create a new category and "
+        "delete this one with `?reassign_to=`)." + SYSTEM_ADMIN_ONLY,
+        examples=[request_example(CATEGORY)],
         responses={
             200: CategorySerializer,
             400: VALIDATION_ERROR,
             403: SYSTEM_FORBIDDEN,
             404: NOT_FOUND,
-        }
+        },
+    ),
+    partial_update=operation_docs(
+        "Change some fields of a category",
+        "Only the fields sent change, under the rules of `POST /categories/`." + SYSTEM_ADMIN_ONLY,
+        examples=[request_example({"icon": "mug", "color": "#6F4E37"})],
+        responses={
+            200: CategorySerializer,
+            400: VALIDATION_ERROR,
+            403: SYSTEM_FORBIDDEN,
+            404: NOT_FOUND,
+        },
     ),
 )
 class CategoryViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
@@ -111,6 +142,12 @@ class CategoryViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         )
 
     @extend_schema(
+        summary="Delete a category",
+        description=(
+            "Its subcategories become top-level. A category that expenses, income, budgets "
+            "or rules still use answers 409 `category_in_use`, unless `reassign_to` names "
+            "the category to move them to first (all in one transaction)." + SYSTEM_ADMIN_ONLY
+        ),
         parameters=[
             OpenApiParameter(
                 "reassign_to",
@@ -149,7 +186,39 @@ class CategoryViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@crud_schema(TagSerializer)
+@crud_schema(
+    TagSerializer,
+    docs={
+        "list": (
+            "List your tags",
+            "By name; `search` on the name, `ordering` by `name` or `created_at`. Filter "
+            "records by one with `GET /expenses/?tag=<name>`.",
+        ),
+        "create": (
+            "Create a tag",
+            "Names are unique per user case-insensitively (at most 64 characters). Tags are "
+            "also created on the fly by the `tags` of an expense or income.",
+        ),
+        "retrieve": ("Get a tag", "One of your tags; another user's is 404."),
+        "update": (
+            "Rename a tag",
+            "Every record carrying the tag shows the new name; names stay unique.",
+        ),
+        "partial_update": (
+            "Rename a tag",
+            "Same as PUT: `name` is the only field.",
+        ),
+        "destroy": (
+            "Delete a tag",
+            "Removes it from every expense and income that carries it; the records stay.",
+        ),
+    },
+    examples={
+        "create": [request_example({"name": "holiday"})],
+        "update": [request_example({"name": "vacation"})],
+        "partial_update": [request_example({"name": "trip"})],
+    },
+)
 class TagViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     """The user's tags; names are unique per user case-insensitively."""
 
@@ -170,8 +239,52 @@ class TagViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
             services.tag_update(tag=serializer.instance, name=serializer.validated_data["name"])
 
 
+RULE = {
+    "name": "Supermarkets",
+    "field": "merchant",
+    "operator": "contains",
+    "value": "market",
+    "case_sensitive": False,
+    "category": 2,
+    "add_tags": ["household"],
+    "priority": 10,
+    "active": True,
+}
+
+
 @crud_schema(
     RuleSerializer,
+    docs={
+        "list": (
+            "List your auto-categorisation rules",
+            "By `priority` (lowest first). Filters `active`, `field`, `operator`; `search` in "
+            "name and value.",
+        ),
+        "create": (
+            "Create a rule",
+            "When an expense or income is stored without a category (by hand or by import), "
+            "the first active rule by `priority` whose category has the record's kind and "
+            "whose `operator` matches `value` against `field` sets the category and adds "
+            "`add_tags`. Regexes are checked on save (at most 200 characters, run with a "
+            "time bound). At most RULES_MAX_PER_USER rules (409). To apply rules to records "
+            "already stored, `POST /rules/apply/`.",
+        ),
+        "retrieve": ("Get a rule", "One of your rules; another user's is 404."),
+        "update": (
+            "Replace a rule",
+            "Same rules as `POST /rules/`; records stored before are not re-run.",
+        ),
+        "partial_update": (
+            "Change some fields of a rule",
+            "Only the fields sent change; `active: false` pauses a rule without losing it.",
+        ),
+        "destroy": ("Delete a rule", "Records it categorised keep their category and tags."),
+    },
+    examples={
+        "create": [request_example(RULE)],
+        "update": [request_example(RULE)],
+        "partial_update": [request_example({"active": False})],
+    },
     create={
         409: OpenApiResponse(
             description="You already have RULES_MAX_PER_USER rules (`code: rule_limit_reached`)."
@@ -215,6 +328,13 @@ class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
             400: VALIDATION_ERROR,
         },
         summary="Apply your active rules to existing expenses and income",
+        description=(
+            "Re-runs your active rules over stored records (only the uncategorised ones "
+            "unless `only_uncategorized` is false), all or nothing. Up to "
+            "RULES_APPLY_SYNC_MAX_RECORDS records: 200 with how many changed; more: 202 "
+            "with a run to poll at `GET /rules/apply/{id}/`."
+        ),
+        examples=[request_example({"only_uncategorized": True})],
     )
     @action(detail=False, methods=["post"], url_path="apply")
     def apply(self, request: Request) -> Response:
@@ -247,6 +367,8 @@ class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
 @extend_schema_view(
     retrieve=extend_schema(
         summary="Status of a queued rules run",
+        description="Poll after a 202 from `POST /rules/apply/` until `status` is `done` "
+        "(with how many records changed) or `failed` (nothing changed; `error` says why).",
         responses={200: RuleApplicationSerializer, 404: NOT_FOUND},
     )
 )

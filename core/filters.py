@@ -107,7 +107,8 @@ class MoneyFormField(forms.Field):
         try:
             return parse_money(value)
         except MoneyParseError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
+            # %-escaped: django-filter formats messages with their params.
+            raise forms.ValidationError(str(exc).replace("%", "%%"), code="invalid") from None
 
 
 class MoneyFilter(filters.Filter):
@@ -144,7 +145,8 @@ class MonthField(forms.CharField):
         try:
             parse_month(value)
         except ValueError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
+            # %-escaped: django-filter formats messages with their params.
+            raise forms.ValidationError(str(exc).replace("%", "%%"), code="invalid") from None
         return value
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
+
+from .serializers import StrictFieldsMixin
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -88,6 +92,13 @@ class AutoSchema(SpectacularAutoSchema):
             self._add_error(responses, "409")
         return operation
 
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        # A request body of a strict serializer takes its listed fields and nothing else.
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(force_instance(serializer), StrictFieldsMixin):
+            schema["additionalProperties"] = False
+        return schema
+
     def _add_error(self, responses: dict[str, Any], code: str) -> None:
         if code in responses:
             return
@@ -98,16 +109,33 @@ class AutoSchema(SpectacularAutoSchema):
         }
 
 
-def crud_schema(serializer: Any, **extra: dict[int, Any]) -> Any:
+def crud_schema(
+    serializer: Any,
+    *,
+    docs: dict[str, tuple[str, str]] | None = None,
+    examples: dict[str, list[OpenApiExample]] | None = None,
+    **extra: dict[int, Any],
+) -> Any:
     """Documents the usual statuses of a ModelViewSet's actions for `serializer`.
 
-    `extra` maps an action name to more responses, e.g. `destroy={409: CONFLICT}`.
+    `docs` maps an action name to its (summary, description); `examples` to its request
+    examples (each must work as given: tests/test_openapi_docs.py replays them). `extra`
+    maps an action name to more responses, e.g. `destroy={409: CONFLICT}`.
     """
+    docs = docs or {}
+    examples = examples or {}
 
     def responses(action: str, ok: dict[int, Any]) -> Any:
-        return extend_schema(responses={**ok, **extra.get(action, {})})
+        summary, description = docs.get(action, (None, None))
+        return extend_schema(
+            responses={**ok, **extra.get(action, {})},
+            summary=summary,
+            description=description,
+            examples=examples.get(action),
+        )
 
     return extend_schema_view(
+        **({"list": operation_docs(*docs["list"])} if "list" in docs else {}),
         retrieve=responses("retrieve", {200: serializer, 404: NOT_FOUND}),
         create=responses("create", {201: serializer, 400: VALIDATION_ERROR}),
         update=responses("update", {200: serializer, 400: VALIDATION_ERROR, 404: NOT_FOUND}),
@@ -116,3 +144,14 @@ def crud_schema(serializer: Any, **extra: dict[int, Any]) -> Any:
         ),
         destroy=responses("destroy", {204: None, 404: NOT_FOUND}),
     )
+
+
+def operation_docs(summary: str, description: str, **kwargs: Any) -> Any:
+    """`extend_schema` for an operation's summary and description (both required: see
+    tests/test_openapi_docs.py), plus any other `extend_schema` argument."""
+    return extend_schema(summary=summary, description=description, **kwargs)
+
+
+def request_example(value: dict[str, Any], *, name: str = "Example", **kwargs: Any) -> Any:
+    """A request body example that works as given (tests/test_openapi_docs.py replays it)."""
+    return OpenApiExample(name, value=value, request_only=True, **kwargs)

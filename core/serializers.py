@@ -1,7 +1,8 @@
-"""Serializer fields shared by the domain apps."""
+"""Serializer bases and fields shared by the domain apps."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -9,9 +10,68 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from .dates import DATE_RANGE_MESSAGE, date_in_range, parse_month
 from .money import MoneyParseError, is_currency, parse_money
+
+UNKNOWN_FIELD = "Unknown field."
+READ_ONLY_FIELD = "Read-only field: the server sets it."
+
+
+class StrictFieldsMixin:
+    """A request body carries only the fields its serializer accepts: the API's one rule
+    for keys a client sends (docs/api.md, Conventions), used by every serializer that reads
+    a request body (tests/test_unknown_fields.py walks them all).
+
+    - A key that names no field is a 400 `{"<key>": ["Unknown field."]}`.
+    - A read-only field sent by a client (`id`, `created_at`, `base_amount`, computed
+      figures…) is a 400 `{"<key>": ["Read-only field: the server sets it."]}`, never
+      silently ignored: what the request schema lists (`additionalProperties: false`,
+      added by `core.schema.AutoSchema`) is exactly what the API takes.
+
+    Nested serializers and lists of them apply the rule at their own level, so errors
+    nest like any other (`{"lines": [{"colour": ["Unknown field."]}]}`); the files of a
+    multipart body are fields like the others. These errors come together with the
+    other fields' errors, and `validate()` does not run, so nothing is saved. Query
+    strings are not bodies: query serializers do not use this (unknown query parameters
+    follow SPEC §3's own rule). Free-form JSON values (`options`, `columns`) check their
+    own keys.
+    """
+
+    unknown_field_message = UNKNOWN_FIELD
+
+    def to_internal_value(self, data: Any) -> Any:
+        problems = self.undeclared_field_errors(data) if isinstance(data, Mapping) else {}
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            if problems and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **problems}) from None
+            raise
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value
+
+    def undeclared_field_errors(self, data: Mapping[str, Any]) -> dict[str, list[ErrorDetail]]:
+        """The keys of `data` a client may not send, each with why."""
+        fields = self.fields  # type: ignore[attr-defined]
+        errors = {}
+        for key in data:
+            field = fields.get(key)
+            if field is None or isinstance(field, serializers.HiddenField):
+                errors[str(key)] = [ErrorDetail(self.unknown_field_message, code="unknown_field")]
+            elif field.read_only:
+                errors[str(key)] = [ErrorDetail(READ_ONLY_FIELD, code="read_only_field")]
+        return errors
+
+
+class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Base of every plain serializer that reads a request body (see `StrictFieldsMixin`)."""
+
+
+class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """Base of every model serializer that reads a request body (see `StrictFieldsMixin`)."""
 
 
 class OwnedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

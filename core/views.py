@@ -56,6 +56,9 @@ class HealthView(APIView):
 
     @extend_schema(
         operation_id="health",
+        summary="Is the service up?",
+        description='200 `{"status": "ok", "database": "ok"}` when the database answers, '
+        "503 otherwise; no authentication, for load balancers and monitors (also at `/health/`).",
         responses={
             200: inline_serializer(
                 "Health",

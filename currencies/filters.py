@@ -20,9 +20,12 @@ class CurrencyCodeFormField(forms.CharField):
     def to_python(self, value: Any) -> str:
         value = super().to_python(value)
         if value and not is_currency(value):
+            # The value goes in as a param: django-filter %-formats every message, so a
+            # "%" typed by the client must not reach the format string itself.
             raise forms.ValidationError(
-                f"{value} is not a supported ISO 4217 currency code (upper case, e.g. EUR).",
+                "%(value)s is not a supported ISO 4217 currency code (upper case, e.g. EUR).",
                 code="invalid_currency",
+                params={"value": value},
             )
         return value
 

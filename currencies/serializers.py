@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueTogetherValidator
 
 from core.money import MAX_AMOUNT, MoneyParseError, minor_units, parse_money
-from core.serializers import BoundedDateField, MoneyField
+from core.serializers import BoundedDateField, MoneyField, StrictModelSerializer
 from core.serializers import CurrencyCodeField as BaseCurrencyCodeField
 
 from .models import MAX_RATE, MIN_RATE, RATE_RANGE_MESSAGE, ExchangeRate
@@ -57,7 +57,7 @@ class CurrencySerializer(serializers.Serializer):
     )
 
 
-class ExchangeRateSerializer(serializers.ModelSerializer):
+class ExchangeRateSerializer(StrictModelSerializer):
     """`rate` units of `quote` buy one unit of `base` on `date`."""
 
     base = CurrencyCodeField(help_text="The currency one unit of which `rate` prices.")

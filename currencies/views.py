@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from core.filters import StrictOrderingFilter
 from core.money import CurrencyInfo, currencies, quantize
+from core.schema import request_example
 from users.roles import is_admin
 
 from . import services
@@ -78,14 +79,54 @@ class CurrencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return rows
 
 
+RATE = {
+    "base": "USD",
+    "quote": "KES",
+    "date": "2026-03-02",
+    "rate": "129.250000",
+    "source": "manual",
+}
+RATE_RULES = (
+    "`rate` units of `quote` buy one unit of `base`, from `date` on (until a later rate of "
+    "the pair). One rate per pair and date. Conversions also use a pair the other way "
+    "round or through EUR, so one rate per currency against EUR or USD is enough."
+)
+ADMIN_ONLY = " Admin only: other users get 403."
+
+
 @extend_schema(tags=["currencies"])
 @extend_schema_view(
-    list=extend_schema(summary="Exchange rates"),
-    retrieve=extend_schema(summary="An exchange rate"),
-    create=extend_schema(summary="Add an exchange rate (Admin)"),
-    update=extend_schema(summary="Replace an exchange rate (Admin)"),
-    partial_update=extend_schema(summary="Change an exchange rate (Admin)"),
-    destroy=extend_schema(summary="Delete an exchange rate (Admin)"),
+    list=extend_schema(
+        summary="Exchange rates",
+        description="The rates conversions use: the bundled European Central Bank reference "
+        "rates, the provider's and those Admins entered. Filters `base`, `quote`, "
+        "`start_date`/`end_date`, and `date` (for each pair, the rate a conversion on that "
+        "date would use); `ordering` by `date`, `base`, `quote`, `rate`, `updated_at`.",
+    ),
+    retrieve=extend_schema(summary="An exchange rate", description="One stored rate by id."),
+    create=extend_schema(
+        summary="Add an exchange rate (Admin)",
+        description="For a currency the bundled rates do not cover, or a correction. "
+        + RATE_RULES
+        + " Records already stored keep their amounts."
+        + ADMIN_ONLY,
+        examples=[request_example(RATE)],
+    ),
+    update=extend_schema(
+        summary="Replace an exchange rate (Admin)",
+        description=RATE_RULES + ADMIN_ONLY,
+        examples=[request_example(RATE)],
+    ),
+    partial_update=extend_schema(
+        summary="Change an exchange rate (Admin)",
+        description="Only the fields sent change. " + RATE_RULES + ADMIN_ONLY,
+        examples=[request_example({"rate": "129.400000"})],
+    ),
+    destroy=extend_schema(
+        summary="Delete an exchange rate (Admin)",
+        description="Later conversions fall back to the pair's previous rate; records "
+        "already stored keep their amounts." + ADMIN_ONLY,
+    ),
 )
 class ExchangeRateViewSet(viewsets.ModelViewSet):
     """Rates are shared by all users: `rate` units of `quote` buy one unit of `base`."""

@@ -1,6 +1,6 @@
 from typing import Any
 
-from core.schema import crud_schema
+from core.schema import crud_schema, request_example
 from ledger.views import TransactionViewSet
 
 from . import services
@@ -8,8 +8,73 @@ from .filters import ExpenseFilter
 from .models import Expense
 from .serializers import ExpenseSerializer
 
+EXPENSE = {
+    "amount": "42.80",
+    "currency": "EUR",
+    "date": "2026-03-14",
+    "description": "Weekly groceries",
+    "category": 2,
+    "payment_method": "card",
+    "merchant": "Corner Market",
+    "notes": "Bought extra for the weekend.",
+    "tags": ["household"],
+}
+EDIT_WINDOW = (
+    " When `EXPENSE_EDIT_WINDOW_HOURS` is set, an expense created longer ago than that is "
+    "locked: 403 `edit_window_closed` (Admins bypass it)."
+)
 
-@crud_schema(ExpenseSerializer)
+
+@crud_schema(
+    ExpenseSerializer,
+    docs={
+        "list": (
+            "List your expenses",
+            "Newest first (`-date,-id`), paged by cursor: follow `next`; `count` is capped at "
+            "10 000. Filters: `start_date`/`end_date` (inclusive) or `month`, `category` "
+            "(repeatable), `uncategorized=true`, `tag`, `min_amount`/`max_amount`, "
+            "`payment_method`, `currency`, `merchant`; `search` looks in description, "
+            "merchant and notes; `ordering` by `date`, `amount` or `created_at`. The same "
+            "filters select what `GET /export/expenses.csv` writes.",
+        ),
+        "create": (
+            "Record an expense",
+            "`amount`, `date` and `description` are required. `currency` defaults to your "
+            "base currency; `base_amount` and `exchange_rate` are computed from the rate on "
+            "or before `date` (no rate → 400 naming the pair). `category` must be an "
+            "expense category you can see (`GET /categories/?kind=expense`); without one, "
+            "your first matching rule (`/rules/`) may set it. `tags` are names, created "
+            "when new. Attach a `receipt` (image or PDF, ≤ 5 MB) by sending the same "
+            "fields as `multipart/form-data`. May notify you when a budget passes its "
+            "warning level or is exceeded.",
+        ),
+        "retrieve": (
+            "Get one of your expenses",
+            "The expense with its base-currency amount, category name and tags; its "
+            "receipt file is at `GET /expenses/{id}/receipt/`.",
+        ),
+        "update": (
+            "Replace an expense",
+            "Every writable field as for `POST /expenses/`; `base_amount` is recomputed "
+            "when the amount, currency or date changes." + EDIT_WINDOW,
+        ),
+        "partial_update": (
+            "Change some fields of an expense",
+            "Only the fields sent change; send `receipt: null` to remove the receipt, or a "
+            "new file as `multipart/form-data`." + EDIT_WINDOW,
+        ),
+        "destroy": (
+            "Delete an expense",
+            "Deletes the expense and its receipt file; budget figures follow at once."
+            + EDIT_WINDOW,
+        ),
+    },
+    examples={
+        "create": [request_example(EXPENSE)],
+        "update": [request_example(EXPENSE)],
+        "partial_update": [request_example({"amount": "39.90", "tags": ["household", "weekend"]})],
+    },
+)
 class ExpenseViewSet(TransactionViewSet):
     """The user's expenses. Filters, search (description, merchant, notes) and ordering."""
 

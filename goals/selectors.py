@@ -117,7 +117,7 @@ def compute_figures(
     today: date,
     currency: str,
 ) -> GoalFigures:
-    """The derived figures of a goal from its two sums (see README, Savings goals).
+    """The derived figures of a goal from its two sums (see docs/api.md, Savings goals).
 
     - `required_monthly`: remaining ÷ whole months left to `target_date`, rounded *up*
       to the currency's minor unit (paying it each month reaches the target); all of

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from core.dates import user_today
 from core.money import MAX_AMOUNT, amount_errors, format_amount
-from core.serializers import BoundedDateField, MoneyField
+from core.serializers import BoundedDateField, MoneyField, StrictModelSerializer
 
 from .models import Contribution, Goal, GoalStatus
 from .selectors import GoalFigures, goal_figures
@@ -33,7 +33,7 @@ class BaseAmountField(MoneyField):
         return format_amount(Decimal(value), _base_currency(self.context) or "")
 
 
-class GoalSerializer(serializers.ModelSerializer):
+class GoalSerializer(StrictModelSerializer):
     """A goal with its figures; `status` is writable only as `archived`, or `active`
     / `achieved` to un-archive (the figures then decide which of the two it is)."""
 
@@ -108,7 +108,7 @@ class GoalSerializer(serializers.ModelSerializer):
         return goal_figures(goal=goal, today=today, currency=request.user.base_currency)
 
 
-class ContributionSerializer(serializers.ModelSerializer):
+class ContributionSerializer(StrictModelSerializer):
     """A deposit (amount > 0) or withdrawal (amount < 0); `date` defaults to today."""
 
     amount = BaseAmountField(

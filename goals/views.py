@@ -20,7 +20,7 @@ from rest_framework.request import Request
 
 from core.dates import user_today
 from core.filters import StrictOrderingFilter
-from core.schema import crud_schema
+from core.schema import crud_schema, request_example
 from core.views import OwnedQuerysetMixin
 
 from . import selectors, services
@@ -28,8 +28,52 @@ from .filters import GoalFilter, NullsLastOrderingFilter
 from .models import Contribution, Goal
 from .serializers import ContributionSerializer, GoalSerializer
 
+GOAL = {
+    "name": "Emergency fund",
+    "target_amount": "5000.00",
+    "target_date": "2027-06-30",
+    "notes": "Three months of rent.",
+    "status": "active",
+}
 
-@crud_schema(GoalSerializer)
+
+@crud_schema(
+    GoalSerializer,
+    docs={
+        "list": (
+            "List your savings goals",
+            "Newest first, each with `saved_amount`, `remaining`, `percent`, "
+            "`required_monthly`, `projected_completion` and `on_track`. Filter `status` "
+            "(repeatable); `ordering` by `created_at`, `target_date` (goals without one "
+            "last) or `name`.",
+        ),
+        "create": (
+            "Create a savings goal",
+            "`target_amount` is in your base currency; `target_date` is optional (without "
+            "it there is no `required_monthly` nor `on_track`). Money goes in and out "
+            "through `POST /goals/{goal_pk}/contributions/`; the goal turns `achieved` "
+            "when its saved amount reaches the target.",
+        ),
+        "retrieve": (
+            "Get a savings goal",
+            "The goal with its progress and projections, computed in your time zone today.",
+        ),
+        "update": (
+            "Replace a savings goal",
+            "Same fields as `POST /goals/`; `status` may be set to `archived` (or back).",
+        ),
+        "partial_update": (
+            "Change some fields of a savings goal",
+            "Only the fields sent change; e.g. `status: archived` to put a goal away.",
+        ),
+        "destroy": ("Delete a savings goal", "Deletes the goal and all its contributions."),
+    },
+    examples={
+        "create": [request_example(GOAL)],
+        "update": [request_example(GOAL)],
+        "partial_update": [request_example({"target_amount": "6000.00"})],
+    },
+)
 class GoalViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     """The user's savings goals, each with its saved amount and projections.
 
@@ -84,9 +128,45 @@ BALANCE_CONFLICT = OpenApiResponse(
 )
 
 
+CONTRIBUTION = {"amount": "250.00", "date": "2026-03-28", "note": "Payday transfer"}
+NEVER_BELOW_ZERO = " A write that would take the goal's saved amount below 0 is a 400 on `amount`."
+
+
 @extend_schema(parameters=[GOAL_PK])
 @crud_schema(
     ContributionSerializer,
+    docs={
+        "list": (
+            "List a goal's contributions",
+            "Deposits and withdrawals of one of your goals, newest date first; `ordering` by "
+            "`date`, `amount` or `created_at`. Another user's goal is 404.",
+        ),
+        "create": (
+            "Deposit to or withdraw from a goal",
+            "A positive `amount` is a deposit, a negative one a withdrawal, never 0; in "
+            "your base currency. `date` defaults to today (your time zone). The goal's "
+            "`saved_amount` and `status` follow." + NEVER_BELOW_ZERO,
+        ),
+        "retrieve": ("Get a contribution", "One contribution of one of your goals."),
+        "update": (
+            "Replace a contribution",
+            "Same fields as when depositing." + NEVER_BELOW_ZERO,
+        ),
+        "partial_update": (
+            "Change some fields of a contribution",
+            "Only the fields sent change." + NEVER_BELOW_ZERO,
+        ),
+        "destroy": (
+            "Delete a contribution",
+            "Deleting a deposit that later withdrawals depend on is a 409 `goal_balance`: "
+            "delete those withdrawals first.",
+        ),
+    },
+    examples={
+        "create": [request_example(CONTRIBUTION)],
+        "update": [request_example(CONTRIBUTION)],
+        "partial_update": [request_example({"note": "Payday transfer (March)"})],
+    },
     create={404: GOAL_NOT_FOUND},
     destroy={409: BALANCE_CONFLICT},
 )

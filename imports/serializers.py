@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.parsers import load_json
-from core.serializers import CurrencyCodeField
+from core.serializers import CurrencyCodeField, StrictModelSerializer, StrictSerializer
 
 from .models import ImportBatch, ImportProfile
 from .parsers.base import CsvOptions, StatementError
@@ -61,7 +61,7 @@ class CreditMarkersField(serializers.ListField):
         return super().to_internal_value(data)
 
 
-class ImportUploadSerializer(serializers.Serializer):
+class ImportUploadSerializer(StrictSerializer):
     file = serializers.FileField(
         help_text="The statement (CSV, OFX, QFX, QIF, XLSX, camt.052/053 or MT940)."
     )
@@ -257,7 +257,7 @@ class ImportBatchListSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CommitSerializer(serializers.Serializer):
+class CommitSerializer(StrictSerializer):
     skip_errors = serializers.BooleanField(default=False)
     keep_lines = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
@@ -354,7 +354,7 @@ class _OwnBatchField(serializers.PrimaryKeyRelatedField):
         return ImportBatch.objects.filter(user=request.user).defer("rows")
 
 
-class ImportProfileSerializer(serializers.ModelSerializer):
+class ImportProfileSerializer(StrictModelSerializer):
     """A saved mapping. Its header (and fingerprint) comes from a `sample` file read with
     the profile's options, or from the import named by `from_batch` (whose options are
     copied too, under any given)."""

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from core.exceptions import ApplicationError
 from core.parsers import StrictJSONParser
-from core.schema import NOT_FOUND, VALIDATION_ERROR
+from core.schema import NOT_FOUND, VALIDATION_ERROR, operation_docs, request_example
 from core.uploads import FileTooLarge
 from core.views import OwnedQuerysetMixin
 
@@ -38,7 +38,35 @@ from .serializers import (
 # credit_markers); a profile saves the same ones.
 CSV_OPTIONS = PROFILE_OPTIONS
 
+PROFILE = {
+    "name": "My bank (CSV)",
+    "options": {
+        "delimiter": ";",
+        "date_format": "%d.%m.%Y",
+        "decimal_separator": ",",
+        "columns": {"date": "Booked", "description": "Text", "amount": "Amount"},
+    },
+}
+PROFILE_RULES = (
+    "A profile saves the CSV/XLSX options of `POST /imports/` under a name; use it with "
+    "`profile` on upload, or let it be picked for a file whose header row matches (send "
+    "a `sample` file as `multipart/form-data`, or `from_batch` to copy an earlier import's "
+    "options and header). At most 100 per user; names are unique."
+)
 
+
+@extend_schema_view(
+    list=operation_docs(
+        "List your statement imports",
+        "Newest first, each with its status (`preview`, `committing`, `committed`, "
+        "`undoing`, `undone`, `failed`) and counts; the rows are in `GET /imports/{id}/`.",
+    ),
+    retrieve=operation_docs(
+        "Get an import with its rows",
+        "The preview rows (new, possible duplicate, or error with the reason) and, once "
+        "committed, what was stored. Poll it after a 202 from commit or undo.",
+    ),
+)
 class ImportViewSet(
     OwnedQuerysetMixin,
     mixins.ListModelMixin,
@@ -67,6 +95,20 @@ class ImportViewSet(
             413: OpenApiResponse(description="File larger than IMPORT_MAX_BYTES."),
             415: OpenApiResponse(description="Not a statement format we read."),
         },
+        summary="Upload a statement for a preview",
+        description=(
+            "Send the file as `multipart/form-data` `file` (CSV, OFX/QFX, QIF, XLSX, "
+            "camt.052/053 or MT940; at most IMPORT_MAX_BYTES and IMPORT_MAX_ROWS rows). "
+            "`format: auto` sniffs it. CSV/XLSX take column options or a saved `profile` "
+            "(`/imports/profiles/`). Nothing is stored as expenses or income yet: the answer "
+            "is a preview batch whose rows say what is new, what looks like a duplicate of a "
+            "record you have, and what cannot be read. Then `POST /imports/{id}/commit/`."
+        ),
+        examples=[
+            request_example(
+                {"format": "auto", "default_currency": "EUR"}, media_type="multipart/form-data"
+            )
+        ],
     )
     def create(self, request: Request) -> Response:
         """Upload a statement and get a preview; nothing is stored as expenses or income yet."""
@@ -129,6 +171,16 @@ class ImportViewSet(
                 "`undo_in_progress`), undone (`already_undone`) or failed (`import_failed`)."
             ),
         },
+        summary="Store a previewed import",
+        description=(
+            "Stores the preview's new rows in one transaction: money out as expenses, money "
+            "in as income, with your rules applied to uncategorised rows. Possible duplicates "
+            "are skipped unless their line is in `keep_lines`; rows with errors make it a 400 "
+            "unless `skip_errors`. Up to IMPORT_ASYNC_ROWS rows answer 200 with the counts; "
+            "more are queued (202): poll `GET /imports/{id}/`. Undo with "
+            "`DELETE /imports/{id}/`."
+        ),
+        examples=[request_example({"skip_errors": True, "keep_lines": []})],
     )
     @action(detail=True, methods=["post"])
     def commit(self, request: Request, pk: str | None = None) -> Response:
@@ -159,7 +211,14 @@ class ImportViewSet(
                 description="Being committed or undone (`commit_in_progress`, "
                 "`undo_in_progress`) or already undone (`already_undone`)."
             ),
-        }
+        },
+        summary="Undo an import (or discard a preview)",
+        description=(
+            "Deletes every expense and income the batch stored (records you edited since "
+            "included), then the batch; a preview is simply discarded. A batch that stored "
+            "more than IMPORT_ASYNC_ROWS records is queued (202) and kept as `undoing` until "
+            "`undone`: poll `GET /imports/{id}/`."
+        ),
     )
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         """Undo: delete every record the batch stored (or discard a preview)."""
@@ -176,26 +235,46 @@ class ImportViewSet(
 
 
 @extend_schema_view(
-    create=extend_schema(
+    list=operation_docs(
+        "List your saved import mappings",
+        "Each with its options and the header row it matches. " + PROFILE_RULES,
+    ),
+    retrieve=operation_docs("Get an import mapping", "One of your saved import mappings."),
+    create=operation_docs(
+        "Save an import mapping",
+        PROFILE_RULES,
         request={
             "application/json": ImportProfileSerializer,
             "multipart/form-data": ImportProfileSerializer,
         },
         responses={201: ImportProfileSerializer, 400: VALIDATION_ERROR},
+        examples=[request_example(PROFILE)],
     ),
-    update=extend_schema(
+    update=operation_docs(
+        "Replace an import mapping",
+        "Same fields as when saving (`name` required); `options`, when sent, replace the "
+        "saved ones as a whole.",
         request={
             "application/json": ImportProfileSerializer,
             "multipart/form-data": ImportProfileSerializer,
         },
         responses={200: ImportProfileSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
+        examples=[request_example(PROFILE)],
     ),
-    partial_update=extend_schema(
+    partial_update=operation_docs(
+        "Change some fields of an import mapping",
+        "Only the fields sent change; a new `sample` or `from_batch` replaces the header "
+        "it matches.",
         request={
             "application/json": ImportProfileSerializer,
             "multipart/form-data": ImportProfileSerializer,
         },
         responses={200: ImportProfileSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
+        examples=[request_example({"name": "My bank (semicolon CSV)"})],
+    ),
+    destroy=operation_docs(
+        "Delete an import mapping",
+        "Imports made with it are unaffected.",
     ),
 )
 class ImportProfileViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):

@@ -1,6 +1,6 @@
 from typing import Any
 
-from core.schema import crud_schema
+from core.schema import crud_schema, request_example
 from ledger.views import TransactionViewSet
 
 from . import services
@@ -8,8 +8,66 @@ from .filters import IncomeFilter
 from .models import Income
 from .serializers import IncomeSerializer
 
+INCOME = {
+    "amount": "3200.00",
+    "currency": "EUR",
+    "date": "2026-03-25",
+    "description": "March salary",
+    "category": 12,
+    "source": "Acme GmbH",
+    "notes": "",
+    "tags": ["payroll"],
+}
 
-@crud_schema(IncomeSerializer)
+
+@crud_schema(
+    IncomeSerializer,
+    docs={
+        "list": (
+            "List your income",
+            "Newest first (`-date,-id`), paged by cursor: follow `next`; `count` is capped at "
+            "10 000. Filters: `start_date`/`end_date` (inclusive) or `month`, `category` "
+            "(repeatable), `uncategorized=true`, `tag`, `min_amount`/`max_amount`, "
+            "`currency`; `search` looks in description, source and notes; `ordering` by "
+            "`date`, `amount` or `created_at`. The same filters select what "
+            "`GET /export/incomes.csv` writes.",
+        ),
+        "create": (
+            "Record income",
+            "`amount`, `date` and `description` are required; `source` (the payer) is "
+            "optional. `currency` defaults to your base currency; `base_amount` and "
+            "`exchange_rate` come from the rate on or before `date` (no rate → 400 naming "
+            "the pair). `category` must be an income category you can see "
+            "(`GET /categories/?kind=income`); without one, your first matching rule may "
+            "set it. `tags` are names, created when new. Attach a `receipt` (image or PDF, "
+            "≤ 5 MB) by sending the same fields as `multipart/form-data`.",
+        ),
+        "retrieve": (
+            "Get one income record",
+            "The record with its base-currency amount, category name and tags; its "
+            "receipt file is at `GET /incomes/{id}/receipt/`.",
+        ),
+        "update": (
+            "Replace an income record",
+            "Every writable field as for `POST /incomes/`; `base_amount` is recomputed "
+            "when the amount, currency or date changes.",
+        ),
+        "partial_update": (
+            "Change some fields of an income record",
+            "Only the fields sent change; send `receipt: null` to remove the receipt, or a "
+            "new file as `multipart/form-data`.",
+        ),
+        "destroy": (
+            "Delete an income record",
+            "Deletes the record and its receipt file; reports follow at once.",
+        ),
+    },
+    examples={
+        "create": [request_example(INCOME)],
+        "update": [request_example(INCOME)],
+        "partial_update": [request_example({"amount": "3250.00", "source": "Acme GmbH"})],
+    },
+)
 class IncomeViewSet(TransactionViewSet):
     """The user's income. Filters, search (description, source, notes) and ordering."""
 

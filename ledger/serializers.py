@@ -18,6 +18,7 @@ from core.serializers import (
     CurrencyCodeField,
     MoneyField,
     OwnedPrimaryKeyRelatedField,
+    StrictModelSerializer,
 )
 from core.uploads import check_upload
 
@@ -51,7 +52,7 @@ class ReceiptField(serializers.FileField):
         return request.build_absolute_uri(path) if request else path
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(StrictModelSerializer):
     """Base for ExpenseSerializer and IncomeSerializer; subclasses set Meta and `kind`."""
 
     kind: str = ""

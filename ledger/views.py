@@ -86,10 +86,12 @@ class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             404: OpenApiResponse(description="No such record, or it has no receipt."),
         },
+        summary="Download the record's receipt",
         description=(
             "The stored file with the type sniffed from its bytes (never from its name): "
             "images and PDFs inline, anything else as an `application/octet-stream` "
-            "attachment; always `X-Content-Type-Options: nosniff`."
+            "attachment; always `X-Content-Type-Options: nosniff`. Upload or replace it "
+            "with the record's POST/PUT/PATCH as `multipart/form-data`."
         ),
     )
     @action(

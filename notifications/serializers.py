@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer
+
 from .models import Notification, NotificationKind
 from .services import PREFERENCE_FLAGS
 
@@ -39,40 +41,19 @@ class StrictBooleanField(serializers.BooleanField):
         self.fail("invalid")
 
 
-class RejectUnknownKeysMixin:
-    """A key the serializer does not know is a 400 naming it, not silently dropped."""
-
-    unknown_key_message = "Unknown field."
-
-    def to_internal_value(self, data: Any) -> Any:
-        unknown = {}
-        if isinstance(data, dict):
-            known = self.fields  # type: ignore[attr-defined]
-            unknown = {str(key): [self.unknown_key_message] for key in data if key not in known}
-        try:
-            value = super().to_internal_value(data)  # type: ignore[misc]
-        except serializers.ValidationError as exc:
-            if unknown and isinstance(exc.detail, dict):
-                raise serializers.ValidationError({**exc.detail, **unknown}) from None
-            raise
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
-
-
-class NotificationChannelsSerializer(RejectUnknownKeysMixin, serializers.Serializer):
+class NotificationChannelsSerializer(StrictSerializer):
     """Where one kind of notification goes."""
 
-    unknown_key_message = f"Unknown setting; use {' or '.join(PREFERENCE_FLAGS)}."
+    unknown_field_message = f"Unknown setting; use {' or '.join(PREFERENCE_FLAGS)}."
 
     in_app = StrictBooleanField(help_text="Show it in the in-app list.")
     email = StrictBooleanField(help_text="Email it to the account's address.")
 
 
-class NotificationPreferencesSerializer(RejectUnknownKeysMixin, serializers.Serializer):
+class NotificationPreferencesSerializer(StrictSerializer):
     """Every kind's channels. PATCH takes any subset of kinds, each with any subset of flags."""
 
-    unknown_key_message = (
+    unknown_field_message = (
         f"Unknown notification kind; use one of: {', '.join(NotificationKind.values)}."
     )
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.filters import StrictOrderingFilter
-from core.schema import NOT_FOUND, VALIDATION_ERROR
+from core.schema import NOT_FOUND, VALIDATION_ERROR, request_example
 from core.views import OwnedQuerysetMixin
 
 from . import services
@@ -28,9 +28,26 @@ from .serializers import (
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List your in-app notifications, newest first"),
-    retrieve=extend_schema(responses={200: NotificationSerializer, 404: NOT_FOUND}),
-    destroy=extend_schema(responses={204: None, 404: NOT_FOUND}),
+    list=extend_schema(
+        summary="List your in-app notifications, newest first",
+        description=(
+            "Budget warnings, exceeded budgets, bills due, goals achieved, unusual spending "
+            "and monthly summaries the system sent you; kinds you turned off in-app "
+            "(`/notifications/preferences/`) are not shown. Filters `unread`, `kind`. Mark "
+            "them read with `POST /notifications/{id}/read/` or `/notifications/read-all/`."
+        ),
+    ),
+    retrieve=extend_schema(
+        summary="Get a notification",
+        description="One of your notifications; reading it here does not mark it read.",
+        responses={200: NotificationSerializer, 404: NOT_FOUND},
+    ),
+    destroy=extend_schema(
+        summary="Dismiss a notification",
+        description="Deletes it from your list for good (`POST /notifications/{id}/read/` "
+        "only marks it read).",
+        responses={204: None, 404: NOT_FOUND},
+    ),
 )
 class NotificationViewSet(
     OwnedQuerysetMixin,
@@ -67,6 +84,8 @@ class NotificationViewSet(
         request=None,
         responses={200: ReadAllResultSerializer},
         summary="Mark all your notifications read",
+        description="Sets `read_at` on every unread notification you can see; answers how "
+        "many changed. `GET /notifications/unread-count/` is then 0.",
     )
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request) -> Response:
@@ -76,6 +95,7 @@ class NotificationViewSet(
     @extend_schema(
         responses={200: UnreadCountSerializer},
         summary="How many unread notifications you have (for a badge)",
+        description="Counts the unread notifications `GET /notifications/?unread=true` lists.",
     )
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request: Request) -> Response:
@@ -98,6 +118,9 @@ class NotificationViewSet(
             "(JSON booleans). An unknown kind or flag, or a non-boolean value, is a 400 "
             "naming it and nothing is changed. Returns every kind's preferences."
         ),
+        examples=[
+            request_example({"budget_warn": {"email": True}, "monthly_summary": {"in_app": False}})
+        ],
     )
     @action(
         detail=False,

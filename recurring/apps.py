@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class RecurringConfig(AppConfig):
     name = "recurring"
     verbose_name = "Recurring bills and income"
+
+    def ready(self) -> None:
+        from core.jobs import HOUR, register_job
+
+        from . import services
+
+        # Hourly: each job works in every user's own time zone and catches up after
+        # an outage, so this keeps "today" right for everyone.
+        register_job("create_due_occurrences", services.create_due_occurrences, every=HOUR)
+        register_job("send_bill_reminders", services.send_bill_reminders, every=HOUR)
+        register_job("send_monthly_summaries", services.send_monthly_summaries, every=HOUR)

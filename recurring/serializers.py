@@ -15,7 +15,12 @@ from rest_framework import serializers
 from categories.models import Category, Kind
 from core.dates import MAX_DATE, user_today
 from core.money import amount_errors, format_amount
-from core.serializers import BoundedDateField, CurrencyCodeField, OwnedPrimaryKeyRelatedField
+from core.serializers import (
+    BoundedDateField,
+    CurrencyCodeField,
+    OwnedPrimaryKeyRelatedField,
+    StrictModelSerializer,
+)
 from expenses.models import PaymentMethod
 from ledger.serializers import AmountField
 from reports.serializers import UpcomingBillSerializer
@@ -31,7 +36,7 @@ DEFAULT_RANGE_DAYS = 365
 ITEM_KINDS = [(Kind.EXPENSE.value, "Expense (a bill)"), (Kind.INCOME.value, "Income")]
 
 
-class RecurringItemSerializer(serializers.ModelSerializer):
+class RecurringItemSerializer(StrictModelSerializer):
     """A recurring bill (`kind: expense`) or income, with its next due date."""
 
     kind = serializers.ChoiceField(choices=ITEM_KINDS)

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from core.dates import user_today
 from core.filters import StrictOrderingFilter
-from core.schema import NOT_FOUND, VALIDATION_ERROR, crud_schema
+from core.schema import NOT_FOUND, VALIDATION_ERROR, crud_schema, request_example
 from core.views import OwnedQuerysetMixin
 
 from . import selectors, services
@@ -31,8 +31,69 @@ from .serializers import (
     UpcomingQuerySerializer,
 )
 
+RECURRING = {
+    "kind": "expense",
+    "amount": "950.00",
+    "currency": "EUR",
+    "description": "Rent",
+    "category": 3,
+    "merchant": "Main Street Lettings",
+    "payment_method": "bank_transfer",
+    "frequency": "monthly",
+    "interval": 1,
+    "start_date": "2026-04-01",
+    "end_date": None,
+    "auto_create": True,
+    "remind_days_before": 3,
+    "active": True,
+}
+SCHEDULE = (
+    "Every `interval` days, weeks, months or years from `start_date` (a 29th–31st falls on "
+    "a shorter month's last day) until `end_date`. With `auto_create` the expense or income "
+    "is recorded on each due date by the scheduled jobs; `remind_days_before` sends a "
+    "`bill_due` notification ahead of an expense."
+)
 
-@crud_schema(RecurringItemSerializer)
+
+@crud_schema(
+    RecurringItemSerializer,
+    docs={
+        "list": (
+            "List your recurring bills and income",
+            "Newest first, each with its `next_date`. Filters `kind`, `active`, `frequency`, "
+            "`auto_create`; `ordering` by `start_date`, `amount`, `description`, "
+            "`created_at`. What falls due soon: `GET /recurring/upcoming/`.",
+        ),
+        "create": (
+            "Create a recurring bill or income",
+            SCHEDULE + " `currency` defaults to your base currency; `category` must have the "
+            "item's kind; only expense items have a `payment_method`.",
+        ),
+        "retrieve": (
+            "Get a recurring item",
+            "One of your items with its `next_date`; its history is at "
+            "`GET /recurring/{id}/occurrences/`.",
+        ),
+        "update": (
+            "Replace a recurring item",
+            SCHEDULE + " Records already created stay; a changed schedule applies from now on.",
+        ),
+        "partial_update": (
+            "Change some fields of a recurring item",
+            "Only the fields sent change; `active: false` pauses the item, and switching it "
+            "back on does not backfill the dates missed meanwhile.",
+        ),
+        "destroy": (
+            "Delete a recurring item",
+            "The expenses and income it created stay.",
+        ),
+    },
+    examples={
+        "create": [request_example(RECURRING)],
+        "update": [request_example(RECURRING)],
+        "partial_update": [request_example({"amount": "980.00", "remind_days_before": 5})],
+    },
+)
 class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     """The user's recurring bills (`kind: expense`) and income.
 
@@ -76,6 +137,12 @@ class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     @extend_schema(
         parameters=[UpcomingQuerySerializer],
         responses={200: UpcomingOccurrenceSerializer(many=True), 400: VALIDATION_ERROR},
+        summary="What falls due in the coming days",
+        description=(
+            "Every occurrence of your active items from today (your time zone) to `days` "
+            "ahead (inclusive, default 30), by date then description; `kind` narrows to "
+            "bills or income. Paginated like any list."
+        ),
     )
     @action(detail=False, methods=["get"], filter_backends=[])
     def upcoming(self, request: Request) -> Response:
@@ -99,6 +166,12 @@ class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
             400: VALIDATION_ERROR,
             404: NOT_FOUND,
         },
+        summary="A recurring item's dates and what was recorded for them",
+        description=(
+            "The item's dates between `start` (default today) and `end` (default 365 days "
+            "later; at most 3660 days apart), each with the expense or income recorded for "
+            "it and when its reminder was sent. Paginated."
+        ),
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def occurrences(self, request: Request, pk: str | None = None) -> Response:

@@ -91,6 +91,7 @@ class ChartView(APIView):
     @extend_schema(
         tags=["reports"],
         operation_id="reports_charts_retrieve",
+        summary="A report drawn as a PNG or SVG chart",
         parameters=CHART_PARAMETERS,
         responses={
             (200, "image/png"): OpenApiTypes.BINARY,

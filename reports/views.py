@@ -99,6 +99,14 @@ class SummaryView(APIView):
         tags=["reports"],
         parameters=[SummaryQuery],
         responses={200: SummarySerializer, 400: VALIDATION_ERROR},
+        summary="Totals and breakdowns for a date range",
+        description=(
+            "Income, expenses, net, savings rate, average daily expense, spending by category "
+            "(largest first, uncategorised as `category: null`, percents summing to 100) and "
+            "top merchants, in your base currency. Give `start` and `end` (calendar dates, "
+            "inclusive) or a `period` (default `this_month`, your budget month). Drawn by "
+            "`GET /reports/charts/category-breakdown.png`."
+        ),
     )
     def get(self, request: Request) -> Response:
         """Totals, savings rate, category breakdown and top merchants for a range."""
@@ -110,6 +118,12 @@ class MonthSummaryView(APIView):
         tags=["reports"],
         parameters=[MonthQuery],
         responses={200: MonthSummarySerializer, 400: VALIDATION_ERROR},
+        summary="One budget month's financial summary",
+        description=(
+            "The figures of `GET /reports/summary/` for a budget month (`month` YYYY-MM, "
+            "default the current one, from your `month_start_day`) plus `budget_total` and "
+            "`budget_remaining` from your budgets."
+        ),
     )
     def get(self, request: Request) -> Response:
         """The monthly financial summary: a budget month's figures plus its budget totals."""
@@ -125,6 +139,11 @@ class MonthlyView(APIView):
         tags=["reports"],
         parameters=[YearQuery],
         responses={200: MonthlySerializer, 400: VALIDATION_ERROR},
+        summary="Income, expenses and net per month of a year",
+        description=(
+            "Twelve budget months of `year` (default this year), zero-filled, with the "
+            "year's totals, in your base currency. Drawn by `GET /reports/charts/monthly.png`."
+        ),
     )
     def get(self, request: Request) -> Response:
         """Income, expenses and net for each of the year's 12 budget months."""
@@ -136,6 +155,12 @@ class TrendsView(APIView):
         tags=["reports"],
         parameters=[MonthQuery],
         responses={200: TrendsSerializer, 400: VALIDATION_ERROR},
+        summary="A month's spending against the month before",
+        description=(
+            "Total and per-category spending of a budget month (`month`, default the current "
+            "one) and the previous one, with the change; `percent_change` is null when the "
+            "previous value is 0."
+        ),
     )
     def get(self, request: Request) -> Response:
         """A budget month's spending against the previous month, overall and per category."""
@@ -148,6 +173,13 @@ class TimeseriesView(APIView):
         tags=["reports"],
         parameters=[TimeseriesQuery],
         responses={200: TimeseriesSerializer, 400: VALIDATION_ERROR},
+        summary="Totals over time, per day, week or month",
+        description=(
+            "One zero-filled point per `bucket` (day; week from Monday; your budget month) "
+            "between `start` and `end` (default the last 30 days) of expenses, income or "
+            "`net`; more than 5000 points is a 400 on `bucket`. Drawn by "
+            "`GET /reports/charts/timeseries.png`."
+        ),
     )
     def get(self, request: Request) -> Response:
         """Zero-filled totals per day, week (from Monday) or budget month; at most 5000 points.
@@ -156,7 +188,16 @@ class TimeseriesView(APIView):
 
 
 class DashboardView(APIView):
-    @extend_schema(tags=["reports"], responses={200: DashboardSerializer})
+    @extend_schema(
+        tags=["reports"],
+        responses={200: DashboardSerializer},
+        summary="Everything a home screen needs",
+        description=(
+            "In one request: this budget month's summary and budget status, the last 6 "
+            "months of income and expenses, the top 5 categories, goals' progress, the 5 "
+            "most recent transactions and the bills due soon."
+        ),
+    )
     def get(self, request: Request) -> Response:
         """Everything a home screen needs in one request."""
         return respond(DashboardSerializer, services.dashboard(user=request.user))

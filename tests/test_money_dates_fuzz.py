@@ -247,6 +247,7 @@ def test_one_decimal_more_than_the_currency_allows_is_a_400(auth_client, rates, 
     }
     if kind == "recurring":
         payload.update(kind="expense", frequency="monthly", start_date="2026-01-01")
+        del payload["date"]
 
     response = auth_client.post(f"{API}/{kind}/", payload, format="json")
 

@@ -6,4 +6,8 @@ class UsersConfig(AppConfig):
     verbose_name = "Users"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from core.jobs import DAY, register_job
+
+        from . import services, signals  # noqa: F401
+
+        register_job("flush_expired_tokens", services.flush_expired_tokens, every=DAY)

@@ -18,7 +18,12 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
-from core.serializers import CurrencyCodeField
+from core.serializers import (
+    CurrencyCodeField,
+    StrictFieldsMixin,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 
 from .models import BaseCurrencyChange, User
 from .services import base_currency_change_latest, password_reset_user
@@ -43,7 +48,7 @@ class BaseCurrencyChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(StrictModelSerializer):
     """The user's own profile (`/auth/me/`)."""
 
     roles = serializers.SerializerMethodField()
@@ -86,7 +91,7 @@ class UserSerializer(serializers.ModelSerializer):
         return value
 
 
-class RegisterSerializer(serializers.ModelSerializer):
+class RegisterSerializer(StrictModelSerializer):
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
     base_currency = CurrencyCodeField(max_length=3, required=False)
 
@@ -115,7 +120,7 @@ class RegisterSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class PasswordSerializer(serializers.Serializer):
+class PasswordSerializer(StrictSerializer):
     """Confirms the account's current password (account deletion)."""
 
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
@@ -126,7 +131,7 @@ class PasswordSerializer(serializers.Serializer):
         return value
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(StrictSerializer):
     old_password = serializers.CharField(write_only=True, style={"input_type": "password"})
     new_password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
@@ -149,11 +154,11 @@ class PasswordChangedSerializer(TokenPairSerializer):
     detail = serializers.CharField()
 
 
-class PasswordResetSerializer(serializers.Serializer):
+class PasswordResetSerializer(StrictSerializer):
     email = serializers.EmailField()
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(StrictSerializer):
     uid = serializers.CharField()
     token = serializers.CharField()
     new_password = serializers.CharField(write_only=True, style={"input_type": "password"})
@@ -175,11 +180,11 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class LoginSerializer(TokenObtainPairSerializer):
+class LoginSerializer(StrictFieldsMixin, TokenObtainPairSerializer):
     """`username` may be the username or the email address (see the auth backend)."""
 
 
-class RefreshSerializer(TokenRefreshSerializer):
+class RefreshSerializer(StrictFieldsMixin, TokenRefreshSerializer):
     """Checks the refresh token (signature, type, expiry, blacklist): 401 if unusable.
 
     Rotation itself, which must be atomic, is `services.refresh_token_rotate`.
@@ -199,7 +204,7 @@ class RefreshResponseSerializer(TokenPairSerializer):
     pass
 
 
-class VerifySerializer(TokenVerifySerializer):
+class VerifySerializer(StrictFieldsMixin, TokenVerifySerializer):
     """A token is valid only if the API would accept it: 401 (not 400) for a bad
     signature or expiry, a blacklisted token, or one whose user is gone or inactive."""
 
@@ -217,7 +222,7 @@ class VerifySerializer(TokenVerifySerializer):
         return {}
 
 
-class LogoutSerializer(serializers.Serializer):
+class LogoutSerializer(StrictSerializer):
     refresh = serializers.CharField(write_only=True)
 
     def validate_refresh(self, value: str) -> RefreshToken:

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
-from core.schema import ErrorSerializer
+from core.schema import ErrorSerializer, request_example
 from core.throttling import ScopedAuthThrottle
 
 from . import services
@@ -39,6 +39,11 @@ from .tasks import base_currency_change_task
 
 RESET_SENT = "If an account with that email exists, a reset message has been sent to it."
 
+# The demo account of `manage.py seed_demo` (what `make run` creates), so the examples
+# work as given in Swagger's "Try it out".
+DEMO_LOGIN = {"username": "demo", "password": "demo-budget-2026"}
+THROTTLED = " Throttled per client address (429)."
+
 
 INVALID_TOKEN = OpenApiResponse(
     response=ErrorSerializer, description="The token is invalid, expired or blacklisted."
@@ -58,7 +63,28 @@ class RegisterView(AnonymousThrottledMixin, generics.GenericAPIView):
     serializer_class = RegisterSerializer
     throttle_scope = "register"
 
-    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer}, auth=[])
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: UserSerializer},
+        auth=[],
+        summary="Create an account",
+        description=(
+            "Username and email must be unique (case-insensitively); the password must pass "
+            "Django's password validators. `base_currency` (default from settings) is what "
+            "budgets, goals and reports are in. Then get tokens with `POST /auth/token/`."
+            + THROTTLED
+        ),
+        examples=[
+            request_example(
+                {
+                    "username": "alex",
+                    "email": "alex@example.com",
+                    "password": "plum-orbit-lantern-42",
+                    "base_currency": "EUR",
+                }
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -69,6 +95,14 @@ class RegisterView(AnonymousThrottledMixin, generics.GenericAPIView):
 @extend_schema(
     tags=["auth"],
     responses={200: TokenPairSerializer, 401: OpenApiResponse(description="Bad credentials")},
+    summary="Log in: get an access and a refresh token",
+    description=(
+        "`username` may also be the email address. Send the `access` token as "
+        "`Authorization: Bearer <access>` (Swagger UI: the Authorize button takes the token, "
+        "not the password); when it expires, get a new pair from `POST /auth/token/refresh/`."
+        + THROTTLED
+    ),
+    examples=[request_example(DEMO_LOGIN, name="Demo account")],
 )
 class LoginView(TokenObtainPairView):
     """Obtain an access/refresh pair; `username` may also be the email address."""
@@ -78,7 +112,17 @@ class LoginView(TokenObtainPairView):
     throttle_scope = "login"
 
 
-@extend_schema(tags=["auth"], responses={200: RefreshResponseSerializer, 401: INVALID_TOKEN})
+@extend_schema(
+    tags=["auth"],
+    responses={200: RefreshResponseSerializer, 401: INVALID_TOKEN},
+    summary="Exchange a refresh token for a new pair",
+    description=(
+        "Refresh tokens rotate: the one sent is blacklisted and a new `refresh` comes back "
+        "with the new `access`. A refresh token works once; of concurrent uses exactly one "
+        "succeeds, the others get 401."
+    ),
+    examples=[request_example({"refresh": "<the refresh token from POST /auth/token/>"})],
+)
 class RefreshView(TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted.
 
@@ -98,7 +142,14 @@ class RefreshView(TokenRefreshView):
         return Response(tokens)
 
 
-@extend_schema(tags=["auth"], responses={200: DetailSerializer, 401: INVALID_TOKEN})
+@extend_schema(
+    tags=["auth"],
+    responses={200: DetailSerializer, 401: INVALID_TOKEN},
+    summary="Check a token",
+    description="200 when the access or refresh token is valid and unexpired (and not "
+    "blacklisted), 401 otherwise.",
+    examples=[request_example({"token": "<an access or refresh token>"})],
+)
 class VerifyView(TokenVerifyView):
     serializer_class = VerifySerializer
 
@@ -109,7 +160,14 @@ class VerifyView(TokenVerifyView):
 
 @extend_schema(tags=["auth"])
 class LogoutView(APIView):
-    @extend_schema(request=LogoutSerializer, responses={204: None})
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={204: None},
+        summary="Log out",
+        description="Blacklists the refresh token sent, so it can no longer be refreshed; the "
+        "access token stays valid until it expires. A token already spent is a 400.",
+        examples=[request_example({"refresh": "<the refresh token from POST /auth/token/>"})],
+    )
     def post(self, request: Request) -> Response:
         serializer = LogoutSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -123,7 +181,13 @@ class LogoutView(APIView):
 class MeView(APIView):
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
-    @extend_schema(responses={200: UserSerializer})
+    @extend_schema(
+        responses={200: UserSerializer},
+        summary="Your account and settings",
+        description="Username, email, names, `base_currency`, `timezone` (decides what "
+        '"today" and "this month" mean), `month_start_day` (your budget month), roles, '
+        "and the state of a queued base-currency change.",
+    )
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
 
@@ -144,6 +208,18 @@ class MeView(APIView):
                 "change is queued or running; retry after the Retry-After seconds.",
             ),
         },
+        summary="Change your settings",
+        description=(
+            "Any of `email`, `first_name`, `last_name`, `base_currency`, `timezone` (IANA "
+            "name) and `month_start_day` (1–28: your budget month runs from that day). A new "
+            "`base_currency` re-expresses every stored base amount, budget and goal: inline "
+            "(200) for most accounts, on the task queue (202) for big ones."
+        ),
+        examples=[
+            request_example(
+                {"first_name": "Alex", "timezone": "Europe/Berlin", "month_start_day": 25}
+            )
+        ],
     )
     def patch(self, request: Request) -> Response:
         """Change your settings. A new `base_currency` re-expresses every stored figure:
@@ -160,7 +236,14 @@ class MeView(APIView):
         user.refresh_from_db(fields=["base_currency"])
         return Response(UserSerializer(user).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=PasswordSerializer, responses={204: None})
+    @extend_schema(
+        request=PasswordSerializer,
+        responses={204: None},
+        summary="Delete your account and all your data",
+        description="Confirm with your current password. Everything you own goes, receipts "
+        "included, and cannot be recovered: download `GET /export/backup.json` first.",
+        examples=[request_example({"password": DEMO_LOGIN["password"]})],
+    )
     def delete(self, request: Request) -> Response:
         serializer = PasswordSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -170,7 +253,19 @@ class MeView(APIView):
 
 @extend_schema(tags=["auth"])
 class PasswordChangeView(APIView):
-    @extend_schema(request=PasswordChangeSerializer, responses={200: PasswordChangedSerializer})
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={200: PasswordChangedSerializer},
+        summary="Change your password",
+        description="Needs the current password; the new one must pass the password "
+        "validators. Every other session is logged out (their refresh tokens blacklisted); "
+        "the answer carries a fresh token pair for this one.",
+        examples=[
+            request_example(
+                {"old_password": DEMO_LOGIN["password"], "new_password": "quartz-meadow-river-77"}
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -184,7 +279,16 @@ class PasswordChangeView(APIView):
 class PasswordResetView(AnonymousThrottledMixin, APIView):
     throttle_scope = "password_reset"
 
-    @extend_schema(request=PasswordResetSerializer, responses={200: DetailSerializer}, auth=[])
+    @extend_schema(
+        request=PasswordResetSerializer,
+        responses={200: DetailSerializer},
+        auth=[],
+        summary="Ask for a password reset email",
+        description="Always 200, whether or not an account has that email (no account "
+        "enumeration). The email carries a `uid` and `token` for "
+        "`POST /auth/password/reset/confirm/`." + THROTTLED,
+        examples=[request_example({"email": "demo@example.com"})],
+    )
     def post(self, request: Request) -> Response:
         serializer = PasswordResetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -197,7 +301,21 @@ class PasswordResetConfirmView(AnonymousThrottledMixin, APIView):
     throttle_scope = "password_reset"
 
     @extend_schema(
-        request=PasswordResetConfirmSerializer, responses={200: DetailSerializer}, auth=[]
+        request=PasswordResetConfirmSerializer,
+        responses={200: DetailSerializer},
+        auth=[],
+        summary="Set a new password with a reset token",
+        description="`uid` and `token` come from the reset email; the token works once and "
+        "expires. Existing sessions are logged out." + THROTTLED,
+        examples=[
+            request_example(
+                {
+                    "uid": "<uid from the reset email>",
+                    "token": "<token from the reset email>",
+                    "new_password": "quartz-meadow-river-77",
+                }
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = PasswordResetConfirmSerializer(data=request.data)

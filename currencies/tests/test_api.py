@@ -364,3 +364,10 @@ def test_convert_accepts_trailing_zeros_beyond_minor_units(auth_client):
     assert response.status_code == 200
     assert response.json()["amount"] == "2"
     assert response.json()["result"] == "0.02"
+
+
+@pytest.mark.parametrize("value", ["%", "%s", "%(x)s", "%¥\x01"])
+def test_a_percent_sign_in_a_currency_filter_is_a_400_naming_it(auth_client, value):
+    response = auth_client.get("/api/v1/rates/", {"base": value})
+    assert response.status_code == 400, response.content
+    assert "is not a supported ISO 4217 currency code" in response.json()["base"][0]

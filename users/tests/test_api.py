@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from core.serializers import READ_ONLY_FIELD
 from users.models import User
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -324,26 +325,32 @@ def test_me_shows_profile(auth_client, user):
     assert body["base_currency_change"] is None  # no queued change ever
 
 
-def test_me_patch_updates_settings_and_ignores_read_only_fields(auth_client, user):
-    response = auth_client.patch(
-        ME,
-        {
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "email": "ada@example.org",
-            "base_currency": "JPY",
-            "timezone": "Asia/Kolkata",
-            "month_start_day": 25,
-            "username": "hacker",
-            "id": 999,
-            "roles": ["Admin"],
-        },
-    )
+ME_SETTINGS = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada@example.org",
+    "base_currency": "JPY",
+    "timezone": "Asia/Kolkata",
+    "month_start_day": 25,
+}
+
+
+def test_me_patch_updates_settings(auth_client, user):
+    response = auth_client.patch(ME, ME_SETTINGS)
     assert response.status_code == 200, response.content
     user.refresh_from_db()
     assert (user.first_name, user.last_name, user.email) == ("Ada", "Lovelace", "ada@example.org")
     assert (user.base_currency, user.timezone, user.month_start_day) == ("JPY", "Asia/Kolkata", 25)
-    assert user.username != "hacker" and user.id != 999
+
+
+def test_me_patch_with_read_only_fields_is_400_and_changes_nothing(auth_client, user):
+    before = auth_client.get(ME).json()
+    response = auth_client.patch(
+        ME, {**ME_SETTINGS, "username": "hacker", "id": 999, "roles": ["Admin"]}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json() == {name: [READ_ONLY_FIELD] for name in ("username", "id", "roles")}
+    assert auth_client.get(ME).json() == before
     assert list(user.groups.values_list("name", flat=True)) == ["User"]
 
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from rest_framework.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from core.serializers import READ_ONLY_FIELD
 from core.throttling import ClientAddressMixin, client_address
 from users.models import User
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -335,8 +336,10 @@ def test_username_rule_holds_wherever_a_username_is_validated(auth_client, user)
     with pytest.raises(ValidationError) as error:
         User(username="x@y.z", email="x@y.z").full_clean()
     assert "username" in error.value.message_dict
-    # /auth/me/ never changes the username at all.
-    assert auth_client.patch(ME, {"username": "x@y.z"}).status_code == 200
+    # /auth/me/ never changes the username at all: it is read-only there (a 400).
+    response = auth_client.patch(ME, {"username": "x@y.z"})
+    assert response.status_code == 400
+    assert response.json() == {"username": [READ_ONLY_FIELD]}
     user.refresh_from_db()
     assert "@" not in user.username
 
