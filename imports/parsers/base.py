@@ -8,6 +8,7 @@ read go to `errors` with their line; a file that cannot be read at all raises
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -84,3 +85,19 @@ def too_many_transactions(count: int) -> StatementError:
         f"The file holds {count} transactions; at most {max_transactions()} can be "
         "imported at once (IMPORT_MAX_ROWS). Split it into smaller files."
     )
+
+
+class UniqueFitids:
+    """Makes repeated bank references in one file distinct (`REF`, `REF#2`, `REF#3`…), so
+    two entries a bank gave the same reference are never taken for duplicates of each
+    other and silently dropped."""
+
+    def __init__(self) -> None:
+        self._seen: Counter[str] = Counter()
+
+    def assign(self, row: ParsedRow) -> ParsedRow:
+        if row.fitid:
+            self._seen[row.fitid] += 1
+            if self._seen[row.fitid] > 1:
+                row.fitid = f"{row.fitid}#{self._seen[row.fitid]}"
+        return row

@@ -37,7 +37,6 @@ Mapping of one `Ntry`:
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -50,7 +49,14 @@ from defusedxml import DefusedXmlException
 
 from core.money import MoneyParseError, is_currency, parse_money
 
-from .base import ParsedRow, ParseResult, StatementError, max_transactions, too_many_transactions
+from .base import (
+    ParsedRow,
+    ParseResult,
+    StatementError,
+    UniqueFitids,
+    max_transactions,
+    too_many_transactions,
+)
 
 __all__ = ["CAMT_NAMESPACE", "parse_camt"]
 
@@ -81,7 +87,7 @@ def parse_camt(content: bytes) -> ParseResult:
 
     result = ParseResult(format="camt")
     account_currencies: set[str] = set()
-    references: Counter[str] = Counter()
+    fitids = UniqueFitids()
     ordinal = 0
     try:
         for entry, account, currency in _entries(content):
@@ -93,11 +99,7 @@ def parse_camt(content: bytes) -> ParseResult:
                 if isinstance(row, str):
                     result.errors.append((line, row))
                     continue
-                if row.fitid:
-                    references[row.fitid] += 1
-                    if references[row.fitid] > 1:
-                        row.fitid = f"{row.fitid}#{references[row.fitid]}"
-                result.rows.append(row)
+                result.rows.append(fitids.assign(row))
             if len(result.rows) + len(result.errors) > max_transactions():
                 raise too_many_transactions(len(result.rows) + len(result.errors))
     except DefusedXmlException as err:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .base import CsvOptions, ParseResult, StatementError, max_table_lines, too_many_lines
 from .columns import explicit_columns
-from .encodings import bom_codec, text_codec
+from .encodings import bom_codec, decode_guess, text_codec
 from .table import Record, find_header, parse_table
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -70,19 +70,10 @@ def decode(content: bytes, encoding: str | None = None) -> str:
         except UnicodeError:
             raise StatementError(f"The file is not valid {bom.upper()} text.") from None
     else:
-        text = _decode_guess(content)
+        text = decode_guess(content)
     text = text.removeprefix("\ufeff")
     _check_is_text(text)
     return text
-
-
-def _decode_guess(content: bytes) -> str:
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return content.decode("latin-1")
 
 
 def _check_is_text(text: str) -> None:

@@ -44,3 +44,15 @@ def text_codec(name: str) -> str:
     if not getattr(info, "_is_text_encoding", True) or name_used in _NOT_FILE_ENCODINGS:
         raise ValueError(f"{name!r} is not a text encoding.")
     return info.name
+
+
+def decode_guess(content: bytes) -> str:
+    """Text of a file with no BOM and no named encoding: UTF-8 when the bytes are valid
+    UTF-8, else Windows-1252 (most European banks' exports), else Latin-1, which reads
+    any bytes."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return content.decode("latin-1")

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections import Counter
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -39,7 +38,15 @@ import mt940
 
 from core.money import MoneyParseError, is_currency, parse_money
 
-from .base import ParsedRow, ParseResult, StatementError, max_transactions, too_many_transactions
+from .base import (
+    ParsedRow,
+    ParseResult,
+    StatementError,
+    UniqueFitids,
+    max_transactions,
+    too_many_transactions,
+)
+from .encodings import decode_guess
 
 __all__ = ["parse_mt940"]
 
@@ -112,7 +119,7 @@ def parse_mt940(content: bytes) -> ParseResult:
         line_numbers = list(range(1, len(transactions) + 1))
     result = ParseResult(format="mt940")
     currencies: set[str] = set()
-    references: Counter[str] = Counter()
+    fitids = UniqueFitids()
     for (statement, transaction), line in zip(transactions, line_numbers, strict=True):
         currency = (statement.currency or "").strip().upper() or None
         if currency:
@@ -121,11 +128,7 @@ def parse_mt940(content: bytes) -> ParseResult:
         if isinstance(row, str):
             result.errors.append((line, row))
             continue
-        if row.fitid:
-            references[row.fitid] += 1
-            if references[row.fitid] > 1:
-                row.fitid = f"{row.fitid}#{references[row.fitid]}"
-        result.rows.append(row)
+        result.rows.append(fitids.assign(row))
     if len(currencies) == 1:
         result.currency = currencies.pop()
     return result
@@ -350,14 +353,7 @@ def _statement_line_numbers(content: bytes) -> list[int]:
 def _decode(content: bytes) -> str:
     """UTF-8 (with or without BOM), else Windows-1252, the charset of most German and
     Dutch banks' MT940 (mt-940's own fallback, cp852, would garble their umlauts)."""
-    if content.startswith(codecs.BOM_UTF8):
-        content = content[len(codecs.BOM_UTF8) :]
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return content.decode("latin-1")
+    return decode_guess(content.removeprefix(codecs.BOM_UTF8))
 
 
 def _clean(value: object) -> str:

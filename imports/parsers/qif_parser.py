@@ -35,7 +35,7 @@ from .base import (
     too_many_transactions,
 )
 from .cells import parse_amount
-from .encodings import bom_codec
+from .encodings import bom_codec, decode_guess
 
 __all__ = ["parse_qif"]
 
@@ -108,12 +108,7 @@ def _decode(content: bytes) -> str:
             return content.decode(codec)
         except UnicodeError:
             raise StatementError(f"The file is not valid {codec.upper()} text.") from None
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return content.decode("latin-1")
+    return decode_guess(content)
 
 
 def _records(lines: list[str]) -> tuple[list[_Record], bool]:
