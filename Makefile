@@ -48,9 +48,12 @@ test-pg: $(VENV)/.dev
 smoke: $(VENV)/.dev
 	$(BIN)/python .ci/smoke.py
 
+## Ruff, and the layering contracts of pyproject.toml ([tool.importlinter]: which app may
+## import which; docs/architecture.md).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

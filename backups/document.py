@@ -1,4 +1,9 @@
-"""The backup document (version 1): its sections, and reading one into checked values.
+"""The backup document (version 1): its sections, each declared once, and reading one.
+
+`DOCUMENT` lists the sections in document order; each is one `Section` (fields.py)
+from which the export writes its records (selectors.py), a restore reads and checks
+them, and the OpenAPI schema describes them (serializers.py). Limits come from the
+owning apps' models and constants.
 
 `parse_backup` checks a whole document — shape, types, money rules, currencies,
 dates, references, storable text — before anything is stored, and raises
@@ -14,76 +19,71 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 
-from budgets.models import Scope
-from categories.models import Category, Kind, RuleField, RuleOperator
-from categories.services import REGEX_MAX_LENGTH, rule_validate_pattern, tag_names_clean
-from core.dates import DATE_RANGE_MESSAGE, date_in_range, parse_month
-from core.money import (
-    AMOUNT_DECIMAL_PLACES,
-    MAX_AMOUNT,
-    MoneyParseError,
-    amount_errors,
-    decimal_places,
-    is_currency,
-    parse_money,
-)
-from expenses.models import PaymentMethod
-from goals.models import GoalStatus
+from budgets.models import Budget, Scope
+from categories.models import Category, Kind, Rule, RuleOperator, Tag
+from categories.serializers import COLOR_PATTERN, RuleSerializer
+from categories.services import rule_validate_pattern
+from core.exceptions import ApplicationError
+from expenses.models import Expense
+from goals.models import Contribution, Goal
+from income.models import Income
 from notifications.models import NotificationKind
 from notifications.services import PREFERENCE_FLAGS
+from users.models import User
 from users.validators import validate_timezone
 
-from . import recurring
+from .fields import (
+    Amount,
+    Choice,
+    Currency,
+    Day,
+    Field,
+    Figure,
+    Flag,
+    Integer,
+    Month,
+    Names,
+    Nested,
+    Path,
+    Reader,
+    Ref,
+    Row,
+    Rows,
+    Section,
+    SignedAmount,
+    Text,
+    choices_of,
+    default_of,
+    digits_of,
+    max_length,
+    value_range,
+)
+from .recurring import RECURRING
 
 FORMAT = "budget-tracker-backup"
 VERSION = 1
 SUPPORTED_VERSIONS = frozenset({VERSION})
-SECTIONS = (
-    "categories",
-    "tags",
-    "rules",
-    "expenses",
-    "incomes",
-    "budgets",
-    "goals",
-    "notification_preferences",
-    "recurring",
-)
-TOP_LEVEL_KEYS = frozenset({"format", "version", "exported_at", "user", *SECTIONS})
 NON_FIELD = "non_field_errors"
 # Enough to fix a broken file; a million bad rows do not make a megabyte of errors.
 MAX_ERRORS = 200
-
-NAME_MAX_LENGTH = 64
-RULE_NAME_MAX_LENGTH = 100
-RULE_PRIORITY_MAX = 1_000_000
-TEXT_MAX_LENGTH = 255
-GOAL_NAME_MAX_LENGTH = 100
-USER_NAME_MAX_LENGTH = 150
-COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
-DEFAULT_WARN_THRESHOLD = Decimal("0.800")
-# Storage limits of Transaction.base_amount / exchange_rate (max_digits 24). Both are
-# informative in a document: a restore recomputes them from this server's rates.
-BASE_AMOUNT_LIMIT = Decimal("1e20")
-RATE_LIMIT = Decimal("1e12")
+# A category's key is the document's own (`c1`, `c2`…), not stored anywhere.
+KEY_MAX_LENGTH = 64
 # Characters PostgreSQL text cannot hold: NUL, and (in UTF-8) unpaired surrogates.
 UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_MESSAGE = "Contains a character that cannot be stored (NUL or an unpaired surrogate)."
 
 
-class BackupInvalid(Exception):
-    """The document cannot be restored; `errors` is a DRF-style error tree."""
+class BackupInvalid(ApplicationError):
+    """The document cannot be restored; `errors` is a DRF-style error tree, answered as
+    a 400 in the validation shape (SPEC §3)."""
 
     def __init__(self, errors: dict[str, Any]) -> None:
-        super().__init__("The backup document is invalid.")
+        super().__init__("The backup document is invalid.", code="invalid")
         self.errors = errors
 
 
@@ -115,94 +115,341 @@ def system_ref(*, kind: str, name: str) -> dict[str, Any]:
     return {"system": True, "kind": kind, "name": name}
 
 
-# --- checked values -----------------------------------------------------------------
+# --- the sections -----------------------------------------------------------------------
+# Rules that span fields or records are each section's `check` (and `finish`), below it.
+
+USER = Section(
+    "user",
+    [
+        Currency(
+            "base_currency",
+            help_text="ISO 4217 code; budgets, goals and base amounts of the backup are in it.",
+        ),
+        Text(
+            "timezone",
+            blank=False,
+            max_length=max_length(User, "timezone"),
+            validators=(validate_timezone,),
+        ),
+        Integer(
+            "month_start_day",
+            low=value_range(User, "month_start_day")[0],
+            high=value_range(User, "month_start_day")[1],
+        ),
+        Text("first_name", max_length=max_length(User, "first_name")),
+        Text("last_name", max_length=max_length(User, "last_name")),
+    ],
+    component="BackupUserSettings",
+    many=False,
+    partial=True,
+    required=True,
+)
 
 
-@dataclass
-class CategoryItem:
-    index: int
-    key: str
-    name: str
-    kind: str
-    parent: CategoryRef | None
-    icon: str
-    color: str
+def _check_category(reader: Reader, index: int, values: dict[str, Any], ctx: Any) -> None:
+    key, name, kind = values["key"], values["name"], values["kind"]
+    if key and key in ctx.category_kinds:
+        reader.fail("key", f"The key '{key}' is used by another category.")
+    if name and kind:
+        other = ctx.seen("categories").setdefault((kind, name.casefold()), index)
+        if other != index:
+            reader.fail("name", f"Category {other} already has this name and kind.")
+    if reader.ok:
+        ctx.category_kinds[key] = kind
 
 
-@dataclass
-class RuleItem:
-    index: int
-    name: str
-    field: str
-    operator: str
-    value: str
-    case_sensitive: bool
-    category: CategoryRef
-    add_tags: list[str]
-    priority: int
-    active: bool
+def _finish_categories(read: list[tuple[Reader, Row]], ctx: Any) -> None:
+    """Parents are resolved once every key is known; nesting is one level deep."""
+    parents = {row["key"]: row["parent"] for _, row in read}
+    nesting = "The parent must be a top-level category (one level of nesting)."
+    for _, row in read:
+        parent, path = row["parent"], ("categories", row.index, "parent")
+        if isinstance(parent, OwnRef):
+            if parent.key == row["key"]:
+                ctx.errors.add(path, "A category cannot be its own parent.")
+            elif parents.get(parent.key) is not None:
+                ctx.errors.add(path, nesting)
+        elif isinstance(parent, SystemRef) and parent.category.parent_id is not None:
+            ctx.errors.add(path, nesting)
 
 
-@dataclass
-class TransactionItem:
-    index: int
-    amount: Decimal
-    currency: str
-    base_amount: Decimal | None
-    exchange_rate: Decimal | None
-    date: date
-    description: str
-    category: CategoryRef | None
-    notes: str
-    tags: list[str]
-    extra: dict[str, str]  # payment_method + merchant (expenses), source (income)
+CATEGORIES = Section(
+    "categories",
+    [
+        Text(
+            "key",
+            computed=True,
+            stored=False,
+            required=True,
+            blank=False,
+            trim=False,
+            max_length=KEY_MAX_LENGTH,
+            help_text="Local key (`c1`, `c2`…) other sections use to refer to this category.",
+        ),
+        Text("name", required=True, blank=False, max_length=max_length(Category, "name")),
+        Choice("kind", choices=choices_of(Category, "kind")),
+        Ref("parent", column="parent_id", kind_field="kind", deferred=True),
+        Text("icon", max_length=max_length(Category, "icon")),
+        Text("color", pattern=COLOR_PATTERN, pattern_message="Use the form #RRGGBB."),
+    ],
+    component="BackupCategory",
+    check=_check_category,
+    finish=_finish_categories,
+)
+
+TAGS = Section(
+    "tags",
+    [Text("name", required=True, blank=False, max_length=max_length(Tag, "name"))],
+    component="BackupTag",
+)
 
 
-@dataclass
-class BudgetItem:
-    index: int
-    month: date
-    scope: str
-    category: CategoryRef | None
-    amount: Decimal
-    rollover: bool
-    warn_threshold: Decimal
+def _check_rule(reader: Reader, index: int, values: dict[str, Any], ctx: Any) -> None:
+    value, operator = values["value"], values["operator"]
+    if value and operator:
+        try:
+            rule_validate_pattern(value, operator)
+        except DjangoValidationError as exc:
+            for message in exc.message_dict.get("value", exc.messages):
+                reader.fail("value", message)
 
 
-@dataclass
-class ContributionItem:
-    amount: Decimal
-    date: date
-    note: str
+_PRIORITY = RuleSerializer._declared_fields["priority"]
+
+RULES = Section(
+    "rules",
+    [
+        Text("name", required=True, blank=False, max_length=max_length(Rule, "name")),
+        Choice("field", choices=choices_of(Rule, "field"), default=default_of(Rule, "field")),
+        Choice(
+            "operator",
+            choices=choices_of(Rule, "operator"),
+            default=default_of(Rule, "operator"),
+        ),
+        Text(
+            "value",
+            required=True,
+            blank=False,
+            # A regular expression is kept exactly; other values are trimmed.
+            trim=lambda values: values.get("operator") != RuleOperator.REGEX,
+            max_length=max_length(Rule, "value"),
+        ),
+        Flag("case_sensitive", default=default_of(Rule, "case_sensitive")),
+        Ref("category", column="category_id", required=True, nullable=False),
+        Names("add_tags", help_text="Tag names (created when missing)."),
+        Integer(
+            "priority",
+            low=_PRIORITY.min_value,
+            high=_PRIORITY.max_value,
+            default=default_of(Rule, "priority"),
+        ),
+        Flag("active", default=default_of(Rule, "active")),
+    ],
+    component="BackupRule",
+    check=_check_rule,
+)
 
 
-@dataclass
-class GoalItem:
-    index: int
-    name: str
-    target_amount: Decimal
-    target_date: date | None
-    notes: str
-    status: str
-    contributions: list[ContributionItem]
+def _transaction_fields(model: type[Expense] | type[Income], kind: str) -> list[Field]:
+    """The fields of expenses and income, `own` ones (the model's) in the middle."""
+    limit, places = digits_of(model, "base_amount")
+    rate_limit, rate_places = digits_of(model, "exchange_rate")
+    own: list[Field]
+    if model is Expense:
+        own = [
+            Choice(
+                "payment_method",
+                choices=choices_of(Expense, "payment_method"),
+                default=default_of(Expense, "payment_method"),
+            ),
+            Text("merchant", max_length=max_length(Expense, "merchant")),
+        ]
+    else:
+        own = [Text("source", max_length=max_length(Income, "source"))]
+    return [
+        Amount("amount", currency="currency"),
+        Currency("currency"),
+        Figure(
+            "base_amount",
+            stored=False,
+            limit=limit,
+            places=places,
+            zero_allowed=True,
+            base=True,
+            message=f"Must be a number ≥ 0 with at most {places} decimal places.",
+            help_text="In the backup's base currency. Informative: a restore recomputes it "
+            "from this server's exchange rates (400 naming the pair, date and record when "
+            "one is missing).",
+        ),
+        Figure(
+            "exchange_rate",
+            stored=False,
+            limit=rate_limit,
+            places=rate_places,
+            normalize=True,
+            message=f"Must be a number > 0 with at most {rate_places} decimal places.",
+            help_text="Informative, like `base_amount`; recomputed on restore.",
+        ),
+        Day("date"),
+        Text(
+            "description",
+            required=True,
+            blank=False,
+            max_length=max_length(model, "description"),
+        ),
+        Ref("category", column="category_id", kind=kind),
+        *own,
+        Text("notes", trim=False),
+        Names("tags", help_text="Tag names."),
+        Flag(
+            "has_receipt",
+            column="receipt",
+            stored=False,
+            help_text="Whether a receipt file was attached. Receipt files are not part of a "
+            "backup and are not restored.",
+        ),
+    ]
+
+
+EXPENSES = Section(
+    "expenses", _transaction_fields(Expense, Kind.EXPENSE), component="BackupExpense"
+)
+INCOMES = Section("incomes", _transaction_fields(Income, Kind.INCOME), component="BackupIncome")
+
+
+def _check_budget(reader: Reader, index: int, values: dict[str, Any], ctx: Any) -> None:
+    scope, raw = values["scope"], reader.data.get("category")
+    if scope == Scope.CATEGORY and raw is None and reader.is_object:
+        reader.fail("category", "Required when scope is 'category'.")
+    if scope == Scope.OVERALL and raw is not None:
+        reader.fail("category", "Must be null when scope is 'overall'.")
+    if not reader.ok:
+        return
+    key = (values["month"], scope, values["category"])
+    first = ctx.seen("budgets").setdefault(key, index)
+    if first != index:
+        reader.fail_here(f"Budget {first} has the same month, scope and category.")
+
+
+_THRESHOLD_LIMIT, _THRESHOLD_PLACES = digits_of(Budget, "warn_threshold")
+
+BUDGETS = Section(
+    "budgets",
+    [
+        Month("month"),
+        Choice("scope", choices=choices_of(Budget, "scope")),
+        Ref("category", column="category_id", kind=Kind.EXPENSE),
+        # In the backup's base currency: a restore converts it into the account's.
+        Amount("amount", stored=False, help_text="In the backup's base currency."),
+        Flag("rollover", default=default_of(Budget, "rollover")),
+        Figure(
+            "warn_threshold",
+            limit=_THRESHOLD_LIMIT,
+            places=_THRESHOLD_PLACES,
+            upper=Decimal(1),  # a fraction (budgets_warn_threshold_range)
+            default=default_of(Budget, "warn_threshold"),
+            message=f"Must be a fraction in (0, 1], at most {_THRESHOLD_PLACES} decimals.",
+            help_text="Fraction in (0, 1].",
+        ),
+    ],
+    component="BackupBudget",
+    check=_check_budget,
+)
+
+CONTRIBUTIONS = Section(
+    "contributions",
+    [
+        # In the backup's base currency: a restore converts it into the account's.
+        SignedAmount("amount", stored=False, help_text="Base currency; negative for a withdrawal."),
+        Day("date"),
+        Text("note", max_length=max_length(Contribution, "note")),
+    ],
+    component="BackupContribution",
+)
+
+
+def _check_goal(reader: Reader, index: int, values: dict[str, Any], ctx: Any) -> None:
+    if reader.ok and sum((c["amount"] for c in values["contributions"]), Decimal(0)) < 0:
+        reader.fail("contributions", "Withdrawals exceed deposits: the saved amount would be < 0.")
+
+
+GOALS = Section(
+    "goals",
+    [
+        Text("name", required=True, blank=False, max_length=max_length(Goal, "name")),
+        Amount("target_amount", stored=False, help_text="In the backup's base currency."),
+        Day("target_date", required=False),
+        Text("notes", trim=False),
+        Choice(
+            "status",
+            choices=choices_of(Goal, "status"),
+            default=default_of(Goal, "status"),
+            stored=False,
+            help_text="On restore only `archived` is kept; otherwise the contributions decide.",
+        ),
+        Rows("contributions", section=CONTRIBUTIONS),
+    ],
+    component="BackupGoal",
+    check=_check_goal,
+)
+
+NOTIFICATION_CHANNELS = Section(
+    "channels",
+    [Flag(flag) for flag in PREFERENCE_FLAGS],
+    component="BackupNotificationChannels",
+    many=False,
+    partial=True,
+)
+NOTIFICATION_PREFERENCES = Section(
+    "notification_preferences",
+    [Nested(kind, section=NOTIFICATION_CHANNELS) for kind in NotificationKind.values],
+    component="BackupNotificationPreferences",
+    many=False,
+    partial=True,
+    help_text="Every notification kind's channels; a restore in replace mode applies them.",
+)
+
+DOCUMENT: tuple[Section, ...] = (
+    USER,
+    CATEGORIES,
+    TAGS,
+    RULES,
+    EXPENSES,
+    INCOMES,
+    BUDGETS,
+    GOALS,
+    NOTIFICATION_PREFERENCES,
+    RECURRING,
+)
+SECTIONS = tuple(section.name for section in DOCUMENT)
+TOP_LEVEL_KEYS = frozenset({"format", "version", "exported_at", *SECTIONS})
 
 
 @dataclass
 class Backup:
-    """A whole document, checked. Amounts of budgets and goals (and stored base
+    """A whole document, checked: the rows of each list section and the values of each
+    object section, by section name. Amounts of budgets and goals (and stored base
     amounts) are in `base_currency`, the exporting account's base currency."""
 
-    base_currency: str
-    settings: dict[str, Any]
-    categories: list[CategoryItem] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    rules: list[RuleItem] = field(default_factory=list)
-    expenses: list[TransactionItem] = field(default_factory=list)
-    incomes: list[TransactionItem] = field(default_factory=list)
-    budgets: list[BudgetItem] = field(default_factory=list)
-    goals: list[GoalItem] = field(default_factory=list)
-    notification_preferences: dict[str, dict[str, bool]] | None = None
-    recurring: list[recurring.RecurringValues] = field(default_factory=list)
+    sections: dict[str, list[Row]] = field(default_factory=dict)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def rows(self, section: Section) -> list[Row]:
+        return self.sections.get(section.name, [])
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The user settings the document has (only those)."""
+        return self.objects.get(USER.name, {})
+
+    @property
+    def base_currency(self) -> str:
+        return self.settings.get("base_currency", "")
+
+    @property
+    def notification_preferences(self) -> dict[str, dict[str, bool]] | None:
+        """None when the document has none (then the account's stay as they are)."""
+        return self.objects.get(NOTIFICATION_PREFERENCES.name)
 
 
 # --- error collection ---------------------------------------------------------------
@@ -215,7 +462,7 @@ class Errors:
         self.tree: dict[str, Any] = {}
         self.count = 0
 
-    def add(self, path: tuple[str | int, ...], message: str) -> None:
+    def add(self, path: Path, message: str) -> None:
         self.count += 1
         if self.count > MAX_ERRORS:
             return
@@ -247,288 +494,46 @@ class Errors:
         raise BackupInvalid(self.tree)
 
 
-class _Reader:
-    """Reads one JSON object at `path`; every problem is recorded, none raised."""
-
-    def __init__(
-        self, errors: Errors, path: tuple[str | int, ...], data: Any, keys: frozenset[str]
-    ) -> None:
-        self.errors, self.path, self.ok = errors, path, True
-        self.is_object = isinstance(data, dict)
-        if not isinstance(data, dict):
-            self.data: dict[str, Any] = {}
-            self.fail_here("Must be a JSON object.")
-            return
-        self.data = data
-        for key in data:
-            if key not in keys:
-                self.fail(str(key), "Unknown field.")
-
-    def fail_here(self, message: str) -> None:
-        self.ok = False
-        self.errors.add(self.path, message)
-
-    def fail(self, key: str, message: str) -> None:
-        self.ok = False
-        self.errors.add((*self.path, key), message)
-
-    def _get(self, key: str, required: bool) -> tuple[bool, Any]:
-        if key not in self.data:
-            if required and self.is_object:
-                self.fail(key, "This field is required.")
-            return False, None
-        return True, self.data[key]
-
-    def string(
-        self,
-        key: str,
-        *,
-        max_length: int | None = None,
-        required: bool = False,
-        blank: bool = True,
-        trim: bool = True,
-        default: str = "",
-    ) -> str:
-        present, value = self._get(key, required)
-        if not present:
-            return default
-        if not isinstance(value, str):
-            self.fail(key, "Must be a string.")
-            return default
-        if trim:
-            value = value.strip()
-        if not blank and not value:
-            self.fail(key, "This field may not be blank.")
-        elif max_length is not None and len(value) > max_length:
-            self.fail(key, f"Ensure this field has no more than {max_length} characters.")
-        return value
-
-    def choice(self, key: str, choices: list[str], *, default: str | None = None) -> str:
-        present, value = self._get(key, default is None)
-        if not present:
-            return default or ""
-        if value not in choices:
-            self.fail(key, f"Must be one of: {', '.join(choices)}.")
-            return default or ""
-        return value
-
-    def boolean(self, key: str, *, default: bool) -> bool:
-        present, value = self._get(key, False)
-        if not present:
-            return default
-        if not isinstance(value, bool):
-            self.fail(key, "Must be true or false.")
-            return default
-        return value
-
-    def integer(self, key: str, *, low: int, high: int, default: int | None = None) -> int:
-        present, value = self._get(key, default is None)
-        if not present:
-            return default or 0
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, "Must be an integer.")
-            return default or 0
-        if not low <= value <= high:
-            self.fail(key, f"Must be between {low} and {high}.")
-        return value
-
-    def decimal(self, key: str, *, required: bool = True) -> Decimal | None:
-        present, value = self._get(key, required)
-        if not present or (value is None and not required):
-            return None
-        try:
-            return parse_money(value)
-        except MoneyParseError as exc:
-            self.fail(key, str(exc))
-            return None
-
-    def day(self, key: str, *, required: bool = True) -> date | None:
-        present, value = self._get(key, required)
-        if not present or (value is None and not required):
-            return None
-        parsed = to_date(value)
-        if parsed is None:
-            self.fail(key, "Use a date in the form YYYY-MM-DD.")
-        elif not date_in_range(parsed):
-            self.fail(key, DATE_RANGE_MESSAGE)
-            return None
-        return parsed
-
-    def month(self, key: str) -> date | None:
-        """A budget month `YYYY-MM` → the first day of it."""
-        present, value = self._get(key, True)
-        if not present:
-            return None
-        if not isinstance(value, str) or not MONTH_RE.match(value):
-            self.fail(key, "Use a month in the form YYYY-MM.")
-            return None
-        try:
-            year, month = parse_month(value)
-        except ValueError as exc:
-            self.fail(key, str(exc))
-            return None
-        return date(year, month, 1)
-
-    def names(self, key: str) -> list[str]:
-        present, value = self._get(key, False)
-        if not present:
-            return []
-        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-            self.fail(key, "Must be a list of names.")
-            return []
-        try:
-            return tag_names_clean(value)
-        except DjangoValidationError as exc:
-            for message in exc.messages:
-                self.fail(key, message)
-            return []
-
-    def money(self, key: str, currency: str, *, required: bool = True) -> Decimal | None:
-        amount = self.decimal(key, required=required)
-        if amount is not None:
-            for message in amount_errors(amount, currency):
-                self.fail(key, message)
-        return amount
-
-
-def to_date(value: Any) -> date | None:
-    if not isinstance(value, str) or not DATE_RE.match(value):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _list(errors: Errors, document: dict[str, Any], name: str) -> list[Any]:
-    value = document.get(name, [])
-    if not isinstance(value, list):
-        errors.add((name,), "Must be a list.")
-        return []
-    return value
-
-
 # --- the parser ---------------------------------------------------------------------
 
 
 class _Parser:
+    """Reads the sections in document order (the ReadContext of fields.py)."""
+
     def __init__(self, document: dict[str, Any], errors: Errors) -> None:
         self.document = document
         self.errors = errors
+        self.base_currency = ""
         # (kind, casefolded name) → system category of this server
         self.system = {
             (category.kind, category.name.casefold()): category
             for category in Category.objects.filter(user__isnull=True)
         }
         self.category_kinds: dict[str, str] = {}  # local key → kind
-        self.category_parents: dict[str, CategoryRef | None] = {}
+        self._seen: dict[str, dict[Any, int]] = {}
+
+    def seen(self, section: str) -> dict[Any, int]:
+        """Per section, what its records have used so far (for duplicates)."""
+        return self._seen.setdefault(section, {})
 
     def parse(self) -> Backup:
-        base_currency, settings = self._user()
-        backup = Backup(base_currency=base_currency, settings=settings)
-        backup.categories = self._categories()
-        backup.tags = self._tags()
-        backup.rules = self._rules()
-        backup.expenses = self._transactions("expenses", Kind.EXPENSE)
-        backup.incomes = self._transactions("incomes", Kind.INCOME)
-        backup.budgets = self._budgets(base_currency)
-        backup.goals = self._goals(base_currency)
-        backup.notification_preferences = self._preferences()
-        backup.recurring = recurring.parse_section(
-            _list(self.errors, self.document, "recurring"),
-            add_error=self.errors.add,
-            read_ref=self._ref,
-        )
+        backup = Backup()
+        for section in DOCUMENT:
+            if section.many:
+                raw = self.document.get(section.name, [])
+                backup.sections[section.name] = section.read_all(raw, self)
+            elif section.name in self.document:
+                backup.objects[section.name] = section.read_object(
+                    self.document[section.name], self
+                )
+                # Budgets and goals, read after the user's settings, are in this currency.
+                self.base_currency = backup.base_currency
+            elif section.required:
+                self.errors.add((section.name,), "This field is required.")
         self.errors.raise_if_any()
         return backup
 
-    # user settings
-
-    def _user(self) -> tuple[str, dict[str, Any]]:
-        if "user" not in self.document:
-            self.errors.add(("user",), "This field is required.")
-            return "", {}
-        reader = _Reader(
-            self.errors,
-            ("user",),
-            self.document["user"],
-            frozenset({"base_currency", "timezone", "month_start_day", "first_name", "last_name"}),
-        )
-        settings: dict[str, Any] = {}
-        currency = reader.string("base_currency", required=True, trim=False)
-        if currency and not is_currency(currency):
-            reader.fail(
-                "base_currency",
-                f"{currency} is not a supported ISO 4217 currency code (upper case, e.g. EUR).",
-            )
-        settings["base_currency"] = currency
-        if "timezone" in reader.data:
-            zone = reader.string("timezone", blank=False, max_length=64)
-            try:
-                validate_timezone(zone)
-                settings["timezone"] = zone
-            except DjangoValidationError as exc:
-                reader.fail("timezone", exc.messages[0])
-        if "month_start_day" in reader.data:
-            settings["month_start_day"] = reader.integer("month_start_day", low=1, high=28)
-        for name in ("first_name", "last_name"):
-            if name in reader.data:
-                settings[name] = reader.string(name, max_length=USER_NAME_MAX_LENGTH)
-        return currency, settings
-
-    # categories and references to them
-
-    def _categories(self) -> list[CategoryItem]:
-        items: list[CategoryItem] = []
-        seen_names: dict[tuple[str, str], int] = {}
-        raw_parents: list[tuple[CategoryItem, Any]] = []
-        keys = frozenset({"key", "name", "kind", "parent", "icon", "color"})
-        for index, data in enumerate(_list(self.errors, self.document, "categories")):
-            reader = _Reader(self.errors, ("categories", index), data, keys)
-            key = reader.string("key", required=True, blank=False, trim=False, max_length=64)
-            name = reader.string("name", required=True, blank=False, max_length=NAME_MAX_LENGTH)
-            kind = reader.choice("kind", Kind.values)
-            icon = reader.string("icon", max_length=64)
-            color = reader.string("color")
-            if color and not COLOR_RE.match(color):
-                reader.fail("color", "Use the form #RRGGBB.")
-            if key and key in self.category_kinds:
-                reader.fail("key", f"The key '{key}' is used by another category.")
-            if name and kind:
-                other = seen_names.setdefault((kind, name.casefold()), index)
-                if other != index:
-                    reader.fail("name", f"Category {other} already has this name and kind.")
-            if not reader.ok:
-                continue
-            item = CategoryItem(index, key, name, kind, None, icon, color)
-            self.category_kinds[key] = kind
-            items.append(item)
-            raw_parents.append((item, reader.data.get("parent")))
-
-        # Parents only once every key is known: a parent may come after its child.
-        for item, raw in raw_parents:
-            path = ("categories", item.index, "parent")
-            item.parent = self._ref(raw, path, kind=item.kind, nullable=True)
-            self.category_parents[item.key] = item.parent
-        for item in items:
-            parent = item.parent
-            path = ("categories", item.index, "parent")
-            if isinstance(parent, OwnRef):
-                if parent.key == item.key:
-                    self.errors.add(path, "A category cannot be its own parent.")
-                elif self.category_parents.get(parent.key) is not None:
-                    self.errors.add(
-                        path, "The parent must be a top-level category (one level of nesting)."
-                    )
-            elif isinstance(parent, SystemRef) and parent.category.parent_id is not None:
-                self.errors.add(
-                    path, "The parent must be a top-level category (one level of nesting)."
-                )
-        return items
-
-    def _ref(
-        self, raw: Any, path: tuple[str | int, ...], *, kind: str | None, nullable: bool
-    ) -> CategoryRef | None:
+    def ref(self, raw: Any, path: Path, *, kind: str | None, nullable: bool) -> CategoryRef | None:
         """A category reference: null, {"key": ...} or {"system": true, "kind", "name"}."""
         if raw is None:
             if not nullable:
@@ -564,280 +569,6 @@ class _Parser:
             self.errors.add(path, f"Must be a category of kind '{kind}'.")
             return None
         return ref
-
-    # tags and rules
-
-    def _tags(self) -> list[str]:
-        names: list[str] = []
-        for index, data in enumerate(_list(self.errors, self.document, "tags")):
-            reader = _Reader(self.errors, ("tags", index), data, frozenset({"name"}))
-            name = reader.string("name", required=True, blank=False, max_length=NAME_MAX_LENGTH)
-            if reader.ok:
-                names.append(name)
-        return names
-
-    def _rules(self) -> list[RuleItem]:
-        items: list[RuleItem] = []
-        keys = frozenset(
-            {
-                "name",
-                "field",
-                "operator",
-                "value",
-                "case_sensitive",
-                "category",
-                "add_tags",
-                "priority",
-                "active",
-            }
-        )
-        for index, data in enumerate(_list(self.errors, self.document, "rules")):
-            path = ("rules", index)
-            reader = _Reader(self.errors, path, data, keys)
-            name = reader.string(
-                "name", required=True, blank=False, max_length=RULE_NAME_MAX_LENGTH
-            )
-            field_name = reader.choice("field", RuleField.values, default=RuleField.ANY)
-            operator = reader.choice("operator", RuleOperator.values, default=RuleOperator.CONTAINS)
-            value = reader.string(
-                "value",
-                required=True,
-                blank=False,
-                trim=operator != RuleOperator.REGEX,
-                max_length=REGEX_MAX_LENGTH,
-            )
-            if value and operator:
-                try:
-                    rule_validate_pattern(value, operator)
-                except DjangoValidationError as exc:
-                    for message in exc.message_dict.get("value", exc.messages):
-                        reader.fail("value", message)
-            case_sensitive = reader.boolean("case_sensitive", default=False)
-            add_tags = reader.names("add_tags")
-            priority = reader.integer("priority", low=0, high=RULE_PRIORITY_MAX, default=100)
-            active = reader.boolean("active", default=True)
-            if "category" not in reader.data and isinstance(data, dict):
-                reader.fail("category", "This field is required.")
-            category = self._ref(
-                reader.data.get("category"), (*path, "category"), kind=None, nullable=False
-            )
-            if reader.ok and category is not None:
-                items.append(
-                    RuleItem(
-                        index,
-                        name,
-                        field_name,
-                        operator,
-                        value,
-                        case_sensitive,
-                        category,
-                        add_tags,
-                        priority,
-                        active,
-                    )
-                )
-        return items
-
-    # expenses and income
-
-    def _transactions(self, section: str, kind: str) -> list[TransactionItem]:
-        items: list[TransactionItem] = []
-        common = {
-            "amount",
-            "currency",
-            "base_amount",
-            "exchange_rate",
-            "date",
-            "description",
-            "category",
-            "notes",
-            "tags",
-            "has_receipt",
-        }
-        own = {"payment_method", "merchant"} if kind == Kind.EXPENSE else {"source"}
-        keys = frozenset(common | own)
-        for index, data in enumerate(_list(self.errors, self.document, section)):
-            path = (section, index)
-            reader = _Reader(self.errors, path, data, keys)
-            currency = reader.string("currency", required=True, trim=False)
-            if currency and not is_currency(currency):
-                reader.fail(
-                    "currency",
-                    f"{currency} is not a supported ISO 4217 currency code (upper case, e.g. EUR).",
-                )
-                currency = ""
-            amount = reader.money("amount", currency)
-            base_amount = reader.decimal("base_amount", required=False)
-            if base_amount is not None and not (
-                0 <= base_amount < BASE_AMOUNT_LIMIT
-                and decimal_places(base_amount) <= AMOUNT_DECIMAL_PLACES
-            ):
-                reader.fail(
-                    "base_amount",
-                    f"Must be a number ≥ 0 with at most {AMOUNT_DECIMAL_PLACES} decimal places.",
-                )
-            rate = reader.decimal("exchange_rate", required=False)
-            if rate is not None and not (0 < rate < RATE_LIMIT and decimal_places(rate) <= 12):
-                reader.fail("exchange_rate", "Must be a number > 0 with at most 12 decimal places.")
-            day = reader.day("date")
-            description = reader.string(
-                "description", required=True, blank=False, max_length=TEXT_MAX_LENGTH
-            )
-            notes = reader.string("notes", trim=False)
-            tags = reader.names("tags")
-            reader.boolean("has_receipt", default=False)
-            extra: dict[str, str] = {}
-            if kind == Kind.EXPENSE:
-                extra["payment_method"] = reader.choice(
-                    "payment_method", PaymentMethod.values, default=PaymentMethod.OTHER
-                )
-                extra["merchant"] = reader.string("merchant", max_length=TEXT_MAX_LENGTH)
-            else:
-                extra["source"] = reader.string("source", max_length=TEXT_MAX_LENGTH)
-            category = self._ref(
-                reader.data.get("category"), (*path, "category"), kind=kind, nullable=True
-            )
-            if reader.data.get("category") is not None and category is None:
-                reader.ok = False
-            if reader.ok and amount is not None and day is not None:
-                items.append(
-                    TransactionItem(
-                        index,
-                        amount,
-                        currency,
-                        base_amount,
-                        rate,
-                        day,
-                        description,
-                        category,
-                        notes,
-                        tags,
-                        extra,
-                    )
-                )
-        return items
-
-    # budgets and goals (amounts in the backup's base currency)
-
-    def _budgets(self, base_currency: str) -> list[BudgetItem]:
-        items: list[BudgetItem] = []
-        seen: dict[tuple[date, str, CategoryRef | None], int] = {}
-        keys = frozenset({"month", "scope", "category", "amount", "rollover", "warn_threshold"})
-        for index, data in enumerate(_list(self.errors, self.document, "budgets")):
-            path = ("budgets", index)
-            reader = _Reader(self.errors, path, data, keys)
-            month = reader.month("month")
-            scope = reader.choice("scope", Scope.values)
-            amount = reader.money("amount", base_currency)
-            rollover = reader.boolean("rollover", default=False)
-            threshold = reader.decimal("warn_threshold", required=False)
-            if threshold is None:
-                threshold = DEFAULT_WARN_THRESHOLD
-            elif not 0 < threshold <= 1 or decimal_places(threshold) > 3:
-                reader.fail("warn_threshold", "Must be a fraction in (0, 1], at most 3 decimals.")
-            raw = reader.data.get("category")
-            category = self._ref(raw, (*path, "category"), kind=Kind.EXPENSE, nullable=True)
-            if raw is not None and category is None:
-                reader.ok = False
-            if scope == Scope.CATEGORY and raw is None and isinstance(data, dict):
-                reader.fail("category", "Required when scope is 'category'.")
-            if scope == Scope.OVERALL and raw is not None:
-                reader.fail("category", "Must be null when scope is 'overall'.")
-            if not reader.ok or month is None or amount is None:
-                continue
-            first = seen.setdefault((month, scope, category), index)
-            if first != index:
-                reader.fail_here(f"Budget {first} has the same month, scope and category.")
-                continue
-            items.append(BudgetItem(index, month, scope, category, amount, rollover, threshold))
-        return items
-
-    def _goals(self, base_currency: str) -> list[GoalItem]:
-        items: list[GoalItem] = []
-        keys = frozenset(
-            {"name", "target_amount", "target_date", "notes", "status", "contributions"}
-        )
-        for index, data in enumerate(_list(self.errors, self.document, "goals")):
-            path = ("goals", index)
-            reader = _Reader(self.errors, path, data, keys)
-            name = reader.string(
-                "name", required=True, blank=False, max_length=GOAL_NAME_MAX_LENGTH
-            )
-            target = reader.money("target_amount", base_currency)
-            target_date = reader.day("target_date", required=False)
-            notes = reader.string("notes", trim=False)
-            status = reader.choice("status", GoalStatus.values, default=GoalStatus.ACTIVE)
-            contributions = self._contributions(reader, path, base_currency)
-            if reader.ok and sum((c.amount for c in contributions), Decimal(0)) < 0:
-                reader.fail(
-                    "contributions", "Withdrawals exceed deposits: the saved amount would be < 0."
-                )
-            if reader.ok and target is not None:
-                items.append(
-                    GoalItem(index, name, target, target_date, notes, status, contributions)
-                )
-        return items
-
-    def _contributions(
-        self, goal: _Reader, path: tuple[str | int, ...], base_currency: str
-    ) -> list[ContributionItem]:
-        raw = goal.data.get("contributions", [])
-        if not isinstance(raw, list):
-            goal.fail("contributions", "Must be a list.")
-            return []
-        items: list[ContributionItem] = []
-        for index, data in enumerate(raw):
-            reader = _Reader(
-                self.errors,
-                (*path, "contributions", index),
-                data,
-                frozenset({"amount", "date", "note"}),
-            )
-            amount = reader.decimal("amount")
-            if amount is not None:
-                if amount == 0:
-                    reader.fail("amount", "Amount must not be 0.")
-                else:
-                    for message in amount_errors(abs(amount), base_currency):
-                        if message.startswith("Amount must be at most"):
-                            message = f"Amount must be between -{MAX_AMOUNT} and {MAX_AMOUNT}."
-                        reader.fail("amount", message)
-            day = reader.day("date")
-            note = reader.string("note", max_length=TEXT_MAX_LENGTH)
-            if not reader.ok:
-                goal.ok = False
-            elif amount is not None and day is not None:
-                items.append(ContributionItem(amount, day, note))
-        return items
-
-    # notification preferences
-
-    def _preferences(self) -> dict[str, dict[str, bool]] | None:
-        if "notification_preferences" not in self.document:
-            return None
-        reader = _Reader(
-            self.errors,
-            ("notification_preferences",),
-            self.document["notification_preferences"],
-            frozenset(NotificationKind.values),
-        )
-        preferences: dict[str, dict[str, bool]] = {}
-        for kind in NotificationKind.values:
-            if kind not in reader.data:
-                continue
-            flags = _Reader(
-                self.errors,
-                ("notification_preferences", kind),
-                reader.data[kind],
-                frozenset(PREFERENCE_FLAGS),
-            )
-            values = {
-                flag: flags.boolean(flag, default=False)
-                for flag in PREFERENCE_FLAGS
-                if flag in flags.data
-            }
-            preferences[kind] = values
-        return preferences
 
 
 def parse_backup(document: Any) -> Backup:
@@ -880,7 +611,7 @@ def _check_storable_text(document: Any, errors: Errors) -> None:
     text; each one that is not is reported under its path (a key under its parent).
 
     Iterative, so depth costs no recursion (the JSON parser bounds it anyway)."""
-    stack: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
+    stack: list[tuple[Path, Any]] = [((), document)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, str):

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
+from core.exceptions import ApplicationError
 from core.parsers import StrictJSONParser, load_json
 from core.uploads import FileTooLarge
 
-__all__ = ["BackupJSONParser", "load_json", "too_large"]
+
+def load_document(raw: bytes) -> Any:
+    """The JSON value of an uploaded backup file; a 400 on its `file` field when the
+    bytes are not the project's strict JSON."""
+    try:
+        return load_json(raw)
+    except ValueError as exc:
+        raise ApplicationError(f"Not a JSON document: {exc}", field="file") from None
 
 
 def too_large(size: int) -> FileTooLarge:

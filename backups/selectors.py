@@ -1,5 +1,8 @@
 """Writing a user's backup document as a stream of JSON text.
 
+What each record holds, in which order and how each value is written comes from its
+section's declaration (`document.DOCUMENT`); this module only reads the source records
+(the declared columns, plus the computed values: keys, tag names, contributions).
 Every section is read with `iterator()` in chunks and written record by record, so
 memory stays flat however many records there are. The whole export reads one
 snapshot (a read-only REPEATABLE READ transaction on PostgreSQL; SQLite reads are
@@ -10,8 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.db import connection, transaction
@@ -21,30 +23,39 @@ from django.utils import timezone
 
 from budgets.models import Budget
 from categories.models import Category, Rule, Tag
-from core.money import format_amount
 from expenses.models import Expense
 from goals.models import Contribution, Goal
 from income.models import Income
 from notifications.services import preferences_for
 
-from . import recurring
-from .document import FORMAT, VERSION, own_ref, system_ref
+from .document import (
+    BUDGETS,
+    CATEGORIES,
+    CONTRIBUTIONS,
+    DOCUMENT,
+    EXPENSES,
+    FORMAT,
+    GOALS,
+    INCOMES,
+    NOTIFICATION_PREFERENCES,
+    RULES,
+    TAGS,
+    USER,
+    VERSION,
+    own_ref,
+    system_ref,
+)
+from .fields import Section, WriteContext
+from .recurring import OWNER_FIELD, RECURRING
 
 CHUNK_SIZE = 2000
 # Records are written in groups: one yield per record would make the stream slow.
 RECORDS_PER_WRITE = 200
+Source = Mapping[str, Any]
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
-def _rate(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
-def _tag_names(tags: Iterable[Tag]) -> list[str]:
-    return sorted((tag.name for tag in tags), key=lambda name: (name.casefold(), name))
 
 
 def category_refs(user: Any) -> tuple[list[Category], dict[int, dict[str, Any]]]:
@@ -62,41 +73,23 @@ def category_refs(user: Any) -> tuple[list[Category], dict[int, dict[str, Any]]]
     return own, refs
 
 
-def _categories(own: list[Category], refs: dict[int, dict[str, Any]]) -> Iterator[dict[str, Any]]:
+# Each section's source records; `Section.dump` turns each into a record of the document.
+
+
+def _categories(own: list[Category], refs: dict[int, dict[str, Any]]) -> Iterator[Source]:
     for category in own:
-        yield {
-            "key": refs[category.pk]["key"],
-            "name": category.name,
-            "kind": category.kind,
-            "parent": refs.get(category.parent_id) if category.parent_id else None,
-            "icon": category.icon,
-            "color": category.color,
-        }
+        yield CATEGORIES.source(category, key=refs[category.pk]["key"])
 
 
-def _tags(user: Any) -> Iterator[dict[str, Any]]:
-    for name in (
-        Tag.objects.filter(user=user)
-        .order_by(Lower("name"), "name", "id")
-        .values_list("name", flat=True)
-    ):
-        yield {"name": name}
+def _tags(user: Any) -> Iterable[Source]:
+    tags = Tag.objects.filter(user=user).order_by(Lower("name"), "name", "id")
+    return tags.values(*TAGS.columns())
 
 
-def _rules(user: Any, refs: dict[int, dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _rules(user: Any) -> Iterator[Source]:
     rules = Rule.objects.filter(user=user).prefetch_related("add_tags").order_by("priority", "id")
     for rule in rules.iterator(chunk_size=CHUNK_SIZE):
-        yield {
-            "name": rule.name,
-            "field": rule.field,
-            "operator": rule.operator,
-            "value": rule.value,
-            "case_sensitive": rule.case_sensitive,
-            "category": refs.get(rule.category_id),
-            "add_tags": _tag_names(rule.add_tags.all()),
-            "priority": rule.priority,
-            "active": rule.active,
-        }
+        yield RULES.source(rule, add_tags=[tag.name for tag in rule.add_tags.all()])
 
 
 def _keyset_pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[dict[str, Any]]]:
@@ -113,67 +106,28 @@ def _keyset_pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[
 
 
 def _transactions(
-    model: type[Expense] | type[Income],
-    user: Any,
-    refs: dict[int, dict[str, Any]],
-    extra_fields: tuple[str, ...],
-) -> Iterator[dict[str, Any]]:
+    model: type[Expense] | type[Income], section: Section, user: Any
+) -> Iterator[Source]:
     """Two queries per page of records: the records, then their tags' names."""
-    base = user.base_currency
     tags_field = model._meta.get_field("tags")
     through = tags_field.remote_field.through  # type: ignore[union-attr]
     record_column = f"{tags_field.m2m_field_name()}_id"  # type: ignore[attr-defined]
     tag_name = f"{tags_field.m2m_reverse_field_name()}__name"  # type: ignore[attr-defined]
-    fields = (
-        "id",
-        "amount",
-        "currency",
-        "base_amount",
-        "exchange_rate",
-        "date",
-        "description",
-        "category_id",
-        *extra_fields,
-        "notes",
-        "receipt",
-    )
-    for page in _keyset_pages(model.objects.filter(user=user), fields):
+    for page in _keyset_pages(model.objects.filter(user=user), ("id", *section.columns())):
         tags: dict[int, list[str]] = defaultdict(list)
         links = through.objects.filter(**{f"{record_column}__in": [r["id"] for r in page]})
         for record_id, name in links.values_list(record_column, tag_name):
             tags[record_id].append(name)
         for record in page:
-            yield {
-                "amount": format_amount(record["amount"], record["currency"]),
-                "currency": record["currency"],
-                "base_amount": format_amount(record["base_amount"], base),
-                "exchange_rate": _rate(record["exchange_rate"]),
-                "date": record["date"].isoformat(),
-                "description": record["description"],
-                "category": refs.get(record["category_id"]) if record["category_id"] else None,
-                **{name: record[name] for name in extra_fields},
-                "notes": record["notes"],
-                "tags": sorted(tags[record["id"]], key=lambda name: (name.casefold(), name)),
-                "has_receipt": bool(record["receipt"]),
-            }
+            yield {**record, "tags": tags[record["id"]]}
 
 
-def _budgets(user: Any, refs: dict[int, dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    base = user.base_currency
+def _budgets(user: Any) -> Iterable[Source]:
     budgets = Budget.objects.filter(user=user).order_by("month", "scope", "id")
-    for budget in budgets.iterator(chunk_size=CHUNK_SIZE):
-        yield {
-            "month": f"{budget.month:%Y-%m}",
-            "scope": budget.scope,
-            "category": refs.get(budget.category_id) if budget.category_id else None,
-            "amount": format_amount(budget.amount, base),
-            "rollover": budget.rollover,
-            "warn_threshold": format(budget.warn_threshold, "f"),
-        }
+    return budgets.values(*BUDGETS.columns()).iterator(chunk_size=CHUNK_SIZE)
 
 
-def _goals(user: Any) -> Iterator[dict[str, Any]]:
-    base = user.base_currency
+def _goals(user: Any) -> Iterator[Source]:
     goals = (
         Goal.objects.filter(user=user)
         .prefetch_related(
@@ -182,21 +136,18 @@ def _goals(user: Any) -> Iterator[dict[str, Any]]:
         .order_by("id")
     )
     for goal in goals.iterator(chunk_size=500):
-        yield {
-            "name": goal.name,
-            "target_amount": format_amount(goal.target_amount, base),
-            "target_date": goal.target_date.isoformat() if goal.target_date else None,
-            "notes": goal.notes,
-            "status": goal.status,
-            "contributions": [
-                {
-                    "amount": format_amount(contribution.amount, base),
-                    "date": contribution.date.isoformat(),
-                    "note": contribution.note,
-                }
-                for contribution in goal.contributions.all()
-            ],
-        }
+        contributions = [CONTRIBUTIONS.source(c) for c in goal.contributions.all()]
+        yield GOALS.source(goal, contributions=contributions)
+
+
+def _recurring(user: Any) -> Iterator[Source]:
+    """The user's recurring items, oldest first."""
+    model = RECURRING.model
+    if model is None:
+        return
+    items = model._default_manager.filter(**{OWNER_FIELD: user}).order_by("pk")
+    for item in items.iterator(chunk_size=1000):
+        yield RECURRING.source(item)
 
 
 def _array(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -222,32 +173,25 @@ def backup_chunks(user: Any) -> Iterator[str]:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         own, refs = category_refs(user)
-        header = {
-            "format": FORMAT,
-            "version": VERSION,
-            "exported_at": timezone.now().isoformat(),
-            "user": {
-                "base_currency": user.base_currency,
-                "timezone": user.timezone,
-                "month_start_day": user.month_start_day,
-                "first_name": user.first_name,
-                "last_name": user.last_name,
-            },
+        context = WriteContext(base_currency=user.base_currency, refs=refs)
+        sources: dict[str, Callable[[], Any]] = {
+            USER.name: lambda: USER.source(user),
+            CATEGORIES.name: lambda: _categories(own, refs),
+            TAGS.name: lambda: _tags(user),
+            RULES.name: lambda: _rules(user),
+            EXPENSES.name: lambda: _transactions(Expense, EXPENSES, user),
+            INCOMES.name: lambda: _transactions(Income, INCOMES, user),
+            BUDGETS.name: lambda: _budgets(user),
+            GOALS.name: lambda: _goals(user),
+            NOTIFICATION_PREFERENCES.name: lambda: preferences_for(user=user),
+            RECURRING.name: lambda: _recurring(user),
         }
+        header = {"format": FORMAT, "version": VERSION, "exported_at": timezone.now().isoformat()}
         yield "{\n" + ",\n".join(f"{_dumps(key)}: {_dumps(value)}" for key, value in header.items())
-        sections: list[tuple[str, Iterable[dict[str, Any]]]] = [
-            ("categories", _categories(own, refs)),
-            ("tags", _tags(user)),
-            ("rules", _rules(user, refs)),
-            ("expenses", _transactions(Expense, user, refs, ("payment_method", "merchant"))),
-            ("incomes", _transactions(Income, user, refs, ("source",))),
-            ("budgets", _budgets(user, refs)),
-            ("goals", _goals(user)),
-        ]
-        for name, rows in sections:
-            yield f',\n"{name}": '
-            yield from _array(rows)
-        yield ',\n"notification_preferences": ' + _dumps(preferences_for(user=user))
-        yield ',\n"recurring": '
-        yield from _array(recurring.export_rows(user, refs))
+        for section in DOCUMENT:
+            yield f",\n{_dumps(section.name)}: "
+            if section.many:
+                yield from _array(section.dump(row, context) for row in sources[section.name]())
+            else:
+                yield _dumps(section.dump(sources[section.name](), context))
         yield "\n}\n"

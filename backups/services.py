@@ -30,7 +30,7 @@ from budgets.models import Budget
 from categories.models import Category, Rule, Tag
 from categories.services import category_create, rule_create, tags_resolve
 from core.dates import user_today
-from core.exceptions import ConflictError
+from core.exceptions import ApplicationError, ConflictError
 from core.money import MAX_AMOUNT, quantize
 from currencies.selectors import RateQuote, RateUnavailable, converter, get_rate
 from expenses.models import Expense
@@ -44,15 +44,24 @@ from users.services import user_update
 
 from . import recurring
 from .document import (
+    BUDGETS,
+    CATEGORIES,
+    CONTRIBUTIONS,
+    EXPENSES,
+    GOALS,
+    INCOMES,
     NON_FIELD,
+    RECURRING,
+    RULES,
+    TAGS,
     Backup,
     CategoryRef,
     Errors,
     OwnRef,
     SystemRef,
-    TransactionItem,
     parse_backup,
 )
+from .fields import Row, Section
 
 Mode = Literal["merge", "replace"]
 MODES: tuple[Mode, ...] = ("merge", "replace")
@@ -133,8 +142,8 @@ class _Restore:
         self.errors.raise_if_any()
         self._tags()
         self._rules()
-        self._transactions(Expense, "expenses", self.backup.expenses)
-        self._transactions(Income, "incomes", self.backup.incomes)
+        self._transactions(Expense, EXPENSES)
+        self._transactions(Income, INCOMES)
         self._budgets()
         self._goals()
         self._recurring()
@@ -157,7 +166,7 @@ class _Restore:
             names = model.objects.filter(user=owner).exclude(receipt="")
             files += [(storage, name) for name in names.values_list("receipt", flat=True)]
         plan: list[tuple[str, models.QuerySet]] = []
-        recurring_model = recurring.recurring_model()
+        recurring_model = RECURRING.model
         if recurring_model is not None:
             plan.append(
                 ("recurring", recurring_model._default_manager.filter(user=owner))  # type: ignore[attr-defined]
@@ -220,33 +229,26 @@ class _Restore:
             (c.kind, c.name.casefold()): c for c in Category.objects.filter(user=self.owner)
         }
         # Parents first: nesting is one level deep, so two passes suffice.
-        for item in sorted(self.backup.categories, key=lambda i: isinstance(i.parent, OwnRef)):
-            found = existing.get((item.kind, item.name.casefold())) or system.get(
-                (item.kind, item.name.casefold())
-            )
+        rows = self.backup.rows(CATEGORIES)
+        for item in sorted(rows, key=lambda row: isinstance(row["parent"], OwnRef)):
+            same = (item["kind"], item["name"].casefold())
+            found = existing.get(same) or system.get(same)
             if found is not None:
-                self.categories[item.key] = found
+                self.categories[item["key"]] = found
                 counts.skipped += 1
                 continue
-            parent = self._resolve(item.parent)
+            parent = self._resolve(item["parent"])
             if parent is not None and parent.parent_id is not None:
                 self.errors.add(
                     ("categories", item.index, "parent"),
-                    f"'{parent.name}' is a subcategory in this account, so '{item.name}' "
+                    f"'{parent.name}' is a subcategory in this account, so '{item['name']}' "
                     "cannot go under it (one level of nesting).",
                 )
                 parent = None
             category = category_create(
-                user=self.owner,
-                data={
-                    "name": item.name,
-                    "kind": item.kind,
-                    "parent": parent,
-                    "icon": item.icon,
-                    "color": item.color,
-                },
+                user=self.owner, data={**CATEGORIES.stored(item), "parent": parent}
             )
-            self.categories[item.key] = existing[(item.kind, item.name.casefold())] = category
+            self.categories[item["key"]] = existing[same] = category
             counts.created += 1
 
     def _tags(self) -> None:
@@ -254,17 +256,17 @@ class _Restore:
         account's tags case-insensitively; the missing ones are created."""
         backup = self.backup
         wanted: dict[str, str] = {}
-        for name in backup.tags:
+        listed = [row["name"] for row in backup.rows(TAGS)]
+        for name in listed:
             wanted.setdefault(name.casefold(), name)
-        for rule in backup.rules:
-            for name in rule.add_tags:
+        for rule in backup.rows(RULES):
+            for name in rule["add_tags"]:
                 wanted.setdefault(name.casefold(), name)
-        for record in (*backup.expenses, *backup.incomes):
-            for name in record.tags:
+        for record in (*backup.rows(EXPENSES), *backup.rows(INCOMES)):
+            for name in record["tags"]:
                 wanted.setdefault(name.casefold(), name)
         tags = {tag.name.casefold(): tag for tag in Tag.objects.filter(user=self.owner)}
-        listed = {name.casefold() for name in backup.tags}
-        self.counts["tags"].skipped = len(listed & tags.keys())
+        self.counts["tags"].skipped = len({name.casefold() for name in listed} & tags.keys())
         missing = [name for fold, name in wanted.items() if fold not in tags]
         for chunk in _batched(missing, TAGS_PER_RESOLVE):
             tags_resolve(user=self.owner, names=chunk, max_count=TAGS_PER_RESOLVE)
@@ -281,71 +283,59 @@ class _Restore:
                 "name", "field", "operator", "value", "case_sensitive", "category_id"
             )
         )
-        for item in self.backup.rules:
-            category = self._resolve(item.category)
+        for item in self.backup.rows(RULES):
+            category = self._resolve(item["category"])
             assert category is not None
             key = (
-                item.name,
-                item.field,
-                item.operator,
-                item.value,
-                item.case_sensitive,
+                item["name"],
+                item["field"],
+                item["operator"],
+                item["value"],
+                item["case_sensitive"],
                 category.pk,
             )
             if key in existing:
                 counts.skipped += 1
                 continue
             existing.add(key)
-            rule_create(
-                user=self.owner,
-                data={
-                    "name": item.name,
-                    "field": item.field,
-                    "operator": item.operator,
-                    "value": item.value,
-                    "case_sensitive": item.case_sensitive,
-                    "category": category,
-                    "add_tags": item.add_tags,
-                    "priority": item.priority,
-                    "active": item.active,
-                },
-            )
+            data = {**RULES.stored(item), "category": category, "add_tags": item["add_tags"]}
+            rule_create(user=self.owner, data=data)
             counts.created += 1
 
     # expenses and income
 
     def _base_amount(
-        self, item: TransactionItem, path: tuple[str | int, ...]
+        self, item: Row, path: tuple[str | int, ...]
     ) -> tuple[Decimal, Decimal] | None:
         """(base_amount, rate) from this server's rates, exactly as the ledger computes
         them (`currencies.selectors.get_rate`, latest rate on or before the date, then
         `quantize` — what `convert` does), never the document's own figures, which no
         rate here may back. One lookup per (currency, date). A missing rate is recorded
         under the record's path, naming the pair and the date, and gives None."""
-        key = (item.currency, item.date)
+        currency, day = item["currency"], item["date"]
+        key = (currency, day)
         quote = self.quotes.get(key)
         if quote is None:
             try:
-                quote = get_rate(from_currency=item.currency, to_currency=self.base, on=item.date)
+                quote = get_rate(from_currency=currency, to_currency=self.base, on=day)
             except RateUnavailable as exc:
                 quote = exc
             self.quotes[key] = quote
         if isinstance(quote, RateUnavailable):
             self.errors.add((*path, "currency"), _with_rate_help(quote))
             return None
-        return quantize(item.amount * quote.rate, self.base), quote.rate
+        return quantize(item["amount"] * quote.rate, self.base), quote.rate
 
-    def _transactions(
-        self, model: type[Expense] | type[Income], section: str, items: list[TransactionItem]
-    ) -> None:
+    def _transactions(self, model: type[Expense] | type[Income], section: Section) -> None:
         """Bulk insert; in merge mode a record identical in (date, amount, currency,
         description, category) to one already there is skipped, counted per occurrence."""
-        counts = self.counts[section]
+        counts = self.counts[section.name]
+        items = self.backup.rows(section)
         if not items:
             return
         already: Counter[tuple[Any, ...]] = Counter()
         if self.merge:
-            dates = [item.date for item in items]
+            dates = [item["date"] for item in items]
             already = Counter(
                 model.objects.filter(user=self.owner, date__gte=min(dates), date__lte=max(dates))
                 .values_list("date", "amount", "currency", "description", "category_id")
@@ -354,37 +344,32 @@ class _Restore:
         records: list[Expense | Income] = []
         tag_ids: list[set[int]] = []
         for item in items:
-            category = self._resolve(item.category)
+            category = self._resolve(item["category"])
             key = (
-                item.date,
-                item.amount,
-                item.currency,
-                item.description,
+                item["date"],
+                item["amount"],
+                item["currency"],
+                item["description"],
                 getattr(category, "pk", None),
             )
             if already[key] > 0:
                 already[key] -= 1
                 counts.skipped += 1
                 continue
-            converted = self._base_amount(item, (section, item.index))
+            converted = self._base_amount(item, (section.name, item.index))
             if converted is None:
                 continue
             base_amount, rate = converted
             records.append(
                 model(
                     user=self.owner,
-                    amount=item.amount,
-                    currency=item.currency,
                     base_amount=base_amount,
                     exchange_rate=rate,
-                    date=item.date,
-                    description=item.description,
                     category=category,
-                    notes=item.notes,
-                    **item.extra,
+                    **section.stored(item),
                 )
             )
-            tag_ids.append({self.tags[name.casefold()].pk for name in item.tags})
+            tag_ids.append({self.tags[name.casefold()].pk for name in item["tags"]})
         self.errors.raise_if_any()
         _bulk_create(model, records)
         field = model._meta.get_field("tags")
@@ -430,9 +415,9 @@ class _Restore:
             Budget.objects.filter(user=self.owner).values_list("month", "scope", "category_id")
         )
         budgets = []
-        for item in self.backup.budgets:
-            category = self._resolve(item.category)
-            key = (item.month, item.scope, getattr(category, "pk", None))
+        for item in self.backup.rows(BUDGETS):
+            category = self._resolve(item["category"])
+            key = (item["month"], item["scope"], getattr(category, "pk", None))
             if key in existing:
                 counts.skipped += 1
                 continue
@@ -440,12 +425,9 @@ class _Restore:
             budgets.append(
                 Budget(
                     user=self.owner,
-                    month=item.month,
-                    scope=item.scope,
                     category=category,
-                    amount=self._convert(item.amount, ("budgets", item.index, "amount")),
-                    rollover=item.rollover,
-                    warn_threshold=item.warn_threshold,
+                    amount=self._convert(item["amount"], ("budgets", item.index, "amount")),
+                    **BUDGETS.stored(item),
                 )
             )
         self.errors.raise_if_any()
@@ -463,29 +445,28 @@ class _Restore:
                 by_name.setdefault(goal.name.casefold(), goal)
         new_goals: list[tuple[Goal, list[Contribution]]] = []
         contributions: list[Contribution] = []
-        for item in self.backup.goals:
+        for item in self.backup.rows(GOALS):
             path = ("goals", item.index)
             amounts = [
                 (
-                    self._convert(c.amount, (*path, "contributions", position, "amount")),
-                    c.date,
-                    c.note,
+                    self._convert(c["amount"], (*path, "contributions", c.index, "amount")),
+                    c["date"],
+                    c["note"],
+                    CONTRIBUTIONS.stored(c),
                 )
-                for position, c in enumerate(item.contributions)
+                for c in item["contributions"]
             ]
-            goal = by_name.get(item.name.casefold())
+            goal = by_name.get(item["name"].casefold())
             if goal is None:
                 goal = Goal(
                     user=self.owner,
-                    name=item.name,
-                    target_amount=self._convert(item.target_amount, (*path, "target_amount")),
-                    target_date=item.target_date,
-                    notes=item.notes,
+                    target_amount=self._convert(item["target_amount"], (*path, "target_amount")),
+                    **GOALS.stored(item),
                 )
-                saved = sum((amount for amount, _, _ in amounts), Decimal(0))
-                goal.status = self._goal_status(item.status, goal.target_amount, saved)
+                saved = sum((amount for amount, *_ in amounts), Decimal(0))
+                goal.status = self._goal_status(item["status"], goal.target_amount, saved)
                 new_goals.append(
-                    (goal, [Contribution(amount=a, date=d, note=n) for a, d, n in amounts])
+                    (goal, [Contribution(amount=a, **stored) for a, _, _, stored in amounts])
                 )
                 counts.created += 1
                 contribution_counts.created += len(amounts)
@@ -494,12 +475,12 @@ class _Restore:
             counts.skipped += 1
             present = Counter(goal.contributions.values_list("amount", "date", "note"))
             added = []
-            for amount, day, note in amounts:
+            for amount, day, note, stored in amounts:
                 if present[(amount, day, note)] > 0:
                     present[(amount, day, note)] -= 1
                     contribution_counts.skipped += 1
                 else:
-                    added.append(Contribution(goal=goal, amount=amount, date=day, note=note))
+                    added.append(Contribution(goal=goal, amount=amount, **stored))
             if not added:
                 continue
             saved = goal_saved_amount(goal=goal) + sum(c.amount for c in added)
@@ -529,11 +510,12 @@ class _Restore:
             return GoalStatus.ARCHIVED
         return GoalStatus.ACHIEVED if saved >= target else GoalStatus.ACTIVE
 
-    # recurring items (only with the recurring app)
+    # recurring items
 
     def _recurring(self) -> None:
-        model = recurring.recurring_model()
-        if model is None or not self.backup.recurring:
+        model = RECURRING.model
+        items_read = self.backup.rows(RECURRING)
+        if model is None or not items_read:
             return
         counts = self.counts["recurring"]
         fields = recurring.backed_up_fields(model)
@@ -543,7 +525,7 @@ class _Restore:
             )
         )
         items = []
-        for item in self.backup.recurring:
+        for item in items_read:
             instance = recurring.build(model, self.owner, item, self._resolve)
             key = tuple(getattr(instance, field.attname) for field in fields)
             if self.merge and key in existing:
@@ -583,10 +565,11 @@ def backup_restore(*, user: Any, document: Any, mode: Mode = "merge") -> dict[st
     Returns {mode, settings_applied, sections: {name: {created, skipped, deleted}}}.
     Raises BackupInvalid when the document is wrong or a needed exchange rate is
     missing (each under the path of the record, naming the pair and the date),
-    ConflictError when replace cannot delete; in every case nothing is stored.
+    ApplicationError (on `mode`) for an unknown mode, ConflictError when replace
+    cannot delete; in every case nothing is stored.
     """
     if mode not in MODES:
-        raise ValueError(f"Unknown restore mode: {mode!r}")
+        raise ApplicationError(f"Use one of: {', '.join(MODES)}.", field="mode")
     backup = parse_backup(document)
     with transaction.atomic():
         owner = User.objects.select_for_update().get(pk=user.pk)

@@ -67,8 +67,12 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The project's apps bottom-up, in the layers of the import contract (pyproject.toml):
+    # an app's ready() runs after those it builds on, so jobs and hooks register in this
+    # order (recurring creates a day's bills before reports sums the month up).
     "core",
     "users",
+    "books",
     "currencies",
     "categories",
     "ledger",
@@ -77,11 +81,11 @@ INSTALLED_APPS = [
     "notifications",
     "budgets",
     "goals",
+    "recurring",
     "reports",
     "imports",
     "exports",
     "backups",
-    "recurring",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +253,8 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Budget Tracker <noreply@localhost>")
 # Optional link put in password-reset emails; `{uid}` and `{token}` are filled in.
 PASSWORD_RESET_URL = env("PASSWORD_RESET_URL", default="")
+# Optional link in invitation emails to join a shared book, with a `{token}` placeholder.
+INVITATION_URL = env("INVITATION_URL", default="")
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
@@ -338,6 +344,7 @@ SPECTACULAR_SETTINGS = {
         "BudgetLevelEnum": ["ok", "warn", "exceeded"],
         # Background runs (rule applications, base-currency changes) share one status set.
         "JobStatusEnum": "categories.models.RuleApplicationStatus",
+        "BookRoleEnum": "books.models.Role",
     },
 }
 

@@ -1,13 +1,23 @@
 from django.contrib import admin
 
+from core.admin import money_column
+
 from .models import Budget
 
 
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
-    list_display = ("month", "user", "scope", "category", "amount", "rollover", "warn_threshold")
+    list_display = ("month", "user", "scope", "category", "amount_shown", "rollover")
     list_filter = ("scope", "rollover", "month")
     search_fields = ("user__username", "user__email", "category__name")
     list_select_related = ("user", "category")
     raw_id_fields = ("user", "category")
+    readonly_fields = ("amount_original_shown",)
     date_hierarchy = "month"
+    show_full_result_count = False
+
+    # Budgets are in the owner's base currency; the amount as last written keeps its own.
+    amount_shown = money_column("amount", "user__base_currency")
+    amount_original_shown = money_column(
+        "amount_original", "currency_original", description="amount as written"
+    )

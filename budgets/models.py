@@ -58,8 +58,8 @@ class Budget(OriginalAmountMixin, OwnedModel):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(scope="overall", category__isnull=True)
-                    | Q(scope="category", category__isnull=False)
+                    Q(scope=Scope.OVERALL, category__isnull=True)
+                    | Q(scope=Scope.CATEGORY, category__isnull=False)
                 ),
                 name="budgets_category_iff_category_scope",
             ),

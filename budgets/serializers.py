@@ -141,6 +141,10 @@ class BudgetStatusSerializer(serializers.Serializer):
         return format_amount(data["unbudgeted_spent"], data["currency"])
 
 
+class BudgetStatusQuery(serializers.Serializer):
+    month = MonthField(help_text="Budget month YYYY-MM (or a day YYYY-MM-DD in it).")
+
+
 class BudgetCopySerializer(StrictSerializer):
     from_month = MonthField()
     to_month = MonthField()

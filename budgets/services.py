@@ -18,9 +18,10 @@ from core.dates import (
     user_today,
 )
 from core.money import format_amount
-from currencies.selectors import base_currency_lock
+from currencies.selectors import converter
 from notifications.models import NotificationKind
 from notifications.services import notify
+from users.base_currency import base_currency_lock
 
 from .models import Budget, Scope
 from .selectors import EXCEEDED, WARN, BudgetLine, budget_lines, month_date
@@ -208,23 +209,33 @@ def budget_alerts_for_expense_dates(*, user: Any, dates: Iterable[date]) -> None
     budget_alerts_check(user=user, months=to_check)
 
 
-@transaction.atomic
-def budgets_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
-    """Re-express every budget amount in `to_currency` (latest rate on or before `on`).
+def budget_alerts_on_expenses_written(
+    sender: Any, *, user: Any, dates: Iterable[date], **kwargs: Any
+) -> None:
+    """Receiver of `expenses.signals.expenses_written` (connected in `BudgetsConfig`):
+    expenses sits below budgets and tells it of new figures instead of calling it."""
+    budget_alerts_for_expense_dates(user=user, dates=dates)
 
+
+@transaction.atomic
+def budgets_convert_currency(*, user: Any, base_currency: str, on: date | None = None) -> int:
+    """Re-express every budget amount in `base_currency` at the latest rate on or before
+    `on` (default: the user's today; a budget has no date of its own).
+
+    The converter budgets registers for a base-currency change (`users.base_currency`).
     Converts from each budget's stored original (`amount_original` in
     `currency_original`), never from the current amount, so the result is the same
     whatever changes came before and however often this runs. Raises RateUnavailable
     or ConversionOutOfRange (and changes nothing) when a rate is missing or a result
     would be beyond MAX_AMOUNT. Returns how many budgets there are.
     """
-    from currencies.selectors import converter
-
+    if on is None:
+        on = user_today(user)
     budgets = list(
         Budget.objects.filter(user=user).only("id", "amount_original", "currency_original")
     )
     converters = {
-        currency: converter(from_currency=currency, to_currency=to_currency, on=on)
+        currency: converter(from_currency=currency, to_currency=base_currency, on=on)
         for currency in {budget.currency_original for budget in budgets}
     }
     for budget in budgets:

@@ -6,12 +6,11 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from core.dates import budget_month_of, parse_month, user_today
+from core.dates import budget_month_of, user_today
 from core.filters import StrictOrderingFilter
 from core.schema import VALIDATION_ERROR, crud_schema, request_example
 from core.views import OwnedQuerysetMixin
@@ -24,6 +23,7 @@ from .serializers import (
     BudgetCopyResultSerializer,
     BudgetCopySerializer,
     BudgetSerializer,
+    BudgetStatusQuery,
     BudgetStatusSerializer,
 )
 
@@ -134,11 +134,11 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     def status(self, request: Request) -> Response:
         """Spent, rollover, available, remaining and level of every budget of a month."""
         raw = request.query_params.get("month")
-        if raw:
-            try:
-                year, month = parse_month(raw, request.user.month_start_day)
-            except ValueError as exc:
-                raise ValidationError({"month": [str(exc)]}) from None
+        if raw:  # `?month=` (empty) is the current month, as no `month` is
+            query = BudgetStatusQuery(data={"month": raw}, context={"request": request})
+            query.is_valid(raise_exception=True)
+            chosen = query.validated_data["month"]
+            year, month = chosen.year, chosen.month
         else:
             year, month = budget_month_of(user_today(request.user), request.user.month_start_day)
         data = budget_status(user=request.user, year=year, month=month)

@@ -44,19 +44,16 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
-    list_display = (
-        "name",
-        "user",
-        "field",
-        "operator",
-        "value",
-        "category",
-        "priority",
-        "active",
-    )
+    list_display = ("name", "user", "condition", "category", "priority", "active")
     list_filter = ("active", "field", "operator", "case_sensitive", "category__kind")
     search_fields = ("name", "value", "user__username", "category__name")
     list_select_related = ("user", "category")
     raw_id_fields = ("user", "category")
     filter_horizontal = ("add_tags",)
     ordering = ("user", "priority", "id")
+
+    @admin.display(description="condition", ordering="field")
+    def condition(self, obj: Rule) -> str:
+        """`merchant contains "coffee"`: field, operator and value in one short cell."""
+        value = obj.value if len(obj.value) <= 30 else obj.value[:29] + "…"
+        return f'{obj.field} {obj.get_operator_display().lower()} "{value}"'

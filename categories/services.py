@@ -9,7 +9,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any
 
 import regex
@@ -516,11 +515,6 @@ class RuleMatcher:
                 return compiled
         return None
 
-    def match_rule(self, *, kind: str, description: str, merchant: str = "") -> Rule | None:
-        """The first rule (by priority, then id) for `kind` whose condition holds."""
-        compiled = self._first(kind, description, merchant)
-        return compiled.rule if compiled else None
-
     def match_ids(
         self, *, kind: str, description: str, merchant: str = ""
     ) -> tuple[int, tuple[int, ...]] | None:
@@ -570,24 +564,51 @@ def rules_match(
 
 # --- applying rules to stored records -----------------------------------------------
 
-# The record types rules apply to: (result key, model label, apply service). Those apps
-# sit above this one, so they are resolved by name at call time, as in `core.jobs`.
-RULE_TARGETS: tuple[tuple[str, str, str], ...] = (
-    ("expenses", "expenses.Expense", "expenses.services.expenses_apply_rules"),
-    ("incomes", "income.Income", "income.services.incomes_apply_rules"),
-)
+
+@dataclass(frozen=True)
+class RuleTarget:
+    """A kind of stored record rules apply to, declared by the app that owns it.
+
+    `key` names its count in the result of `rules_apply`; `model` is the record model
+    (a `user` and a `category` foreign key); `apply(user=..., only_uncategorized=...)`
+    runs the user's rules over their records of it and returns how many changed.
+    """
+
+    key: str
+    model: type[models.Model]
+    apply: Callable[..., int]
 
 
-def _resolve(path: str) -> Callable[..., int]:
-    module, name = path.rsplit(".", 1)
-    return getattr(import_module(module), name)
+# Filled by the apps that own the records (expenses, income) from `AppConfig.ready()`:
+# they sit above categories, which must not name them (the pattern of `core.jobs`).
+_rule_targets: dict[str, RuleTarget] = {}
+
+
+def register_rule_target(
+    key: str, *, model: type[models.Model], apply: Callable[..., int]
+) -> RuleTarget:
+    """Declare a record type rules apply to. The same declaration again is harmless (an
+    app's `ready()` may run twice in tests); another one under a taken key is a mistake."""
+    target = RuleTarget(key=key, model=model, apply=apply)
+    existing = _rule_targets.get(key)
+    if existing is not None and existing != target:
+        owner = existing.apply.__module__
+        raise ValueError(f"rule target {key!r} is already registered by {owner}")
+    _rule_targets[key] = target
+    return target
+
+
+def rule_targets() -> list[RuleTarget]:
+    """The registered record types, in registration order (INSTALLED_APPS order)."""
+    apps.check_apps_ready()
+    return list(_rule_targets.values())
 
 
 def rules_apply_candidates(*, user: Any, only_uncategorized: bool) -> int:
     """How many stored records a run of the user's rules looks at (one count per type)."""
     total = 0
-    for _key, label, _path in RULE_TARGETS:
-        records = apps.get_model(label)._base_manager.filter(user=user)
+    for target in rule_targets():
+        records = target.model._base_manager.filter(user=user)
         if only_uncategorized:
             records = records.filter(category__isnull=True)
         total += records.count()
@@ -602,9 +623,9 @@ def rules_apply(*, user: Any, only_uncategorized: bool) -> dict[str, int]:
     new tags. With `only_uncategorized`, records that have a category keep it.
     """
     result = {"changed": 0}
-    for key, _label, path in RULE_TARGETS:
-        result[key] = _resolve(path)(user=user, only_uncategorized=only_uncategorized)
-        result["changed"] += result[key]
+    for target in rule_targets():
+        result[target.key] = target.apply(user=user, only_uncategorized=only_uncategorized)
+        result["changed"] += result[target.key]
     return result
 
 

@@ -92,6 +92,14 @@ class AutoSchema(SpectacularAutoSchema):
             self._add_error(responses, "409")
         return operation
 
+    def get_operation_id(self) -> str:
+        # The same views serve a book's routes (`/books/{book_id}/…`, SPEC §14): their ids
+        # get the `books_` prefix, also where a view names its operation itself.
+        operation_id = super().get_operation_id()
+        if "{book_id}" in self.path and not operation_id.startswith("books_"):
+            operation_id = f"books_{operation_id}"
+        return operation_id
+
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         # A request body of a strict serializer takes its listed fields and nothing else.
         schema = super()._map_basic_serializer(serializer, direction)

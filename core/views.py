@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import DatabaseError, connection
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -16,7 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .middleware import is_api_request, request_error_response
+from .exceptions import ServerError, json_error_response
+from .middleware import is_api_request
 
 
 class OwnedQuerysetMixin:
@@ -85,47 +87,36 @@ class HealthView(APIView):
 @csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     # Exempt so an unknown API path answers 404 for every method, not a CSRF 403 page.
-    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return json_error_response(Http404(), log=False)
 
 
-# Django's error handlers (budget_tracker/urls.py): JSON under /api/, the usual pages
-# elsewhere. They answer what escapes every view and middleware, e.g. a Host header not
-# in ALLOWED_HOSTS (DisallowedHost, raised before any view runs).
+# Django's error handlers (budget_tracker/urls.py): JSON under /api/ through the one error
+# path (core.exceptions.error_response), the usual pages elsewhere. They answer what
+# escapes every view and middleware, e.g. a Host header not in ALLOWED_HOSTS
+# (DisallowedHost, raised before any view runs). Django has logged the error already.
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_request(request):
-        refused = request_error_response(exception) if exception is not None else None
-        return refused or JsonResponse(
-            {"detail": "The request was refused as malformed.", "code": "bad_request"},
-            status=400,
-        )
+        return json_error_response(exception or BadRequest(), log=False)
     return defaults.bad_request(request, exception)
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_request(request):
-        return JsonResponse(
-            {
-                "detail": "You do not have permission to perform this action.",
-                "code": "permission_denied",
-            },
-            status=403,
-        )
+        return json_error_response(exception or PermissionDenied(), log=False)
     return defaults.permission_denied(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
-        return api_not_found(request)
+        return json_error_response(exception or Http404(), log=False)
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if is_api_request(request):
-        return JsonResponse(
-            {"detail": "A server error occurred.", "code": "server_error"}, status=500
-        )
+        return json_error_response(ServerError(), log=False)
     return defaults.server_error(request)
 
 

@@ -11,3 +11,5 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     ordering = ["-date", "base", "quote"]
     readonly_fields = ["created_at", "updated_at"]
+    # ~190 000 bundled ECB rates: counting them on every page load is a full scan.
+    show_full_result_count = False

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from .selectors import base_currency_lock
+from users.base_currency import base_currency_lock
 
 _UNSET = object()
 

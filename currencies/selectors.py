@@ -5,19 +5,15 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from core.exceptions import ApplicationError, ConflictError, is_lock_timeout
-from core.locks import UserLock, user_lock
+from core.exceptions import ApplicationError
 from core.money import MAX_AMOUNT, minor_units, quantize
 
 from .bundled import ecb_currencies
@@ -420,83 +416,3 @@ def converter(*, from_currency: str, to_currency: str, on: date) -> Callable[[De
         return result
 
     return convert_amount
-
-
-class BaseCurrencyChangeInProgress(ConflictError):
-    """A base-currency change holds the user's records longer than a request may wait.
-
-    Raised after BASE_CURRENCY_LOCK_WAIT_SECONDS instead of keeping a worker waiting for
-    a change that may take minutes; nothing was written. 409 with Retry-After.
-    """
-
-    default_code = "base_currency_change_in_progress"
-    retry_after = 10
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(
-            message
-            or "Your base currency is being changed and your records converted; "
-            "try again in a moment."
-        )
-
-
-@contextmanager
-def base_currency_lock_wait(*, seconds: float | None = None) -> Iterator[None]:
-    """Inside this block no lock wait lasts longer than `seconds` (default
-    BASE_CURRENCY_LOCK_WAIT_SECONDS); a longer one raises BaseCurrencyChangeInProgress.
-
-    PostgreSQL only, and only inside a transaction (`SET LOCAL lock_timeout`, restored
-    when the block ends; a failure aborts the transaction, which undoes it anyway).
-    SQLite has no row locks to wait for: there the block changes nothing.
-    """
-    if connection.vendor != "postgresql" or not connection.in_atomic_block:
-        yield
-        return
-    wait = settings.BASE_CURRENCY_LOCK_WAIT_SECONDS if seconds is None else seconds
-    with connection.cursor() as cursor:
-        # The CTE reads the setting before set_config changes it.
-        cursor.execute(
-            "WITH previous AS MATERIALIZED (SELECT current_setting('lock_timeout') AS value) "
-            "SELECT value, set_config('lock_timeout', %s, true) FROM previous",
-            [f"{max(1, round(wait * 1000))}ms"],
-        )
-        previous = cursor.fetchone()[0]
-    try:
-        yield
-    except OperationalError as exc:
-        if is_lock_timeout(exc):
-            raise BaseCurrencyChangeInProgress from exc
-        raise
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
-
-
-def base_currency_change_lock(*, user_id: int) -> None:
-    """Held by a base-currency change for its whole transaction (PostgreSQL advisory
-    lock, exclusive): one change of a user at a time, and none while a write of theirs
-    that stores base-currency figures is in flight (those hold it shared, see
-    `base_currency_lock`). An advisory lock rather than the user row's, so a long change
-    (a big account's, on the task queue) never blocks what only touches the user row —
-    login, token refresh, password change. Must be called inside `transaction.atomic`;
-    SQLite serializes writers, so there it does nothing.
-    """
-    user_lock(UserLock.BASE_CURRENCY, user_id)
-
-
-def base_currency_lock(*, user_id: int) -> str:
-    """The user's base currency, read under the shared side of the change lock.
-
-    Every write that stores a figure in the base currency calls this first: on
-    PostgreSQL it waits for a base-currency change in progress and then reads the new
-    currency, and a change waits for such writes to finish, so none is converted twice
-    or left in the old currency. The wait is bounded (`base_currency_lock_wait`): a
-    change that takes longer (a big account's, on the task queue) makes the write fail
-    with BaseCurrencyChangeInProgress (409, Retry-After) rather than hang a worker.
-    """
-    user_model = get_user_model()
-    if connection.vendor == "postgresql":
-        # savepoint=False: no extra statements inside the caller's transaction; outside
-        # one, the lock needs a transaction of its own to live in.
-        with transaction.atomic(savepoint=False), base_currency_lock_wait():
-            user_lock(UserLock.BASE_CURRENCY, user_id, shared=True)
-    return user_model.objects.values_list("base_currency", flat=True).get(pk=user_id)

@@ -18,6 +18,7 @@ from defusedxml.ElementTree import ParseError, iterparse
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from core.exceptions import ApplicationError
 from core.money import currencies
 
 from .models import MAX_RATE, MIN_RATE, RATE_RANGE_MESSAGE, ExchangeRate
@@ -53,8 +54,10 @@ _MONTHS = {
 DUPLICATE_RATE = "A rate for this base, quote and date already exists."
 
 
-class RatesFileError(ValueError):
+class RatesFileError(ApplicationError, ValueError):
     """A rates file is not in a format we read; nothing from it was stored."""
+
+    default_code = "invalid_rates_file"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,6 @@ from .models import Expense
 
 @admin.register(Expense)
 class ExpenseAdmin(TransactionAdmin):
-    list_display = (*TransactionAdmin.list_display, "payment_method", "merchant")
+    list_display = (*TransactionAdmin.list_display, "payment_method")
     list_filter = (*TransactionAdmin.list_filter, "payment_method")
     search_fields = (*TransactionAdmin.search_fields, "merchant")

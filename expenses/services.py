@@ -1,4 +1,7 @@
-"""Writes on expenses: the shared ledger rules plus the expense edit window."""
+"""Writes on expenses: the shared ledger rules plus the expense edit window.
+
+Every write that stores expenses sends `signals.expenses_written` (budgets alerts on it).
+"""
 
 from __future__ import annotations
 
@@ -9,30 +12,31 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from budgets.services import budget_alerts_for_expense_dates
+from categories.models import Kind
 from core.exceptions import ForbiddenError
 from ledger import services as ledger
 from users.roles import is_admin
 
 from .models import Expense
+from .signals import expenses_written
 
-KIND = "expense"
+KIND = Kind.EXPENSE
 
 
 @transaction.atomic
 def expense_create(*, user: Any, data: dict[str, Any]) -> Expense:
-    """Create an expense (see ledger.transaction_create) and alert on budgets it pushes
-    into warn or exceeded."""
+    """Create an expense (see ledger.transaction_create) and send `expenses_written`, on
+    which budgets alerts on thresholds it crosses, in the same transaction."""
     expense = ledger.transaction_create(model=Expense, kind=KIND, user=user, data=data)
-    budget_alerts_for_expense_dates(user=user, dates=[expense.date])
+    expenses_written.send(sender=Expense, user=user, dates=[expense.date])
     return expense
 
 
 @transaction.atomic
 def expense_update(*, expense: Expense, data: dict[str, Any]) -> Expense:
-    """Update an expense and alert on budgets the new figures push into warn or exceeded."""
+    """Update an expense and send `expenses_written` (budget alerts), in one transaction."""
     expense = ledger.transaction_update(instance=expense, data=data)
-    budget_alerts_for_expense_dates(user=expense.user, dates=[expense.date])
+    expenses_written.send(sender=Expense, user=expense.user, dates=[expense.date])
     return expense
 
 
@@ -63,7 +67,8 @@ def expenses_apply_rules(*, user: Any, only_uncategorized: bool = True) -> int:
 
 
 def expenses_bulk_import(*, user: Any, rows: list[dict[str, Any]], import_batch: Any) -> int:
-    """Imported outflows become expenses (merchant from the statement); budget alerts follow."""
+    """Imported outflows become expenses (merchant from the statement); then
+    `expenses_written` is sent (budget alerts)."""
     count = ledger.transactions_bulk_import(
         model=Expense,
         kind=KIND,
@@ -72,7 +77,7 @@ def expenses_bulk_import(*, user: Any, rows: list[dict[str, Any]], import_batch:
         text_field="merchant",
         import_batch=import_batch,
     )
-    budget_alerts_for_expense_dates(user=user, dates={row["date"] for row in rows})
+    expenses_written.send(sender=Expense, user=user, dates={row["date"] for row in rows})
     return count
 
 

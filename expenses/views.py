@@ -1,7 +1,7 @@
 from typing import Any
 
 from core.schema import crud_schema, request_example
-from ledger.views import TransactionViewSet
+from ledger.views import TransactionViewSet, request_schema
 
 from . import services
 from .filters import ExpenseFilter
@@ -25,6 +25,7 @@ EDIT_WINDOW = (
 )
 
 
+@request_schema(ExpenseSerializer)
 @crud_schema(
     ExpenseSerializer,
     docs={

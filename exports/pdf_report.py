@@ -38,9 +38,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from budgets.models import Scope
 from budgets.selectors import budget_status
 from core.dates import format_month
 from core.money import format_amount
+from goals.models import GoalStatus
 from goals.selectors import goal_figures, goals_with_totals
 from reports import charts
 from reports.services import month_summary
@@ -203,7 +205,7 @@ def _budget_section(status: dict[str, Any], width: float) -> list[Any]:
         return [heading, Paragraph("No budgets for this month.", _styles()["body"])]
     rows = []
     for line in lines:
-        name = "Overall" if line.budget.scope == "overall" else line.budget.category.name
+        name = "Overall" if line.budget.scope == Scope.OVERALL else line.budget.category.name
         rows.append(
             [
                 _text(name),
@@ -246,7 +248,7 @@ def _goals_section(user: Any, today: Any, width: float) -> list[Any]:
     heading = Paragraph(f"Savings goals (as of {today})", _styles()["heading"])
     goals = list(
         goals_with_totals(user=user, today=today)
-        .exclude(status="archived")
+        .exclude(status=GoalStatus.ARCHIVED)
         .order_by(F("target_date").asc(nulls_last=True), "name", "id")
     )
     if not goals:

@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core.admin import money_column
 
 from .models import Contribution, Goal
 
@@ -8,11 +12,16 @@ class ContributionInline(admin.TabularInline):
     saved amount from going below 0 and the goal's status in step."""
 
     model = Contribution
-    fields = ("date", "amount", "note", "created_at")
+    fields = ("date", "amount_shown", "note", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ("-date", "-id")
+
+    amount_shown = money_column("amount", "goal__user__base_currency")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("goal__user")
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
@@ -20,9 +29,15 @@ class ContributionInline(admin.TabularInline):
 
 @admin.register(Goal)
 class GoalAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "target_amount", "target_date", "status", "created_at")
+    list_display = ("name", "user", "target_amount_shown", "target_date", "status")
     list_filter = ("status",)
     search_fields = ("name", "notes", "user__username", "user__email")
     list_select_related = ("user",)
-    readonly_fields = ("user", "status", "created_at", "updated_at")
+    readonly_fields = ("user", "status", "target_amount_original_shown", "created_at", "updated_at")
     inlines = [ContributionInline]
+
+    # Goals are in the owner's base currency; the target as last written keeps its own.
+    target_amount_shown = money_column("target_amount", "user__base_currency", description="target")
+    target_amount_original_shown = money_column(
+        "target_amount_original", "currency_original", description="target as written"
+    )

@@ -18,8 +18,10 @@ from django.db import transaction
 from core.dates import user_today
 from core.exceptions import ConflictError
 from core.money import MAX_AMOUNT, format_amount, minor_units, quantize
-from currencies.selectors import ConversionOutOfRange, base_amount, base_currency_lock, get_rate
+from currencies.selectors import ConversionOutOfRange, base_amount, get_rate
+from notifications.models import NotificationKind
 from notifications.services import notify
+from users.base_currency import base_currency_lock
 
 from .models import Contribution, Goal, GoalStatus
 from .selectors import goal_saved_amount
@@ -53,7 +55,7 @@ def _notify_achieved(*, goal: Goal, saved: Decimal) -> None:
     currency = goal.user.base_currency
     notify(
         user=goal.user,
-        kind="goal_achieved",
+        kind=NotificationKind.GOAL_ACHIEVED,
         title=f"Goal reached: {goal.name}",
         body=(
             f"You have saved {format_amount(saved, currency)} {currency} of your "
@@ -232,8 +234,10 @@ def contributions_converted(*, exact: list[Decimal], currency: str) -> list[Deci
 
 
 @transaction.atomic
-def goals_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
-    """Re-express goal targets and contributions in `to_currency` (latest rate on `on`).
+def goals_convert_currency(*, user: Any, base_currency: str, on: date | None = None) -> int:
+    """Re-express goal targets and contributions in `base_currency` at the latest rate on
+    `on` (default: the user's today). The converter goals registers for a base-currency
+    change (`users.base_currency`).
 
     Converts from the stored originals (`*_original` in `currency_original`), never
     from current figures, so the result is the same however many changes came before.
@@ -243,6 +247,8 @@ def goals_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
     Raises RateUnavailable or ConversionOutOfRange (a figure beyond MAX_AMOUNT) and
     changes nothing when a rate is missing or a result does not fit.
     """
+    if on is None:
+        on = user_today(user)
     goals = list(Goal.objects.select_for_update().filter(user=user).order_by("id"))
     if not goals:
         return 0
@@ -255,7 +261,7 @@ def goals_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
         c.currency_original for c in contributions
     }
     rates = {
-        currency: get_rate(from_currency=currency, to_currency=to_currency, on=on).rate
+        currency: get_rate(from_currency=currency, to_currency=base_currency, on=on).rate
         for currency in currencies
     }
 
@@ -263,8 +269,8 @@ def goals_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
         if abs(value) > MAX_AMOUNT:
             raise ConversionOutOfRange(
                 from_currency=currency,
-                to_currency=to_currency,
-                reason=f"a goal figure would be more than {MAX_AMOUNT} {to_currency}.",
+                to_currency=base_currency,
+                reason=f"a goal figure would be more than {MAX_AMOUNT} {base_currency}.",
             )
         return value
 
@@ -273,7 +279,7 @@ def goals_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
             amount=goal.target_amount_original,
             rate=rates[goal.currency_original],
             from_currency=goal.currency_original,
-            to_currency=to_currency,
+            to_currency=base_currency,
         )
         goal.target_amount = checked(converted, goal.currency_original)
     by_goal: dict[int, list[Contribution]] = {}
@@ -283,7 +289,7 @@ def goals_convert_currency(*, user: Any, to_currency: str, on: date) -> int:
         with localcontext(prec=60):
             exact = [row.amount_original * rates[row.currency_original] for row in rows]
         for row, amount in zip(
-            rows, contributions_converted(exact=exact, currency=to_currency), strict=True
+            rows, contributions_converted(exact=exact, currency=base_currency), strict=True
         ):
             row.amount = checked(amount, row.currency_original)
     Goal.objects.bulk_update(goals, ["target_amount"], batch_size=1000)

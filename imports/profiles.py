@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from core.exceptions import ApplicationError
 from core.locks import UserLock, user_lock
 from users.models import User
 
@@ -34,8 +35,10 @@ TABLE_FORMATS = ("csv", "xlsx")
 _HEADER_TEXT_CHARS = 256 * 1024
 
 
-class ProfileNotFound(ValueError):
-    """The upload names a profile the user does not have."""
+class ProfileNotFound(ApplicationError, ValueError):
+    """The upload names a profile the user does not have (→ 400 on `profile`)."""
+
+    field = "profile"
 
 
 def header_cells(cells: Iterable[Any]) -> list[str]:

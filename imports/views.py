@@ -6,12 +6,10 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.exceptions import ApplicationError
 from core.parsers import StrictJSONParser
 from core.schema import NOT_FOUND, VALIDATION_ERROR, operation_docs, request_example
 from core.uploads import FileTooLarge
@@ -19,8 +17,7 @@ from core.views import OwnedQuerysetMixin
 
 from . import services, tasks
 from .models import ImportBatch, ImportProfile
-from .parsers.base import StatementError, UnsupportedFormat
-from .profiles import ProfileNotFound, profile_create, profile_for_upload, profile_update
+from .profiles import profile_create, profile_for_upload, profile_update
 from .serializers import (
     PROFILE_OPTIONS,
     CommitResultSerializer,
@@ -123,34 +120,24 @@ class ImportViewSet(
         # Only the options the request really sent (`negate` has a default) override a
         # profile's; with none at all, a profile may be chosen by the file's header.
         given = {name: data[name] for name in CSV_OPTIONS if name in data and name in request.data}
-        try:
-            profile, matched_by = profile_for_upload(
-                user=request.user,
-                content=content,
-                filename=upload.name or "",
-                ref=data.get("profile"),
-                explicit=bool(given),
-            )
-        except ProfileNotFound as exc:
-            raise ValidationError({"profile": [str(exc)]}) from None
+        profile, matched_by = profile_for_upload(
+            user=request.user,
+            content=content,
+            filename=upload.name or "",
+            ref=data.get("profile"),
+            explicit=bool(given),
+        )
         options = csv_options({**(profile.options if profile else {}), **given})
-        try:
-            batch = services.import_preview(
-                user=request.user,
-                content=content,
-                fmt=data["format"],
-                filename=upload.name or "",
-                options=options,
-                default_currency=data.get("default_currency"),
-                profile=profile,
-                matched_by=matched_by,
-            )
-        except UnsupportedFormat as exc:
-            raise ApplicationError(
-                str(exc), code="unsupported_file_type", status_code=415
-            ) from None
-        except StatementError as exc:
-            raise ValidationError({"file": [str(exc)]}) from None
+        batch = services.import_preview(
+            user=request.user,
+            content=content,
+            fmt=data["format"],
+            filename=upload.name or "",
+            options=options,
+            default_currency=data.get("default_currency"),
+            profile=profile,
+            matched_by=matched_by,
+        )
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

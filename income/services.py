@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from categories.models import Kind
 from ledger import services as ledger
 
 from .models import Income
 
-KIND = "income"
+KIND = Kind.INCOME
 
 
 def income_create(*, user: Any, data: dict[str, Any]) -> Income:

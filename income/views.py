@@ -1,7 +1,7 @@
 from typing import Any
 
 from core.schema import crud_schema, request_example
-from ledger.views import TransactionViewSet
+from ledger.views import TransactionViewSet, request_schema
 
 from . import services
 from .filters import IncomeFilter
@@ -20,6 +20,7 @@ INCOME = {
 }
 
 
+@request_schema(IncomeSerializer)
 @crud_schema(
     IncomeSerializer,
     docs={

@@ -7,7 +7,26 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from django.core.files import File
+
+from core.exceptions import NotFoundError
+
 from .models import Transaction
+
+
+class ReceiptMissing(NotFoundError):
+    """The record has no receipt, or its stored file is gone (→ 404)."""
+
+
+def receipt_open(*, record: Transaction) -> File:
+    """The record's receipt file, open for reading in binary mode; the caller closes it.
+    Raises ReceiptMissing if the record has none or the storage no longer has the file."""
+    if not record.receipt:
+        raise ReceiptMissing("This record has no receipt.")
+    try:
+        return record.receipt.open("rb")
+    except FileNotFoundError:
+        raise ReceiptMissing("This record's receipt file is missing.") from None
 
 
 def transactions_not_imported(

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from categories.models import Category
@@ -50,6 +50,33 @@ class ReceiptField(serializers.FileField):
         path = reverse(f"{record._meta.model_name}-receipt", kwargs={"pk": record.pk})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "binary",
+        "description": "An image (JPEG, PNG, GIF, WebP, HEIC) or PDF; an empty value "
+        "removes the receipt.",
+    }
+)
+class ReceiptUploadField(ReceiptField):
+    """`receipt` as a multipart body documents it: a file part (schema only)."""
+
+
+@extend_schema_field(
+    {
+        # Inside allOf, so drf-spectacular's enum post-processing (which drops null from an
+        # enum and would leave this one empty) does not make it a component.
+        "allOf": [{"type": "string", "nullable": True, "enum": [None]}],
+        "nullable": True,
+        "description": "Only `null`, which removes the receipt: a file is sent as "
+        "`multipart/form-data`.",
+    }
+)
+class ReceiptRemovalField(ReceiptField):
+    """`receipt` as a JSON body documents it: JSON carries no file, only `null` (schema
+    only)."""
 
 
 class TransactionSerializer(StrictModelSerializer):
@@ -125,3 +152,30 @@ class TransactionSerializer(StrictModelSerializer):
             if errors:
                 raise serializers.ValidationError({"amount": errors})
         return attrs
+
+
+def request_bodies(serializer_class: type[TransactionSerializer]) -> dict[str, type]:
+    """The request schema of each media type a record's writes take (drf-spectacular's
+    `extend_schema(request=...)`): the same fields as `serializer_class`, which validates
+    every body, with `receipt` as each one can carry it — only `null` in JSON, a file part
+    in `multipart/form-data`.
+
+    Components: JSON keeps the serializer's own name (`ExpenseRequest`), multipart adds
+    `Multipart` (`ExpenseMultipartRequest`). Form-urlencoded bodies are still parsed but
+    not documented (docs/api.md offers JSON, and multipart for the receipt).
+    """
+    name = serializer_class.__name__.removesuffix("Serializer")
+
+    def variant(suffix: str, receipt: serializers.Field) -> type:
+        body = type(
+            f"{name}{suffix}RequestSerializer",
+            (serializer_class,),
+            {"receipt": receipt, "__module__": serializer_class.__module__},
+        )
+        return extend_schema_serializer(component_name=f"{name}{suffix}")(body)
+
+    return {
+        "application/json": variant("", ReceiptRemovalField(required=False, allow_null=True)),
+        # Not nullable: a form part has no null; its empty value removes the receipt.
+        "multipart/form-data": variant("Multipart", ReceiptUploadField(required=False)),
+    }

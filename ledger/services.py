@@ -21,13 +21,8 @@ from django.utils import timezone
 
 from categories.services import rules_for, rules_match, tags_resolve
 from core.money import minor_units
-from currencies.selectors import (
-    RateQuote,
-    base_amount,
-    base_currency_lock,
-    get_rate,
-    rates_on,
-)
+from currencies.selectors import RateQuote, base_amount, get_rate, rates_on
+from users.base_currency import base_currency_lock
 
 from .models import Transaction
 

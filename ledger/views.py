@@ -8,10 +8,9 @@ import filetype
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.filters import SearchFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -22,11 +21,23 @@ from core.pagination import KeysetPagination
 from core.parsers import StrictJSONParser
 from core.views import OwnedQuerysetMixin
 
-from .serializers import RECEIPT_MIMES
+from .selectors import receipt_open
+from .serializers import RECEIPT_MIMES, TransactionSerializer, request_bodies
 from .services import receipt_files_kept_on_commit
 
 # Receipt types a browser may show in place: the ones an upload may have (images, PDF).
 INLINE_RECEIPT_MIMES = RECEIPT_MIMES
+
+
+def request_schema(serializer_class: type[TransactionSerializer]) -> Any:
+    """Documents the write operations' request body per media type (`request_bodies`):
+    JSON without a file, multipart with the receipt as a file part."""
+    bodies = request_bodies(serializer_class)
+    return extend_schema_view(
+        create=extend_schema(request=bodies),
+        update=extend_schema(request=bodies),
+        partial_update=extend_schema(request=bodies),
+    )
 
 
 class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
@@ -100,12 +111,7 @@ class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     def receipt(self, request: Request, pk: str | None = None) -> FileResponse:
         """Download the record's receipt (owner only)."""
         record = self.get_object()
-        if not record.receipt:
-            raise NotFound("This record has no receipt.")
-        try:
-            stored = record.receipt.open("rb")
-        except FileNotFoundError:
-            raise NotFound("This record's receipt file is missing.") from None
+        stored = receipt_open(record=record)
         head = stored.read(8192)
         stored.seek(0)
         kind = filetype.guess(head)

@@ -32,6 +32,7 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = ("user", "created_at", "updated_at", "emailed_at", "dedupe_key")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
+    show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -14,4 +14,3 @@ class RecurringConfig(AppConfig):
         # an outage, so this keeps "today" right for everyone.
         register_job("create_due_occurrences", services.create_due_occurrences, every=HOUR)
         register_job("send_bill_reminders", services.send_bill_reminders, every=HOUR)
-        register_job("send_monthly_summaries", services.send_monthly_summaries, every=HOUR)

@@ -127,7 +127,7 @@ class RecurringItem(OwnedModel):
             ),
             models.Index(
                 fields=["id"],
-                condition=Q(active=True, kind="expense", remind_days_before__isnull=False),
+                condition=Q(active=True, kind=Kind.EXPENSE, remind_days_before__isnull=False),
                 name="recurring_reminders_idx",
             ),
         ]

@@ -23,7 +23,6 @@ from core.serializers import (
 )
 from expenses.models import PaymentMethod
 from ledger.serializers import AmountField
-from reports.serializers import UpcomingBillSerializer
 
 from .models import MAX_INTERVAL, MAX_REMIND_DAYS_BEFORE, Frequency, RecurringItem
 from .selectors import next_date
@@ -159,6 +158,17 @@ class RecurringItemSerializer(StrictModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+
+# A recurring expense's due date: the dashboard's `upcoming_bills` (reports).
+class UpcomingBillSerializer(serializers.Serializer):
+    recurring = serializers.IntegerField()
+    date = serializers.DateField()
+    description = serializers.CharField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    category = serializers.IntegerField(allow_null=True)
+    category_name = serializers.CharField(allow_null=True)
 
 
 class UpcomingOccurrenceSerializer(UpcomingBillSerializer):

@@ -1,4 +1,5 @@
-"""Writes on recurring items, and the scheduled jobs that act on them (SPEC §12).
+"""Writes on recurring items, and the scheduled jobs that act on them (SPEC §12); the
+monthly summary, a report, is the reports app's job.
 
 Every job is idempotent: safe to run twice, late, or in parallel with itself.
 "Never twice" is held by the database, not by timing: a transaction for an
@@ -10,27 +11,24 @@ A late run catches up on what it missed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from categories.models import Kind
-from core.dates import add_months, budget_month_of, format_month, month_range, user_today
+from core.dates import user_today
 from core.exceptions import ApplicationError
 from core.money import format_amount
 from currencies.selectors import RateUnavailable
 from expenses.models import PaymentMethod
 from expenses.services import expense_create
 from income.services import income_create
-from notifications.models import Notification, NotificationKind
+from notifications.models import NotificationKind
 from notifications.services import notify
-from reports.services import month_summary
 
 from .models import RecurringItem, RecurringOccurrence
 from .selectors import occurrences
@@ -53,7 +51,6 @@ ITEM_FIELDS = (
     "remind_days_before",
     "active",
 )
-USER_BATCH_SIZE = 500
 
 
 # --- items ---------------------------------------------------------------------------
@@ -277,97 +274,5 @@ def send_bill_reminders(*, today: date | None = None) -> int:
         )
         for day in due:
             if day not in reminded and _remind(item, day, start):
-                sent += 1
-    return sent
-
-
-# --- jobs: monthly summaries -------------------------------------------------------------
-
-
-def _users_in_batches() -> Iterator[list[Any]]:
-    users = get_user_model().objects.filter(is_active=True).order_by("pk")
-    last = 0
-    while True:
-        batch = list(users.filter(pk__gt=last)[:USER_BATCH_SIZE])
-        if not batch:
-            return
-        yield batch
-        last = batch[-1].pk
-
-
-def _previous_month(user: Any, today: date | None) -> tuple[int, int]:
-    day = today if today is not None else user_today(user)
-    return add_months(*budget_month_of(day, user.month_start_day), -1)
-
-
-def _summary_message(user: Any, year: int, month: int) -> dict[str, Any]:
-    figures = month_summary(user=user, year=year, month=month)
-    currency = figures["currency"]
-    label = format_month(year, month)
-
-    def money(value: Any) -> str:
-        return format_amount(value, currency)
-
-    top = figures["by_category"][0] if figures["by_category"] else None
-    rate = figures["savings_rate"]
-    lines = [
-        f"Income: {money(figures['total_income'])} {currency}",
-        f"Expenses: {money(figures['total_expenses'])} {currency}",
-        f"Net: {money(figures['net'])} {currency}",
-        f"Savings rate: {rate}%" if rate is not None else "Savings rate: - (no income)",
-    ]
-    if top is not None:
-        lines.append(f"Top category: {top['category_name']} ({money(top['total'])} {currency})")
-    return {
-        "title": f"Your summary for {label}",
-        "body": "\n".join(lines),
-        "data": {
-            "month": label,
-            "currency": currency,
-            "income": money(figures["total_income"]),
-            "expenses": money(figures["total_expenses"]),
-            "net": money(figures["net"]),
-            "savings_rate": str(rate) if rate is not None else None,
-            "top_category": None
-            if top is None
-            else {
-                "category": top["category"],
-                "name": top["category_name"],
-                "total": money(top["total"]),
-            },
-        },
-    }
-
-
-def send_monthly_summaries(*, today: date | None = None) -> int:
-    """Notify each active user once with the figures of their previous budget month
-    (income, expenses, net, savings rate, top category; reports.month_summary).
-
-    "Previous" is relative to the user's today (or `today` when given). Users who
-    joined after that month ended get none. Runs daily: the dedupe key
-    `monthly_summary:YYYY-MM` makes it once a month per user in effect, on the first
-    run of a new month, and a late run catches up. Returns how many were sent.
-    """
-    sent = 0
-    for batch in _users_in_batches():
-        wanted = {}
-        for user in batch:
-            year, month = _previous_month(user, today)
-            _, end = month_range(year, month, user.month_start_day)
-            if _local_date(user.date_joined, user) > end:
-                continue
-            wanted[user.pk] = (user, year, month, f"monthly_summary:{format_month(year, month)}")
-        already = set(
-            Notification.objects.filter(
-                user_id__in=list(wanted),
-                kind=NotificationKind.MONTHLY_SUMMARY,
-                dedupe_key__in={key for *_, key in wanted.values()},
-            ).values_list("user_id", "dedupe_key")
-        )
-        for user_id, (user, year, month, key) in wanted.items():
-            if (user_id, key) in already:
-                continue
-            message = _summary_message(user, year, month)
-            if notify(user=user, kind=NotificationKind.MONTHLY_SUMMARY, dedupe_key=key, **message):
                 sent += 1
     return sent

@@ -28,6 +28,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
+from budgets.models import Scope
+from budgets.selectors import EXCEEDED, OK, WARN
 from core.money import format_amount
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
@@ -54,7 +56,7 @@ OTHER = "#A0A0A0"
 INCOME = "#4C9F70"
 EXPENSE = "#D1603D"
 NET = "#2F4B7C"
-STATUS_COLOURS = {"ok": "#4C9F70", "warn": "#E3A008", "exceeded": "#D62728"}
+STATUS_COLOURS = {OK: "#4C9F70", WARN: "#E3A008", EXCEEDED: "#D62728"}
 TRACK = "#E5E7EB"
 INK = "#222222"
 MUTED = "#666666"
@@ -363,7 +365,7 @@ def render_timeseries(data: dict[str, Any], fmt: str) -> bytes:
 
 
 def _budget_label(line: Any) -> str:
-    if line.budget.scope == "overall":
+    if line.budget.scope == Scope.OVERALL:
         return "Overall"
     return _plain(line.budget.category.name)
 
@@ -409,7 +411,7 @@ def render_budget_status(data: dict[str, Any], fmt: str) -> bytes:
             va="center",
             ha="left",
             fontsize=9,
-            color=STATUS_COLOURS["exceeded"] if line.status == "exceeded" else INK,
+            color=STATUS_COLOURS[EXCEEDED] if line.status == EXCEEDED else INK,
         )
     ax.axvline(100, color="#999999", linewidth=0.8, linestyle="--")
     ax.set_yticks(positions, labels=[_budget_label(line) for line in lines])
@@ -419,9 +421,9 @@ def render_budget_status(data: dict[str, Any], fmt: str) -> bytes:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0f}%"))
     ax.set_xlabel("share of the available budget spent", color=MUTED, fontsize=9)
     legend = [
-        Patch(color=STATUS_COLOURS["ok"], label="OK"),
-        Patch(color=STATUS_COLOURS["warn"], label="Warning"),
-        Patch(color=STATUS_COLOURS["exceeded"], label="Exceeded"),
+        Patch(color=STATUS_COLOURS[OK], label="OK"),
+        Patch(color=STATUS_COLOURS[WARN], label="Warning"),
+        Patch(color=STATUS_COLOURS[EXCEEDED], label="Exceeded"),
         Line2D([], [], color=INK, linewidth=1.6, label="Warn threshold"),
     ]
     figure.legend(handles=legend, loc="outside lower center", ncols=4, frameon=False, fontsize=9)

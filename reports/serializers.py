@@ -14,6 +14,7 @@ from budgets.serializers import BudgetLineSerializer
 from core.dates import MAX_DATE, MIN_DATE
 from core.money import format_amount
 from core.serializers import BoundedDateField, MonthField
+from recurring.serializers import UpcomingBillSerializer
 
 from .services import BUCKETS, KINDS, PERIODS
 
@@ -225,16 +226,6 @@ class RecentTransactionSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.STR)
     def get_amount(self, row: dict[str, Any]) -> str:
         return format_amount(row["amount"], row["currency"])
-
-
-class UpcomingBillSerializer(serializers.Serializer):
-    recurring = serializers.IntegerField()
-    date = serializers.DateField()
-    description = serializers.CharField()
-    amount = serializers.CharField()
-    currency = serializers.CharField()
-    category = serializers.IntegerField(allow_null=True)
-    category_name = serializers.CharField(allow_null=True)
 
 
 class DashboardSerializer(serializers.Serializer):

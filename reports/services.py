@@ -1,4 +1,5 @@
-"""Read-only reports (SPEC §10), in the user's base currency.
+"""Read-only reports (SPEC §10), in the user's base currency, and the scheduled job that
+sends each user the summary of their last month (SPEC §12).
 
 Every total, count and group is computed by the database (`aggregate`, grouped
 `annotate`, `Trunc*`, the budget-month expression); Python only zero-fills
@@ -7,15 +8,20 @@ buckets, orders and formats. Figures are Decimals here; views format them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, DateField, F, Max, QuerySet, Sum
 from django.db.models.functions import Coalesce, Lower, TruncDay, TruncWeek
 
+from budgets.models import Scope
 from budgets.selectors import EXCEEDED, OK, WARN, budget_lines
+from categories.models import Kind
 from core.dates import (
     add_months,
     budget_month_expression,
@@ -24,12 +30,19 @@ from core.dates import (
     month_range,
     user_today,
 )
-from core.money import quantize
+from core.exceptions import ApplicationError
+from core.money import format_amount, quantize
 from expenses.models import Expense
+from goals.models import GoalStatus
+from goals.selectors import goal_figures, goals_with_totals
 from income.models import Income
+from notifications.models import Notification, NotificationKind
+from notifications.services import notify
+from recurring.selectors import upcoming_occurrences
 
 MAX_POINTS = 5000
 TOP_MERCHANTS = 10
+USER_BATCH_SIZE = 500
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
@@ -42,11 +55,22 @@ PERIODS = (
     "this_year",
 )
 BUCKETS = ("day", "week", "month")
-KINDS = ("expense", "income", "net")
+# What a time series totals: a record kind, or income minus expenses.
+NET = "net"
+KINDS = (Kind.EXPENSE.value, Kind.INCOME.value, NET)
 
 
-class TooManyPoints(ValueError):
-    pass
+class TooManyPoints(ApplicationError):
+    """More buckets than MAX_POINTS in a time series (→ 400 on `bucket`)."""
+
+    field = "bucket"
+
+    def __init__(self, count: int, bucket: str) -> None:
+        super().__init__(
+            f"This range has {count} {bucket} buckets; at most {MAX_POINTS} are allowed: "
+            "use a larger bucket or shorter range."
+        )
+        self.count = count
 
 
 def _zero() -> Decimal:
@@ -190,7 +214,7 @@ def _budget_totals(lines: list[Any]) -> BudgetTotals:
     """The overall budget when there is one, else the category budgets together."""
     if not lines:
         return BudgetTotals(None, None)
-    overall = next((ln for ln in lines if ln.budget.scope == "overall"), None)
+    overall = next((ln for ln in lines if ln.budget.scope == Scope.OVERALL), None)
     if overall is not None:
         return BudgetTotals(overall.available, overall.remaining)
     available = sum((ln.available for ln in lines), _zero())
@@ -334,19 +358,19 @@ def bucket_starts(*, user: Any, start: date, end: date, bucket: str) -> list[dat
     if bucket == "day":
         count = (end - start).days + 1
         if count > MAX_POINTS:
-            raise TooManyPoints(count)
+            raise TooManyPoints(count, bucket)
         return [start + timedelta(days=i) for i in range(count)]
     if bucket == "week":
         first = start - timedelta(days=start.weekday())
         count = (end - first).days // 7 + 1
         if count > MAX_POINTS:
-            raise TooManyPoints(count)
+            raise TooManyPoints(count, bucket)
         return [first + timedelta(weeks=i) for i in range(count)]
     start_day = user.month_start_day
     first, last = budget_month_of(start, start_day), budget_month_of(end, start_day)
     count = (last[0] - first[0]) * 12 + last[1] - first[1] + 1
     if count > MAX_POINTS:
-        raise TooManyPoints(count)
+        raise TooManyPoints(count, bucket)
     return [month_range(*add_months(*first, i), start_day)[0] for i in range(count)]
 
 
@@ -380,16 +404,16 @@ def timeseries(*, user: Any, start: date, end: date, bucket: str, kind: str) -> 
     """One point per bucket in the range, zero-filled; weeks start on Monday and months are
     budget months. Records outside [start, end] never count, even in a partial bucket."""
     starts = bucket_starts(user=user, start=start, end=end, bucket=bucket)
-    expense = _bucketed(Expense, user, start, end, bucket) if kind in ("expense", "net") else {}
-    income = _bucketed(Income, user, start, end, bucket) if kind in ("income", "net") else {}
+    expense = _bucketed(Expense, user, start, end, bucket) if kind in (Kind.EXPENSE, NET) else {}
+    income = _bucketed(Income, user, start, end, bucket) if kind in (Kind.INCOME, NET) else {}
     empty = (_zero(), 0)
     points = []
     for period_start in starts:
         spent, spent_count = expense.get(period_start, empty)
         earned, earned_count = income.get(period_start, empty)
-        if kind == "expense":
+        if kind == Kind.EXPENSE:
             total, count = spent, spent_count
-        elif kind == "income":
+        elif kind == Kind.INCOME:
             total, count = earned, earned_count
         else:
             total, count = earned - spent, spent_count + earned_count
@@ -421,22 +445,16 @@ def _recent_transactions(user: Any, limit: int) -> list[dict[str, Any]]:
     newest = ("-date", "-created_at", "-id")
     expenses = Expense.objects.filter(user=user).order_by(*newest).values(*fields)[:limit]
     incomes = Income.objects.filter(user=user).order_by(*newest).values(*fields)[:limit]
-    merged = [{**row, "type": "expense"} for row in expenses] + [
-        {**row, "type": "income"} for row in incomes
+    merged = [{**row, "type": Kind.EXPENSE.value} for row in expenses] + [
+        {**row, "type": Kind.INCOME.value} for row in incomes
     ]
     merged.sort(key=lambda row: (row["date"], row["created_at"], row["id"]), reverse=True)
     return merged[:limit]
 
 
 def _upcoming_bills(user: Any, days: int, limit: int) -> list[dict[str, Any]]:
-    """Recurring expenses due soon, when the recurring app is installed."""
-    from django.apps import apps
-
-    if not apps.is_installed("recurring"):
-        return []
-    from recurring.selectors import upcoming_occurrences
-
-    occurrences = upcoming_occurrences(user=user, days=days, kind="expense")
+    """Recurring expenses due soon."""
+    occurrences = upcoming_occurrences(user=user, days=days, kind=Kind.EXPENSE)
     return occurrences[:limit]
 
 
@@ -456,8 +474,6 @@ def _goal_progress(goal: Any, figures: Any) -> dict[str, Any]:
 
 def dashboard(*, user: Any) -> dict[str, Any]:
     """One payload for a home screen (SPEC §10)."""
-    from goals.selectors import goal_figures, goals_with_totals
-
     year, month = current_budget_month(user)
     lines = budget_lines(user=user, year=year, month=month)
     this_month = month_summary(user=user, year=year, month=month, lines=lines)
@@ -467,7 +483,7 @@ def dashboard(*, user: Any) -> dict[str, Any]:
     today = user_today(user)
     goals_qs = (
         goals_with_totals(user=user, today=today)
-        .exclude(status="archived")
+        .exclude(status=GoalStatus.ARCHIVED)
         .order_by("target_date", "id")[:10]
     )
     return {
@@ -475,8 +491,8 @@ def dashboard(*, user: Any) -> dict[str, Any]:
         "currency": user.base_currency,
         "summary": this_month,
         "budgets": {
-            "overall": next((ln for ln in lines if ln.budget.scope == "overall"), None),
-            "items": [ln for ln in lines if ln.budget.scope == "category"],
+            "overall": next((ln for ln in lines if ln.budget.scope == Scope.OVERALL), None),
+            "items": [ln for ln in lines if ln.budget.scope == Scope.CATEGORY],
             "counts": counts,
         },
         "last_6_months": month_series(user=user, first=add_months(year, month, -5), count=6),
@@ -488,3 +504,95 @@ def dashboard(*, user: Any) -> dict[str, Any]:
         "recent_transactions": _recent_transactions(user, 5),
         "upcoming_bills": _upcoming_bills(user, 30, 5),
     }
+
+
+# --- job: monthly summaries ----------------------------------------------------------------------
+
+
+def _users_in_batches() -> Iterator[list[Any]]:
+    users = get_user_model().objects.filter(is_active=True).order_by("pk")
+    last = 0
+    while True:
+        batch = list(users.filter(pk__gt=last)[:USER_BATCH_SIZE])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].pk
+
+
+def _previous_month(user: Any, today: date | None) -> tuple[int, int]:
+    day = today if today is not None else user_today(user)
+    return add_months(*budget_month_of(day, user.month_start_day), -1)
+
+
+def _summary_message(user: Any, year: int, month: int) -> dict[str, Any]:
+    figures = month_summary(user=user, year=year, month=month)
+    currency = figures["currency"]
+    label = format_month(year, month)
+
+    def money(value: Any) -> str:
+        return format_amount(value, currency)
+
+    top = figures["by_category"][0] if figures["by_category"] else None
+    rate = figures["savings_rate"]
+    lines = [
+        f"Income: {money(figures['total_income'])} {currency}",
+        f"Expenses: {money(figures['total_expenses'])} {currency}",
+        f"Net: {money(figures['net'])} {currency}",
+        f"Savings rate: {rate}%" if rate is not None else "Savings rate: - (no income)",
+    ]
+    if top is not None:
+        lines.append(f"Top category: {top['category_name']} ({money(top['total'])} {currency})")
+    return {
+        "title": f"Your summary for {label}",
+        "body": "\n".join(lines),
+        "data": {
+            "month": label,
+            "currency": currency,
+            "income": money(figures["total_income"]),
+            "expenses": money(figures["total_expenses"]),
+            "net": money(figures["net"]),
+            "savings_rate": str(rate) if rate is not None else None,
+            "top_category": None
+            if top is None
+            else {
+                "category": top["category"],
+                "name": top["category_name"],
+                "total": money(top["total"]),
+            },
+        },
+    }
+
+
+def send_monthly_summaries(*, today: date | None = None) -> int:
+    """Notify each active user once with the figures of their previous budget month
+    (income, expenses, net, savings rate, top category; reports.month_summary).
+
+    "Previous" is relative to the user's today (or `today` when given). Users who
+    joined after that month ended get none. Runs daily: the dedupe key
+    `monthly_summary:YYYY-MM` makes it once a month per user in effect, on the first
+    run of a new month, and a late run catches up. Returns how many were sent.
+    """
+    sent = 0
+    for batch in _users_in_batches():
+        wanted = {}
+        for user in batch:
+            year, month = _previous_month(user, today)
+            _, end = month_range(year, month, user.month_start_day)
+            if user.date_joined.astimezone(ZoneInfo(user.timezone or "UTC")).date() > end:
+                continue
+            wanted[user.pk] = (user, year, month, f"monthly_summary:{format_month(year, month)}")
+        already = set(
+            Notification.objects.filter(
+                user_id__in=list(wanted),
+                kind=NotificationKind.MONTHLY_SUMMARY,
+                dedupe_key__in={key for *_, key in wanted.values()},
+            ).values_list("user_id", "dedupe_key")
+        )
+        for user_id, (user, year, month, key) in wanted.items():
+            if (user_id, key) in already:
+                continue
+            message = _summary_message(user, year, month)
+            if notify(user=user, kind=NotificationKind.MONTHLY_SUMMARY, dedupe_key=key, **message):
+                sent += 1
+    return sent

@@ -642,7 +642,7 @@ def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, sett
 
     from django.db import transaction
 
-    from currencies.selectors import base_currency_change_lock
+    from users.base_currency import base_currency_change_lock
     from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
     require_postgresql()

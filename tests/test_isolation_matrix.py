@@ -35,6 +35,7 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
+from books.services import book_create
 from budgets.models import Budget
 from categories.models import Category, RuleApplication
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
@@ -104,6 +105,12 @@ class Shared:
     """The same for every user (no owned data); B's GET works and shows no marker."""
 
     kind: str | None = None
+
+
+@dataclass(frozen=True)
+class InBook:
+    """Served only under `/books/{book_id}/` (members, invitations): proven by the books
+    matrix, tests/test_books_matrix.py."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +218,18 @@ ROUTES: dict[str, Any] = {
     "auth-password-change": Auth("users/tests/test_api.py::test_password_change"),
     "auth-password-reset": Auth("users/tests/test_api.py (password reset)"),
     "auth-password-reset-confirm": Auth("users/tests/test_api.py (password reset)"),
+    # books (SPEC §14): B never sees A's shared book; what lives inside one is the books
+    # matrix's (tests/test_books_matrix.py), as is every route under /books/{book_id}/.
+    "book-list": Listed("book"),
+    "book-detail": Detail("book"),
+    "book-member-list": InBook(),
+    "book-member-detail": InBook(),
+    "book-invitation-list": InBook(),
+    "book-invitation-detail": InBook(),
+    "invitation-accept": Auth("books/tests/test_api.py (invitation tokens)"),
 }
+# The same views serve a book's routes under this prefix (budget_tracker/api_urls.py).
+BOOK_ROUTES_PREFIX = "api/v1/books/<int:book_id>/"
 
 # Routes outside /api/v1/ that are public by design; everything else must be in ROUTES.
 PUBLIC_OUTSIDE_API = {"admin/": "Django admin (staff login)", "health/": "health alias"}
@@ -264,7 +282,12 @@ def discover_routes() -> list[Route]:
 
 
 def api_routes() -> list[Route]:
-    return [r for r in discover_routes() if r.pattern.startswith("api/v1/")]
+    """The top-level API routes; those under /books/{book_id}/ are the books matrix's."""
+    return [
+        r
+        for r in discover_routes()
+        if r.pattern.startswith("api/v1/") and not r.pattern.startswith(BOOK_ROUTES_PREFIX)
+    ]
 
 
 API_ROUTES = api_routes()
@@ -288,7 +311,7 @@ def test_every_route_is_classified():
 
 
 def test_matrix_has_no_stale_entries():
-    names = {r.name for r in API_ROUTES}
+    names = {r.name for r in discover_routes()}
     assert not set(ROUTES) - names, (
         f"ROUTES lists routes that no longer exist: {set(ROUTES) - names}"
     )
@@ -314,6 +337,7 @@ def build_world(marker: str, **user_kwargs: Any) -> World:
     tag = TagFactory(user=user, name=f"{marker}-tag")
     rule = RuleFactory(user=user, name=f"{marker}-rule", category=category, value=marker)
     rule_application = RuleApplication.objects.create(user=user)
+    book = book_create(user=user, name=f"{marker}-book")
     batch = import_preview(
         user=user,
         content=f"Date,Description,Amount\n{today.isoformat()},{marker}-imported,-3.00\n".encode(),
@@ -368,6 +392,7 @@ def build_world(marker: str, **user_kwargs: Any) -> World:
     return World(
         user=user,
         objects={
+            "book": book,
             "category": category,
             "income_category": income_category,
             "tag": tag,

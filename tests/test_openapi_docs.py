@@ -4,9 +4,11 @@ example works as given, and the Swagger UI and ReDoc pages load nothing from ano
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
-from datetime import date
+import secrets
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from importlib import import_module
 from typing import Any
@@ -16,23 +18,27 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from books.models import Book, Invitation, Membership, Role
+from books.services import book_create
 from budgets.services import budget_upsert
 from categories.models import Category
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
 from currencies.tests.factories import ExchangeRateFactory
 from expenses.tests.factories import ExpenseFactory
 from goals.tests.factories import ContributionFactory, GoalFactory
+from imports.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_USERNAME
 from imports.profiles import profile_create
 from income.tests.factories import IncomeFactory
 from recurring.tests.factories import RecurringItemFactory
-from users.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_USERNAME
 from users.roles import ADMIN
 from users.services import issue_tokens, user_register
+from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +165,13 @@ def world():
         "profiles": profile_create(user=user, name="Old layout", options={}, header=None),
         # A fresh install has the bundled ECB rates; the test database starts without them.
         "rates": ExchangeRateFactory(base="EUR", quote="USD", date=date(2026, 1, 2)),
+        # A shared book of the user's with a second member, for the member and invitation
+        # routes; the other routes under /books/{book_id}/ use the personal book, which
+        # holds the records above.
+        "books": book_create(user=user, name="Household"),
     }
+    objects["members"] = UserFactory()
+    Membership.objects.create(book=objects["books"], user=objects["members"], role=Role.VIEWER)
     return user, objects
 
 
@@ -171,6 +183,15 @@ def _client(user: Any, path: str, operation: dict[str, Any]) -> APIClient:
 
 
 def _path_for(path: str, user: Any, objects: dict[str, Any]) -> str:
+    if path.startswith(BOOK_PREFIX):
+        if "/members/" in path or "/invitations/" in path:
+            return path.replace("{book_id}", str(objects["books"].pk)).replace(
+                "{user_id}", str(objects["members"].pk)
+            )
+        # A record route of a book: the records above are in the personal book.
+        personal = Book.objects.get(personal_owner=user)
+        inner = _path_for("/api/v1" + path.removeprefix(BOOK_PREFIX), user, objects)
+        return f"/api/v1/books/{personal.pk}" + inner.removeprefix("/api/v1")
     resource = path.removeprefix("/api/v1/").split("/")[0]
     if path.startswith("/api/v1/imports/profiles/"):
         resource = "profiles"
@@ -181,6 +202,9 @@ def _path_for(path: str, user: Any, objects: dict[str, Any]) -> str:
         path = path.replace("{id}", str(objects["contributions"].pk))
     path = path.replace("{goal_pk}", str(objects["goals"].pk))
     return path.replace("{id}", str(objects[resource].pk)) if "{id}" in path else path
+
+
+BOOK_PREFIX = "/api/v1/books/{book_id}"
 
 
 def _uploaded_batch(user: Any) -> Any:
@@ -229,6 +253,8 @@ def test_request_example_works_as_given(world, method, path, media_type, value):
     client = _client(user, path, operation)
     url = _path_for(path, user, objects)
     body = _resolve(value, user)
+    if path == "/api/v1/invitations/accept/":
+        body["token"] = _invitation_token(user)
     if media_type == "multipart/form-data":
         properties = _schema_of(operation["requestBody"]["content"][media_type]["schema"])
         for name, field in properties.get("properties", {}).items():
@@ -240,9 +266,124 @@ def test_request_example_works_as_given(world, method, path, media_type, value):
     assert 200 <= response.status_code < 300, (response.status_code, response.content[:2000])
 
 
+def _invitation_token(user: Any) -> str:
+    """A real one-time token inviting `user` into another account's shared book."""
+    token = secrets.token_urlsafe(16)
+    Invitation.objects.create(
+        book=book_create(user=UserFactory(), name="Their flat"),
+        email=user.email,
+        role=Role.EDITOR,
+        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    return token
+
+
 def _multipart(client: APIClient, body: dict[str, Any]) -> dict[str, Any]:
     request = client._encode_data(body, format="multipart")  # (data, content_type)
     return {"data": request[0], "content_type": request[1]}
+
+
+# --- expenses and income: one request schema per media type --------------------------------
+
+RECORD_WRITES = [
+    ("POST", "/api/v1/expenses/"),
+    ("PUT", "/api/v1/expenses/{id}/"),
+    ("PATCH", "/api/v1/expenses/{id}/"),
+    ("POST", "/api/v1/incomes/"),
+    ("PUT", "/api/v1/incomes/{id}/"),
+    ("PATCH", "/api/v1/incomes/{id}/"),
+]
+RECEIPT_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _bodies(method: str, path: str) -> dict[str, dict[str, Any]]:
+    content = SCHEMA["paths"][path][method.lower()]["requestBody"]["content"]
+    return {media_type: _schema_of(body["schema"]) for media_type, body in content.items()}
+
+
+def _json_example(method: str, path: str) -> dict[str, Any]:
+    content = SCHEMA["paths"][path][method.lower()]["requestBody"]["content"]
+    return next(iter(content["application/json"]["examples"].values()))["value"]
+
+
+@pytest.mark.parametrize("method, path", RECORD_WRITES)
+def test_record_writes_take_json_without_a_file_and_multipart_with_one(method, path):
+    # Swagger's "Try it out" body for POST /expenses/ was `"amount": "string"` and a
+    # `receipt` string, which a JSON body can never carry.
+    bodies = _bodies(method, path)
+    assert set(bodies) == {"application/json", "multipart/form-data"}
+    json_body, multipart = bodies["application/json"], bodies["multipart/form-data"]
+    assert set(json_body["properties"]) == set(multipart["properties"])
+    assert json_body.get("required") == multipart.get("required")
+    # JSON: the receipt takes only null (it removes the receipt), never a string.
+    receipt = json_body["properties"]["receipt"]
+    assert "format" not in receipt and "type" not in receipt
+    assert receipt["allOf"] == [{"type": "string", "nullable": True, "enum": [None]}]
+    # multipart: the receipt is a file part.
+    assert multipart["properties"]["receipt"]["type"] == "string"
+    assert multipart["properties"]["receipt"]["format"] == "binary"
+    for body in (json_body, multipart):
+        amount = body["properties"]["amount"]
+        assert amount["type"] == "string" and amount["example"] == "12.50"
+        assert re.fullmatch(amount["pattern"], amount["example"])
+        assert not re.fullmatch(amount["pattern"], "string")
+
+
+def test_record_json_examples_are_replayed():
+    replayed = {
+        (case.values[0], case.values[1])
+        for case in _request_examples()
+        if case.values[2] == "application/json"
+    }
+    assert set(RECORD_WRITES) <= replayed
+
+
+@pytest.mark.parametrize("method, path", RECORD_WRITES)
+def test_record_json_example_with_swaggers_receipt_sample_works(world, method, path):
+    """Swagger fills a property the example leaves out from its schema: for the JSON
+    receipt that is `null` (its only value), which the API takes; the old sample, a
+    string, is a 400 naming the field."""
+    user, objects = world
+    operation = SCHEMA["paths"][path][method.lower()]
+    client = _client(user, path, operation)
+    url = _path_for(path, user, objects)
+    body = _resolve(_json_example(method, path), user)
+
+    refused = client.generic(
+        method, url, json.dumps({**body, "receipt": "string"}), content_type="application/json"
+    )
+    assert refused.status_code == 400 and list(refused.json()) == ["receipt"], refused.json()
+
+    response = client.generic(
+        method, url, json.dumps({**body, "receipt": None}), content_type="application/json"
+    )
+    assert 200 <= response.status_code < 300, response.content
+    assert response.json()["receipt"] is None
+
+
+@pytest.mark.parametrize("method, path", RECORD_WRITES)
+def test_record_multipart_body_takes_the_receipt_file_and_an_empty_value_removes_it(
+    world, settings, tmp_path, method, path
+):
+    settings.MEDIA_ROOT = tmp_path
+    user, objects = world
+    operation = SCHEMA["paths"][path][method.lower()]
+    client = _client(user, path, operation)
+    url = _path_for(path, user, objects)
+    body = _resolve(_json_example(method, path), user)
+    receipt = SimpleUploadedFile("receipt.pdf", RECEIPT_PDF, "application/pdf")
+
+    response = client.generic(method, url, **_multipart(client, {**body, "receipt": receipt}))
+    assert 200 <= response.status_code < 300, response.content
+    record = response.json()
+    assert record["receipt"].endswith(f"/{record['id']}/receipt/")
+    assert record["amount"] == body["amount"]
+
+    detail = f"/api/v1/{path.split('/')[3]}/{record['id']}/"
+    cleared = client.patch(detail, **_multipart(client, {"receipt": ""}))
+    assert cleared.status_code == 200, cleared.content
+    assert cleared.json()["receipt"] is None
 
 
 # --- the docs pages load nothing from another host -----------------------------------------

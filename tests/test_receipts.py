@@ -87,13 +87,14 @@ def test_a_receipt_whose_file_is_gone_is_404_not_500(auth_client, user, media):
 
 
 def test_a_create_that_fails_after_storing_the_file_leaves_no_file(auth_client, media, monkeypatch):
-    import expenses.services
+    import budgets.services
 
     def alerts_fail(**kwargs):
         raise RuntimeError("budget alerts broke")
 
-    # expense_create stores the receipt in ledger, then fails in its own transaction.
-    monkeypatch.setattr(expenses.services, "budget_alerts_for_expense_dates", alerts_fail)
+    # expense_create stores the receipt in ledger, then fails in its own transaction
+    # (budgets' receiver of `expenses_written`).
+    monkeypatch.setattr(budgets.services, "budget_alerts_for_expense_dates", alerts_fail)
     auth_client.raise_request_exception = False
     response = auth_client.post(EXPENSES, form(receipt=png()), format="multipart")
     assert response.status_code == 500
@@ -119,12 +120,12 @@ def test_an_update_that_fails_keeps_the_old_file_and_drops_the_new(auth_client, 
     before = files_in(media)
     assert len(before) == 1
 
-    import expenses.services
+    import budgets.services
 
     def alerts_fail(**kwargs):
         raise RuntimeError("budget alerts broke")
 
-    monkeypatch.setattr(expenses.services, "budget_alerts_for_expense_dates", alerts_fail)
+    monkeypatch.setattr(budgets.services, "budget_alerts_for_expense_dates", alerts_fail)
     auth_client.raise_request_exception = False
     response = auth_client.patch(
         f"{EXPENSES}{created['id']}/", {"receipt": png("new.png")}, format="multipart"

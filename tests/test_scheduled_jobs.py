@@ -71,7 +71,7 @@ def test_each_job_is_declared_by_the_app_that_owns_it():
     assert owners == {
         "create_due_occurrences": "recurring.services",
         "send_bill_reminders": "recurring.services",
-        "send_monthly_summaries": "recurring.services",
+        "send_monthly_summaries": "reports.services",
         "flush_expired_tokens": "users.services",
     }
 

@@ -2,8 +2,8 @@ import pytest
 from django.core.management import call_command
 
 from expenses.models import Expense
+from imports.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
 from income.models import Income
-from users.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
 from users.models import User
 
 pytestmark = pytest.mark.django_db

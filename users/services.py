@@ -15,27 +15,24 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from currencies.selectors import (
+from core.exceptions import ApplicationError
+
+from .base_currency import (
     BaseCurrencyChangeInProgress,
-    ConversionOutOfRange,
-    RateUnavailable,
     base_currency_change_lock,
     base_currency_lock_wait,
+    converters,
 )
-
 from .models import PENDING_STATUSES, BaseCurrencyChange, BaseCurrencyChangeStatus, User
 
 logger = logging.getLogger(__name__)
 
 INVALID_RESET_LINK = "This password reset link is invalid or has expired."
-# The records whose count decides whether a base-currency change is queued.
-CURRENCY_RECORD_MODELS = ("expenses.Expense", "income.Income")
 USER_SETTINGS_FIELDS = (
     "first_name",
     "last_name",
@@ -76,7 +73,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     `user_settings_update`, which hands big accounts to the task queue); if a needed
     rate is missing (RateUnavailable) or a figure would not fit (ConversionOutOfRange),
     400 and nothing changes. Currency changes of one user are serialized: the change
-    lock (`currencies.selectors.base_currency_change_lock`) is taken and the currency
+    lock (`users.base_currency.base_currency_change_lock`) is taken and the currency
     re-read first, and every figure is derived from stored
     originals, so concurrent changes end exactly as one change to the last currency
     would. While a queued change is pending, asking for another currency raises
@@ -109,14 +106,16 @@ def user_settings_update(
 
 
 def _records_at_most(*, user: User, limit: int) -> bool:
-    """Whether the user has at most `limit` expenses and income together.
+    """Whether the user has at most `limit` records (expenses and income) together: the
+    `records` models of the registered converters (`users.base_currency`).
 
     Counts no further than the limit, so a huge account costs no more than a small one.
-    The record models sit above this app and are looked up by name.
     """
     remaining = limit + 1
-    for label in CURRENCY_RECORD_MODELS:
-        records = apps.get_model(label)._base_manager.filter(user=user)
+    for converter in converters():
+        if converter.records is None:
+            continue
+        records = converter.records._base_manager.filter(user=user)
         remaining -= records.values("pk")[:remaining].count()
         if remaining <= 0:
             return False
@@ -215,7 +214,8 @@ def base_currency_change_run(*, change_id: int) -> None:
     re-read under the lock, so delivering the task twice (or once more after a crash)
     converts once: a change already `done` or `failed` is left alone. A missing rate or
     a figure that would not fit marks it `failed` with that error's message (naming the
-    pair) and changes nothing; any other error is logged and marks it `failed` too.
+    pair) and changes nothing — as does any other domain error (ApplicationError) a
+    converter raises; any other error is logged and marks it `failed` too.
     """
     claimed = BaseCurrencyChange.objects.filter(
         pk=change_id, status=BaseCurrencyChangeStatus.QUEUED
@@ -241,7 +241,7 @@ def base_currency_change_run(*, change_id: int) -> None:
             change.save(update_fields=["status", "finished_at"])
     except (BaseCurrencyChange.DoesNotExist, User.DoesNotExist):
         return  # the account was deleted meanwhile
-    except (RateUnavailable, ConversionOutOfRange) as exc:
+    except ApplicationError as exc:  # RateUnavailable, ConversionOutOfRange, ...
         _change_failed(change_id, exc.message)
     except Exception:  # recorded for the poller; the traceback goes to the log
         logger.exception("Base-currency change %s failed.", change_id)
@@ -261,22 +261,14 @@ def _change_failed(change_id: int, error: str) -> None:
 def _recompute_base_amounts(*, user: User) -> None:
     """Re-express stored figures in the user's (new) base currency; all or nothing.
 
-    Expenses and income convert at the rate of their own dates; budgets and goals,
+    Each app that stores such figures registered its converter (`users.base_currency`):
+    expenses and income convert at the rate of their own dates; budgets and goals,
     which have no date of their own, at the latest rate (today, in the user's zone),
     from their stored originals. Runs under the change lock taken by `user_update`
-    or `base_currency_change_run`.
+    or `base_currency_change_run`, inside its transaction.
     """
-    from budgets.services import budgets_convert_currency
-    from core.dates import user_today
-    from expenses.services import expenses_recompute_base
-    from goals.services import goals_convert_currency
-    from income.services import incomes_recompute_base
-
-    expenses_recompute_base(user=user, base_currency=user.base_currency)
-    incomes_recompute_base(user=user, base_currency=user.base_currency)
-    change = {"user": user, "to_currency": user.base_currency, "on": user_today(user)}
-    budgets_convert_currency(**change)
-    goals_convert_currency(**change)
+    for converter in converters():
+        converter.convert(user=user, base_currency=user.base_currency)
 
 
 def user_delete(*, user: User) -> None:
@@ -384,10 +376,18 @@ def refresh_token_revoke(*, token: RefreshToken) -> bool:
     return True
 
 
+class TokenRejected(ApplicationError):
+    """A refresh token that can no longer be used (401 `token_not_valid`, as simplejwt
+    answers a bad token)."""
+
+    status_code = 401
+    default_code = "token_not_valid"
+
+
 def refresh_token_rotate(*, token: RefreshToken) -> dict[str, str]:
     """Spend a (verified) refresh token once: revoke it, return a new access/refresh pair.
 
-    Raises TokenError, issuing nothing, if the token's user is gone or inactive or the
+    Raises TokenRejected, issuing nothing, if the token's user is gone or inactive or the
     token was already spent (rotated, logged out, revoked), also by a concurrent call:
     exactly one of any number of simultaneous rotations of one token succeeds. The
     revocation and the new token's outstanding row commit together, under the user's
@@ -396,9 +396,9 @@ def refresh_token_rotate(*, token: RefreshToken) -> dict[str, str]:
     with transaction.atomic():
         user = _lock_user(user_id=token.get(jwt_settings.USER_ID_CLAIM))
         if user is None or not user.is_active:
-            raise TokenError("No active account found for the given token.")
+            raise TokenRejected("No active account found for the given token.")
         if not refresh_token_revoke(token=token):
-            raise TokenError("Token is blacklisted")
+            raise TokenRejected("Token is blacklisted")
         access = str(token.access_token)
         token.set_jti()
         token.set_exp()

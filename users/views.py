@@ -11,7 +11,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from core.schema import ErrorSerializer, request_example
@@ -135,10 +134,7 @@ class RefreshView(TokenRefreshView):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            tokens = services.refresh_token_rotate(token=serializer.validated_data["refresh"])
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from None
+        tokens = services.refresh_token_rotate(token=serializer.validated_data["refresh"])
         return Response(tokens)
 
 

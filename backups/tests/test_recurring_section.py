@@ -100,3 +100,25 @@ def test_an_invalid_item_is_a_400_naming_its_field(budget_as_recurring, auth_cli
     assert "month" in errors["recurring"]["1"]
     assert errors["recurring"]["2"] == {"colour": ["Unknown field."]}
     assert not Budget.objects.filter(user=user).exists()
+
+
+@pytest.mark.parametrize("value", [{}, [], 5, True])
+def test_a_non_text_date_is_a_400_naming_the_field(auth_client, value):
+    document = {
+        "format": "budget-tracker-backup",
+        "version": 1,
+        "recurring": [
+            {
+                "kind": "expense",
+                "amount": "5.00",
+                "currency": "EUR",
+                "description": "Gym",
+                "frequency": "monthly",
+                "start_date": "2026-01-01",
+                "resumed_on": value,
+            }
+        ],
+    }
+    response = auth_client.post("/api/v1/import/backup/?mode=merge", document, format="json")
+    assert response.status_code == 400, response.content
+    assert "resumed_on" in str(response.json())

@@ -1,13 +1,15 @@
-import sys
-import types
+import dataclasses
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from categories import services
 from categories.models import Category, Kind, Rule, RuleApplication, Tag
 from categories.tasks import rules_apply_task
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
+from expenses.models import Expense
+from income.models import Income
 from ledger import services as ledger
 
 pytestmark = pytest.mark.django_db
@@ -594,6 +596,8 @@ def test_rule_filters(auth_client, user):
 
 
 def test_rules_apply_calls_both_apps_and_sums(auth_client, user, monkeypatch):
+    """Expenses and income declare themselves (`register_rule_target`, from their
+    AppConfig.ready()); categories runs whatever is registered, in INSTALLED_APPS order."""
     calls = []
 
     def fake(label, result):
@@ -603,12 +607,19 @@ def test_rules_apply_calls_both_apps_and_sums(auth_client, user, monkeypatch):
 
         return apply
 
-    expenses = types.ModuleType("expenses.services")
-    expenses.expenses_apply_rules = fake("expenses", 3)
-    income = types.ModuleType("income.services")
-    income.incomes_apply_rules = fake("incomes", 2)
-    monkeypatch.setitem(sys.modules, "expenses.services", expenses)
-    monkeypatch.setitem(sys.modules, "income.services", income)
+    targets = services.rule_targets()
+    assert [(t.key, t.model, t.apply.__module__) for t in targets] == [
+        ("expenses", Expense, "expenses.services"),
+        ("incomes", Income, "income.services"),
+    ]
+    monkeypatch.setattr(
+        services,
+        "_rule_targets",
+        {
+            "expenses": dataclasses.replace(targets[0], apply=fake("expenses", 3)),
+            "incomes": dataclasses.replace(targets[1], apply=fake("incomes", 2)),
+        },
+    )
 
     response = auth_client.post(APPLY, {})
     assert response.status_code == 200

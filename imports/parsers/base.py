@@ -16,13 +16,23 @@ from typing import Any
 
 from django.conf import settings
 
+from core.exceptions import ApplicationError
 
-class StatementError(ValueError):
-    """The file is of a known kind but cannot be read as a statement (→ 400)."""
+# Both stay ValueErrors too: the parsers' `except ValueError` around library calls that
+# may raise either treat them as the unreadable input they are.
 
 
-class UnsupportedFormat(ValueError):
+class StatementError(ApplicationError, ValueError):
+    """The file is of a known kind but cannot be read as a statement (→ 400 on `file`)."""
+
+    field = "file"
+
+
+class UnsupportedFormat(ApplicationError, ValueError):
     """The file is not a statement format we know (→ 415)."""
+
+    status_code = 415
+    default_code = "unsupported_file_type"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from categories.tests.factories import CategoryFactory
 from core.dates import MAX_DATE
 from recurring.models import RecurringItem
 from recurring.selectors import next_date, occurrences, upcoming_occurrences
-from reports.serializers import UpcomingBillSerializer
+from recurring.serializers import UpcomingBillSerializer
 
 from .factories import RecurringItemFactory
 

@@ -16,7 +16,6 @@ from currencies.models import ExchangeRate
 from expenses.models import Expense
 from expenses.services import expense_create
 from income.models import Income
-from income.services import income_create
 from notifications.models import Notification
 from recurring.models import RecurringItem, RecurringOccurrence
 from recurring.services import (
@@ -24,7 +23,6 @@ from recurring.services import (
     recurring_create,
     recurring_update,
     send_bill_reminders,
-    send_monthly_summaries,
 )
 from users.tests.factories import UserFactory
 
@@ -295,84 +293,3 @@ def test_the_reminder_created_occurrence_later_gets_its_transaction_exactly_once
     occurrence.refresh_from_db()
     assert occurrence.expense is not None and occurrence.expense.date == date(2026, 3, 31)
     assert expense_dates(user).count(date(2026, 3, 31)) == 1
-
-
-# --- send_monthly_summaries ----------------------------------------------------------------
-
-
-def joined(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
-
-
-def test_monthly_summary_once_per_month_per_user_with_the_months_figures():
-    user = UserFactory(date_joined=joined(date(2026, 1, 5)))
-    rent = CategoryFactory(user=user, name="Rent")
-    food = CategoryFactory(user=user, name="Food")
-    income_create(
-        user=user,
-        data={"amount": Decimal("2000.00"), "date": date(2026, 2, 25), "description": "Salary"},
-    )
-    for amount, category, day in (
-        ("900.00", rent, 1),
-        ("150.00", food, 3),
-        ("150.00", food, 28),
-    ):
-        expense_create(
-            user=user,
-            data={
-                "amount": Decimal(amount),
-                "date": date(2026, 2, day),
-                "description": "x",
-                "category": category,
-            },
-        )
-    expense_create(  # March: not in February's summary
-        user=user, data={"amount": Decimal("5.00"), "date": date(2026, 3, 1), "description": "y"}
-    )
-
-    assert send_monthly_summaries(today=date(2026, 3, 1)) == 1
-    assert send_monthly_summaries(today=date(2026, 3, 1)) == 0
-    assert send_monthly_summaries(today=date(2026, 3, 20)) == 0
-
-    summary = Notification.objects.get(user=user, kind="monthly_summary")
-    assert summary.dedupe_key == "monthly_summary:2026-02"
-    assert summary.data == {
-        "month": "2026-02",
-        "currency": "USD",
-        "income": "2000.00",
-        "expenses": "1200.00",
-        "net": "800.00",
-        "savings_rate": "40.00",
-        "top_category": {"category": rent.pk, "name": "Rent", "total": "900.00"},
-    }
-    assert "Savings rate: 40.00%" in summary.body
-
-    assert send_monthly_summaries(today=date(2026, 4, 3)) == 1  # a late run for March
-    march = Notification.objects.get(user=user, dedupe_key="monthly_summary:2026-03")
-    assert march.data["expenses"] == "5.00"
-    assert march.data["savings_rate"] is None
-
-
-def test_no_summary_for_a_month_before_the_user_joined_or_for_inactive_users():
-    newcomer = UserFactory(date_joined=joined(date(2026, 3, 1)))
-    UserFactory(date_joined=joined(date(2025, 1, 1)), is_active=False)
-    veteran = UserFactory(date_joined=joined(date(2026, 2, 28)))
-    assert send_monthly_summaries(today=date(2026, 3, 1)) == 1
-    assert Notification.objects.get().user == veteran
-    assert not Notification.objects.filter(user=newcomer).exists()
-
-
-def test_the_summary_follows_the_users_budget_month():
-    user = UserFactory(date_joined=joined(date(2026, 1, 1)), month_start_day=25)
-    assert send_monthly_summaries(today=date(2026, 3, 24)) == 1  # month 2026-03 starts on the 25th
-    assert Notification.objects.get().dedupe_key == "monthly_summary:2026-01"
-    assert send_monthly_summaries(today=date(2026, 3, 25)) == 1
-    assert Notification.objects.filter(user=user).count() == 2
-
-
-def test_summaries_batch_over_many_users(settings, monkeypatch):
-    monkeypatch.setattr("recurring.services.USER_BATCH_SIZE", 2)
-    for _ in range(5):
-        UserFactory(date_joined=joined(date(2026, 1, 1)))
-    assert send_monthly_summaries(today=date(2026, 3, 1)) == 5
-    assert send_monthly_summaries(today=date(2026, 3, 2)) == 0

@@ -1,3 +1,5 @@
+"""`manage.py run_jobs`: every job the apps registered (core.jobs), once, for cron."""
+
 from django.core.management.base import BaseCommand
 
 from core.jobs import registered_jobs

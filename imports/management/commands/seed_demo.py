@@ -1,4 +1,7 @@
-"""A demo account with a year of realistic money records, for a populated first look."""
+"""A demo account with a year of realistic money records, for a populated first look.
+
+It brings data in through the services of the apps below, so it lives in imports (the
+top layer), not in users."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from categories.models import Category
+from categories.models import Category, Kind
 from categories.services import rule_create, tags_resolve
 from core.dates import add_months
 from currencies.selectors import RateUnavailable, get_rate
@@ -79,8 +82,8 @@ class Command(BaseCommand):
     def _seed(self, *, months: int, rng: random.Random) -> dict[str, int]:
         user = user_register(username=DEMO_USERNAME, email=DEMO_EMAIL, password=DEMO_PASSWORD)
         system = {(c.kind, c.name): c for c in Category.objects.filter(user__isnull=True)}
-        expense_cat = {name: cat for (kind, name), cat in system.items() if kind == "expense"}
-        income_cat = {name: cat for (kind, name), cat in system.items() if kind == "income"}
+        expense_cat = {name: cat for (kind, name), cat in system.items() if kind == Kind.EXPENSE}
+        income_cat = {name: cat for (kind, name), cat in system.items() if kind == Kind.INCOME}
         rule_create(
             user=user,
             data={

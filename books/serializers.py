@@ -1,0 +1,59 @@
+"""Request and response shapes of books, members and invitations (SPEC §14)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.serializers import CurrencyCodeField, StrictModelSerializer, StrictSerializer
+
+from .models import BOOK_NAME_MAX_LENGTH, Book, Invitation, Membership, Role
+
+
+class BookSerializer(StrictModelSerializer):
+    base_currency = CurrencyCodeField(required=False)
+    month_start_day = serializers.IntegerField(min_value=1, max_value=28, required=False)
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    name = serializers.CharField(max_length=BOOK_NAME_MAX_LENGTH, trim_whitespace=True)
+
+    class Meta:
+        model = Book
+        fields = ["id", "name", "kind", "base_currency", "month_start_day", "created_at", "role"]
+        read_only_fields = ["id", "kind", "created_at", "role"]
+
+
+class MemberSerializer(StrictModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    role = serializers.ChoiceField(choices=Role.choices)
+    joined_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["user", "username", "email", "role", "joined_at"]
+
+
+class InvitationSerializer(StrictModelSerializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "expires_at", "status", "created_at"]
+        read_only_fields = ["id", "expires_at", "status", "created_at"]
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"])
+    )
+    def get_status(self, invitation: Invitation) -> str:
+        if invitation.accepted_at is not None:
+            return "accepted"
+        if invitation.revoked_at is not None:
+            return "revoked"
+        return "expired" if invitation.expires_at <= timezone.now() else "pending"
+
+
+class AcceptSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=200, trim_whitespace=True)

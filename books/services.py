@@ -1,0 +1,312 @@
+"""Writes of books, memberships and invitations (SPEC §14).
+
+The rules that keep a book usable live here: a personal book is never shared or
+deleted; a shared book always keeps an owner; an invitation's token works once, for the
+address it was sent to, for INVITATION_TTL_DAYS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.exceptions import ApplicationError, ConflictError, ForbiddenError
+
+from .models import Book, BookKind, Invitation, Membership, Role
+
+INVITATION_TTL_DAYS = 7
+
+
+class BookError(ApplicationError):
+    """A book, membership or invitation rule was broken (400 unless a subclass says)."""
+
+
+class BookConflict(ConflictError):
+    pass
+
+
+class InvitationInvalid(BookError):
+    default_code = "invitation_invalid"
+
+
+def personal_book_ensure(*, user: Any) -> Book:
+    """The user's personal book, created (with their owner membership) if missing."""
+    book = Book.objects.filter(personal_owner=user).first()
+    if book is not None:
+        return book
+    try:
+        with transaction.atomic():
+            book = Book.objects.create(
+                name="Personal",
+                kind=BookKind.PERSONAL,
+                personal_owner=user,
+                base_currency=user.base_currency,
+                month_start_day=user.month_start_day,
+            )
+            Membership.objects.create(book=book, user=user, role=Role.OWNER)
+    except IntegrityError:  # created concurrently: the one-to-one key let one through
+        book = Book.objects.get(personal_owner=user)
+    return book
+
+
+def personal_book_sync(*, user: Any) -> None:
+    """The personal book follows the user's base currency and month start day
+    (`PATCH /auth/me/` changes them; the users app converts the figures)."""
+    Book.objects.filter(personal_owner=user).exclude(
+        base_currency=user.base_currency, month_start_day=user.month_start_day
+    ).update(
+        base_currency=user.base_currency,
+        month_start_day=user.month_start_day,
+        updated_at=timezone.now(),
+    )
+
+
+def book_create(
+    *, user: Any, name: str, base_currency: str | None = None, month_start_day: int | None = None
+) -> Book:
+    """A shared book with `user` as its owner; currency and month start default to theirs."""
+    with transaction.atomic():
+        book = Book.objects.create(
+            name=name,
+            kind=BookKind.SHARED,
+            base_currency=base_currency or user.base_currency,
+            month_start_day=month_start_day or user.month_start_day,
+        )
+        Membership.objects.create(book=book, user=user, role=Role.OWNER)
+    book.role = Role.OWNER  # type: ignore[attr-defined]
+    return book
+
+
+def book_delete(*, book: Book) -> None:
+    """Delete a shared book and all its records; refused while other members remain."""
+    if book.is_personal:
+        raise BookConflict(
+            "A personal book goes with its account (DELETE /auth/me/); it cannot be deleted "
+            "on its own.",
+            code="personal_book",
+        )
+    with transaction.atomic():
+        members = Membership.objects.select_for_update().filter(book=book)
+        if members.count() > 1:
+            raise BookConflict(
+                "Other members remain in this book: remove them first (DELETE "
+                "/books/{id}/members/{user_id}/), then delete it.",
+                code="book_has_members",
+            )
+        book.delete()
+
+
+def _owners_left(book: Book, *, without_user: Any) -> int:
+    return Membership.objects.filter(book=book, role=Role.OWNER).exclude(user=without_user).count()
+
+
+def member_update(*, book: Book, member: Membership, role: str) -> Membership:
+    """Change a member's role (owners only, checked by the view); a book keeps an owner."""
+    with transaction.atomic():
+        list(Membership.objects.select_for_update().filter(book=book))  # one change at a time
+        if book.is_personal:
+            raise BookError("A personal book has only you in it.", code="personal_book")
+        if (
+            member.role == Role.OWNER
+            and role != Role.OWNER
+            and not _owners_left(book, without_user=member.user_id)
+        ):
+            raise BookConflict(
+                "A book needs an owner: make another member an owner first.",
+                code="last_owner",
+            )
+        member.role = role
+        member.save(update_fields=["role"])
+    return member
+
+
+# Called before a member leaves, e.g. to refuse while they owe money (§15). Each hook
+# raises an ApplicationError to refuse. Apps above `books` register theirs in ready().
+MEMBER_REMOVAL_CHECKS: list[Any] = []
+
+
+def member_remove(*, book: Book, member: Membership, by: Any, by_role: str) -> None:
+    """Remove a member: an owner removes anyone, anyone removes themselves; the last
+    owner cannot leave; the records they created stay in the book."""
+    if member.user_id != by.pk and by_role != Role.OWNER:
+        raise ForbiddenError("Only an owner of this book can remove other members.")
+    with transaction.atomic():
+        list(Membership.objects.select_for_update().filter(book=book))
+        if book.is_personal:
+            raise BookConflict("You cannot leave your personal book.", code="personal_book")
+        if member.role == Role.OWNER and not _owners_left(book, without_user=member.user_id):
+            raise BookConflict(
+                "The last owner cannot leave: make another member an owner first, or delete "
+                "the book once you are its only member.",
+                code="last_owner",
+            )
+        for check in MEMBER_REMOVAL_CHECKS:
+            check(book=book, user_id=member.user_id)
+        member.delete()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(*, book: Book, email: str, role: str, by: Any) -> Invitation:
+    """Invite `email` with `role`; the one-time token is mailed (after commit) and never
+    stored or returned. A new invitation to the same address replaces a pending one."""
+    if book.is_personal:
+        raise BookError(
+            "A personal book cannot be shared: create a shared book (POST /books/) and "
+            "invite people to it.",
+            code="personal_book",
+        )
+    if Membership.objects.filter(book=book, user__email__iexact=email).exists():
+        raise BookConflict(f"{email} is already a member of this book.", code="already_member")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(
+            book=book,
+            email__iexact=email,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            book=book,
+            email=email,
+            role=role,
+            token_hash=_token_hash(token),
+            invited_by=by,
+            expires_at=now + timedelta(days=INVITATION_TTL_DAYS),
+        )
+        transaction.on_commit(
+            lambda: _send_invitation(invitation=invitation, token=token, by=by), robust=True
+        )
+    return invitation
+
+
+def _send_invitation(*, invitation: Invitation, token: str, by: Any) -> None:
+    lines = [
+        "Hello,",
+        "",
+        f'{by.username} invites you to the book "{invitation.book.name}" on Budget Tracker '
+        f"as {invitation.role}.",
+        "Sign in (or sign up with this email address), then accept with",
+        "POST /api/v1/invitations/accept/ and this token:",
+        f"  token: {token}",
+    ]
+    if settings.INVITATION_URL:
+        lines += ["", "Or open: " + settings.INVITATION_URL.format(token=token)]
+    lines += ["", f"The token works once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC."]
+    send_mail(
+        subject=f'Join "{invitation.book.name}" on Budget Tracker',
+        message="\n".join(lines),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise BookConflict(
+                "This invitation was already accepted: remove the member instead.",
+                code="invitation_used",
+            )
+        if invitation.revoked_at is None:
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+
+
+def invitation_accept(*, token: str, user: Any) -> Book:
+    """Join the invitation's book. The invitation row is locked, so two concurrent
+    accepts make one membership and the second sees the token used (400)."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("book")
+            .filter(token_hash=_token_hash(token))
+            .first()
+        )
+        if invitation is None:
+            raise InvitationInvalid("This invitation token is not valid.")
+        if invitation.revoked_at is not None:
+            raise InvitationInvalid("This invitation was revoked.", code="invitation_revoked")
+        if invitation.accepted_at is not None:
+            raise InvitationInvalid("This invitation was already used.", code="invitation_used")
+        if invitation.expires_at <= timezone.now():
+            raise InvitationInvalid(
+                "This invitation has expired: ask an owner of the book for a new one.",
+                code="invitation_expired",
+            )
+        if invitation.email.lower() != (user.email or "").lower():
+            raise InvitationInvalid(
+                "This invitation was sent to another email address: sign in as that "
+                "account (or change your email to it) to accept it.",
+                code="invitation_other_user",
+            )
+        if Membership.objects.filter(book=invitation.book, user=user).exists():
+            raise BookConflict("You are already a member of this book.", code="already_member")
+        Membership.objects.create(book=invitation.book, user=user, role=invitation.role)
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+    book = invitation.book
+    book.role = invitation.role  # type: ignore[attr-defined]
+    return book
+
+
+def user_leaving(*, user: Any) -> None:
+    """Before an account is deleted: in each shared book where they are the only owner and
+    others remain, the longest-standing member becomes owner, so no book is orphaned; a
+    shared book they are alone in goes with them."""
+    for membership in Membership.objects.filter(
+        user=user, book__kind=BookKind.SHARED
+    ).select_related("book"):
+        book = membership.book
+        others = Membership.objects.filter(book=book).exclude(user=user).order_by("id")
+        if not others.exists():
+            book.delete()
+        elif membership.role == Role.OWNER and not others.filter(role=Role.OWNER).exists():
+            heir = others.first()
+            heir.role = Role.OWNER
+            heir.save(update_fields=["role"])
+
+
+# Re-express a book's stored figures in a new base currency: callables
+# `(book=, from_currency=, to_currency=)` registered by the apps holding money records, run
+# in the settings change's transaction (raise an ApplicationError to refuse it).
+BASE_CURRENCY_CONVERTERS: list[Any] = []
+
+
+def book_update(*, book: Book, data: dict[str, Any], by: Any) -> Book:
+    """Rename a book or change its base currency / month start (owners, checked by the view).
+
+    A personal book's currency and month start are the account's (`PATCH /auth/me/`, which
+    also converts every figure, queued for big accounts), so here they are refused unless
+    unchanged. A shared book's new currency re-expresses its figures in this transaction.
+    """
+    with transaction.atomic():
+        book = Book.objects.select_for_update().get(pk=book.pk)
+        changes = {key: value for key, value in data.items() if getattr(book, key) != value}
+        if book.is_personal and changes.keys() & {"base_currency", "month_start_day"}:
+            raise BookError(
+                "Your personal book's base currency and month start day are your account's: "
+                "change them with PATCH /auth/me/.",
+                code="personal_book",
+            )
+        new_currency = changes.get("base_currency")
+        if new_currency is not None:
+            for convert in BASE_CURRENCY_CONVERTERS:
+                convert(book=book, from_currency=book.base_currency, to_currency=new_currency)
+        for key, value in changes.items():
+            setattr(book, key, value)
+        if changes:
+            book.save()
+    return book
