@@ -91,3 +91,20 @@ def auth_client(user, client_for) -> APIClient:
 @pytest.fixture
 def other_client(other_user, client_for) -> APIClient:
     return client_for(other_user)
+
+
+@pytest.fixture
+def shared_book(db, user):
+    """Makes shared books: `shared_book(owner=user, editors=[...], viewers=[...], name=…,
+    base_currency=…, month_start_day=…)` → the Book, with those memberships (SPEC §14)."""
+    from books.models import Membership, Role
+    from books.services import book_create
+
+    def make(owner=None, *, editors=(), viewers=(), owners=(), name="Household", **fields):
+        book = book_create(user=owner or user, name=name, **fields)
+        for role, members in ((Role.EDITOR, editors), (Role.VIEWER, viewers), (Role.OWNER, owners)):
+            for member in members:
+                Membership.objects.create(book=book, user=member, role=role)
+        return book
+
+    return make

@@ -507,7 +507,7 @@ class _Parser:
         # (kind, casefolded name) → system category of this server
         self.system = {
             (category.kind, category.name.casefold()): category
-            for category in Category.objects.filter(user__isnull=True)
+            for category in Category.objects.filter(book__isnull=True)
         }
         self.category_kinds: dict[str, str] = {}  # local key → kind
         self._seen: dict[str, dict[Any, int]] = {}

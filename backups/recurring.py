@@ -4,13 +4,13 @@ Its fields are the model's concrete fields (all but id, owner and timestamps), s
 field added to recurring items is backed up, restored and documented with no change
 here: decimals and dates as strings, a foreign key to Category as a category
 reference, everything else as its JSON value. A restore converts each value with its
-field's `to_python` and checks every item with `full_clean()` (validators and
-database constraints).
+field's `to_python`; the recurring app's `recurring_restore` checks every item with
+`full_clean()` (validators and database constraints) and stores it in the book.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,8 +37,8 @@ from .fields import (
     inline_choice,
 )
 
-OWNER_FIELD = "user"
-_NOT_BACKED_UP = frozenset({OWNER_FIELD, "created_at", "updated_at"})
+# The book and the member who created an item are the restore's, not the backup's.
+_NOT_BACKED_UP = frozenset({"book", "user", "created_at", "updated_at"})
 
 
 def recurring_model() -> type[models.Model] | None:
@@ -173,14 +173,3 @@ class RecurringSection(Section):
 
 
 RECURRING = RecurringSection()
-
-
-def build(
-    model: type[models.Model], owner: Any, item: Row, resolve: Callable[[Any], Any]
-) -> models.Model:
-    """An unsaved item for `owner`, not yet checked (call `full_clean()`)."""
-    values = {
-        name: resolve(value) if model._meta.get_field(name).is_relation else value
-        for name, value in item.values.items()
-    }
-    return model(**{OWNER_FIELD: owner}, **values)

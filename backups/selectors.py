@@ -1,4 +1,8 @@
-"""Writing a user's backup document as a stream of JSON text.
+"""Writing a book's backup document as a stream of JSON text.
+
+A backup is of one book (SPEC §14): its categories, tags, rules, records, budgets, goals
+and recurring items, with the book's base currency and month start day and the
+caller's own settings (time zone, names) and notification preferences.
 
 What each record holds, in which order and how each value is written comes from its
 section's declaration (`document.DOCUMENT`); this module only reads the source records
@@ -46,7 +50,7 @@ from .document import (
     system_ref,
 )
 from .fields import Section, WriteContext
-from .recurring import OWNER_FIELD, RECURRING
+from .recurring import RECURRING
 
 CHUNK_SIZE = 2000
 # Records are written in groups: one yield per record would make the stream slow.
@@ -58,17 +62,18 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
-def category_refs(user: Any) -> tuple[list[Category], dict[int, dict[str, Any]]]:
-    """The user's own categories in backup order, and every category id they may use →
-    its reference: `{"key": ...}` for their own, `{"system": true, kind, name}` otherwise.
+def category_refs(book: Any) -> tuple[list[Category], dict[int, dict[str, Any]]]:
+    """The book's own categories in backup order, and every category id its records may
+    use → its reference: `{"key": ...}` for the book's, `{"system": true, kind, name}`
+    otherwise.
 
-    Keys follow (kind, name), so the same categories get the same keys on any account.
+    Keys follow (kind, name), so the same categories get the same keys in any book.
     """
-    own = list(Category.objects.filter(user=user).order_by("kind", Lower("name"), "name", "id"))
+    own = list(Category.objects.filter(book=book).order_by("kind", Lower("name"), "name", "id"))
     refs: dict[int, dict[str, Any]] = {
         category.pk: own_ref(f"c{number}") for number, category in enumerate(own, start=1)
     }
-    for category in Category.objects.filter(user__isnull=True).only("id", "kind", "name"):
+    for category in Category.objects.filter(book__isnull=True).only("id", "kind", "name"):
         refs[category.pk] = system_ref(kind=category.kind, name=category.name)
     return own, refs
 
@@ -81,20 +86,20 @@ def _categories(own: list[Category], refs: dict[int, dict[str, Any]]) -> Iterato
         yield CATEGORIES.source(category, key=refs[category.pk]["key"])
 
 
-def _tags(user: Any) -> Iterable[Source]:
-    tags = Tag.objects.filter(user=user).order_by(Lower("name"), "name", "id")
+def _tags(book: Any) -> Iterable[Source]:
+    tags = Tag.objects.filter(book=book).order_by(Lower("name"), "name", "id")
     return tags.values(*TAGS.columns())
 
 
-def _rules(user: Any) -> Iterator[Source]:
-    rules = Rule.objects.filter(user=user).prefetch_related("add_tags").order_by("priority", "id")
+def _rules(book: Any) -> Iterator[Source]:
+    rules = Rule.objects.filter(book=book).prefetch_related("add_tags").order_by("priority", "id")
     for rule in rules.iterator(chunk_size=CHUNK_SIZE):
         yield RULES.source(rule, add_tags=[tag.name for tag in rule.add_tags.all()])
 
 
 def _keyset_pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[dict[str, Any]]]:
     """`queryset` in (date, id) order as pages of `values()` dicts, each page found
-    through the (user, date, id) index after the last row of the one before."""
+    through the (book, date, id) index after the last row of the one before."""
     after = Q()
     while True:
         page = list(queryset.filter(after).order_by("date", "id").values(*fields)[:CHUNK_SIZE])
@@ -106,14 +111,14 @@ def _keyset_pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[
 
 
 def _transactions(
-    model: type[Expense] | type[Income], section: Section, user: Any
+    model: type[Expense] | type[Income], section: Section, book: Any
 ) -> Iterator[Source]:
     """Two queries per page of records: the records, then their tags' names."""
     tags_field = model._meta.get_field("tags")
     through = tags_field.remote_field.through  # type: ignore[union-attr]
     record_column = f"{tags_field.m2m_field_name()}_id"  # type: ignore[attr-defined]
     tag_name = f"{tags_field.m2m_reverse_field_name()}__name"  # type: ignore[attr-defined]
-    for page in _keyset_pages(model.objects.filter(user=user), ("id", *section.columns())):
+    for page in _keyset_pages(model.objects.filter(book=book), ("id", *section.columns())):
         tags: dict[int, list[str]] = defaultdict(list)
         links = through.objects.filter(**{f"{record_column}__in": [r["id"] for r in page]})
         for record_id, name in links.values_list(record_column, tag_name):
@@ -122,14 +127,14 @@ def _transactions(
             yield {**record, "tags": tags[record["id"]]}
 
 
-def _budgets(user: Any) -> Iterable[Source]:
-    budgets = Budget.objects.filter(user=user).order_by("month", "scope", "id")
+def _budgets(book: Any) -> Iterable[Source]:
+    budgets = Budget.objects.filter(book=book).order_by("month", "scope", "id")
     return budgets.values(*BUDGETS.columns()).iterator(chunk_size=CHUNK_SIZE)
 
 
-def _goals(user: Any) -> Iterator[Source]:
+def _goals(book: Any) -> Iterator[Source]:
     goals = (
-        Goal.objects.filter(user=user)
+        Goal.objects.filter(book=book)
         .prefetch_related(
             Prefetch("contributions", queryset=Contribution.objects.order_by("date", "id"))
         )
@@ -140,12 +145,12 @@ def _goals(user: Any) -> Iterator[Source]:
         yield GOALS.source(goal, contributions=contributions)
 
 
-def _recurring(user: Any) -> Iterator[Source]:
-    """The user's recurring items, oldest first."""
+def _recurring(book: Any) -> Iterator[Source]:
+    """The book's recurring items, oldest first."""
     model = RECURRING.model
     if model is None:
         return
-    items = model._default_manager.filter(**{OWNER_FIELD: user}).order_by("pk")
+    items = model._default_manager.filter(book=book).order_by("pk")
     for item in items.iterator(chunk_size=1000):
         yield RECURRING.source(item)
 
@@ -165,26 +170,37 @@ def _array(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield "".join(buffer)
 
 
-def backup_chunks(user: Any) -> Iterator[str]:
-    """The user's whole backup document (see `document.py` for the format), as text."""
+def _settings(book: Any, user: Any) -> dict[str, Any]:
+    """The `user` section: the caller's settings, with the book's base currency (every
+    amount in base currency is in it) and month start day."""
+    return {
+        **USER.source(user),
+        "base_currency": book.base_currency,
+        "month_start_day": book.month_start_day,
+    }
+
+
+def backup_chunks(book: Any, user: Any) -> Iterator[str]:
+    """The whole backup document of `book` as read by `user` (see `document.py` for the
+    format), as text."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        own, refs = category_refs(user)
-        context = WriteContext(base_currency=user.base_currency, refs=refs)
+        own, refs = category_refs(book)
+        context = WriteContext(base_currency=book.base_currency, refs=refs)
         sources: dict[str, Callable[[], Any]] = {
-            USER.name: lambda: USER.source(user),
+            USER.name: lambda: _settings(book, user),
             CATEGORIES.name: lambda: _categories(own, refs),
-            TAGS.name: lambda: _tags(user),
-            RULES.name: lambda: _rules(user),
-            EXPENSES.name: lambda: _transactions(Expense, EXPENSES, user),
-            INCOMES.name: lambda: _transactions(Income, INCOMES, user),
-            BUDGETS.name: lambda: _budgets(user),
-            GOALS.name: lambda: _goals(user),
+            TAGS.name: lambda: _tags(book),
+            RULES.name: lambda: _rules(book),
+            EXPENSES.name: lambda: _transactions(Expense, EXPENSES, book),
+            INCOMES.name: lambda: _transactions(Income, INCOMES, book),
+            BUDGETS.name: lambda: _budgets(book),
+            GOALS.name: lambda: _goals(book),
             NOTIFICATION_PREFERENCES.name: lambda: preferences_for(user=user),
-            RECURRING.name: lambda: _recurring(user),
+            RECURRING.name: lambda: _recurring(book),
         }
         header = {"format": FORMAT, "version": VERSION, "exported_at": timezone.now().isoformat()}
         yield "{\n" + ",\n".join(f"{_dumps(key)}: {_dumps(value)}" for key, value in header.items())

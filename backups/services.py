@@ -1,48 +1,53 @@
-"""Restoring a backup document into an account (SPEC §11): all or nothing.
+"""Restoring a backup document into a book (SPEC §11, §14): all or nothing.
 
 `backup_restore` checks the whole document first (`document.parse_backup`), then
-writes everything in one transaction with the owner's row locked, so two restores
-of one account cannot interleave and any failure leaves the account as it was.
+writes everything into the request's book in one transaction with the book's row
+locked, so two restores of one book cannot interleave and any failure leaves the book
+as it was. `replace` clears that book only.
 
-Categories, tags, rules, user settings and notification preferences are written
-through their apps' services. Expenses, income, budgets, goals and contributions
-(and recurring items) are inserted here with `bulk_create`, because their services
-create one row at a time and send budget/goal notifications — which a restore of
-history must not do. Replace mode deletes the owner's records here too.
+Every write goes through the owning app's services — categories, tags and rules
+(`categories.services`), expenses and income (`ledger.services`, which computes base
+amounts), budgets, goals and contributions, recurring items, user settings and
+notification preferences — so the rules each app keeps for its rows always run. The
+bulk restore services store history as it was: no rule is applied and nobody is
+notified.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import islice
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
-from django.db.models import ProtectedError
-from django.utils import timezone
+from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 
-from budgets.models import Budget
+from books.models import Book
+from budgets.services import budgets_clear_book, budgets_restore
 from categories.models import Category, Rule, Tag
-from categories.services import category_create, rule_create, tags_resolve
+from categories.services import (
+    categories_clear_book,
+    categories_restore,
+    rules_clear_book,
+    rules_restore,
+    tags_restore,
+)
 from core.dates import user_today
 from core.exceptions import ApplicationError, ConflictError
-from core.money import MAX_AMOUNT, quantize
+from core.money import MAX_AMOUNT
 from currencies.selectors import RateQuote, RateUnavailable, converter, get_rate
 from expenses.models import Expense
-from goals.models import Contribution, Goal, GoalStatus
-from goals.selectors import goal_saved_amount
+from goals.services import goals_clear_book, goals_restore
 from income.models import Income
+from ledger.services import book_base_currency_lock, transactions_clear_book, transactions_restore
 from notifications.models import EMAIL_ON_BY_DEFAULT, NotificationKind
 from notifications.services import preferences_update
+from recurring.services import RecurringRestoreInvalid, recurring_clear_book, recurring_restore
 from users.models import User
 from users.services import user_update
 
-from . import recurring
 from .document import (
     BUDGETS,
     CATEGORIES,
@@ -50,7 +55,6 @@ from .document import (
     EXPENSES,
     GOALS,
     INCOMES,
-    NON_FIELD,
     RECURRING,
     RULES,
     TAGS,
@@ -76,16 +80,12 @@ RESULT_SECTIONS = (
     "contributions",
     "recurring",
 )
-BATCH_SIZE = 1000
 RATE_HELP = "An admin can add the rate (POST /api/v1/rates/ or manage.py load_rates)."
 
 
 def _with_rate_help(missing: RateUnavailable) -> str:
     """The missing-rate message, with how to add rates unless it already says so."""
     return missing.message if missing.hint else f"{missing.message} {RATE_HELP}"
-
-
-TAGS_PER_RESOLVE = 200
 
 
 @dataclass
@@ -95,31 +95,9 @@ class SectionCounts:
     deleted: int = 0
 
 
-def _batched(items: list[Any], size: int) -> Iterable[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def _bulk_create(model: type[models.Model], objects: list[Any]) -> None:
-    """Insert and learn the new primary keys (needed to link tags and contributions)."""
-    if not objects:
-        return
-    if connection.features.can_return_rows_from_bulk_insert:
-        model._default_manager.bulk_create(objects, batch_size=BATCH_SIZE)
-    else:  # pragma: no cover - SQLite < 3.35 / MySQL
-        for instance in objects:
-            instance.save(force_insert=True)
-
-
-def _delete_files(files: list[tuple[Any, str]]) -> None:
-    for storage, name in files:
-        storage.delete(name)
-
-
 class _Restore:
-    def __init__(self, owner: User, backup: Backup, mode: Mode) -> None:
-        self.owner, self.backup, self.mode = owner, backup, mode
+    def __init__(self, book: Book, actor: User, backup: Backup, mode: Mode) -> None:
+        self.book, self.actor, self.backup, self.mode = book, actor, backup, mode
         self.merge = mode == "merge"
         self.counts = {section: SectionCounts() for section in RESULT_SECTIONS}
         self.errors = Errors()
@@ -132,11 +110,12 @@ class _Restore:
 
     def run(self) -> None:
         if not self.merge:
-            self._delete_owned()
-            self._apply_settings()
-        self.base = self.owner.base_currency
+            self._clear_book()
+            if self.book.personal_owner_id == self.actor.pk:
+                self._apply_settings()
+        self.base = self.book.base_currency
         # Budgets and goals are in the backup's base currency: kept as they are when it is
-        # this account's too. Base amounts of records are always recomputed (see _base_amount).
+        # this book's too. Base amounts of records are always recomputed (by the ledger).
         self.same_base = self.base == self.backup.base_currency
         self._categories()
         self.errors.raise_if_any()
@@ -156,47 +135,41 @@ class _Restore:
             "sections": {name: asdict(counts) for name, counts in self.counts.items()},
         }
 
-    # replace mode
+    def _add_problems(self, path: tuple[str | int, ...], exc: ValidationError) -> None:
+        problems = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        for name, messages in problems.items():
+            for message in messages:
+                self.errors.add((*path, name) if name else path, message)
 
-    def _delete_owned(self) -> None:
-        owner = self.owner
-        files = []
-        for model in (Expense, Income):
-            storage = model._meta.get_field("receipt").storage
-            names = model.objects.filter(user=owner).exclude(receipt="")
-            files += [(storage, name) for name in names.values_list("receipt", flat=True)]
-        plan: list[tuple[str, models.QuerySet]] = []
-        recurring_model = RECURRING.model
-        if recurring_model is not None:
-            plan.append(
-                ("recurring", recurring_model._default_manager.filter(user=owner))  # type: ignore[attr-defined]
-            )
-        plan += [
-            ("rules", Rule.objects.filter(user=owner)),
-            ("expenses", Expense.objects.filter(user=owner)),
-            ("incomes", Income.objects.filter(user=owner)),
-            ("budgets", Budget.objects.filter(user=owner)),
-            ("goals", Goal.objects.filter(user=owner)),
-            ("categories", Category.objects.filter(user=owner)),
-            ("tags", Tag.objects.filter(user=owner)),
-        ]
+    # replace mode: the book's records go first, each through its app
+
+    def _clear_book(self) -> None:
+        book, counts = self.book, self.counts
         try:
-            for section, queryset in plan:
-                _, deleted = queryset.delete()
-                self.counts[section].deleted = deleted.get(queryset.model._meta.label, 0)
-                if section == "goals":
-                    self.counts["contributions"].deleted = deleted.get(Contribution._meta.label, 0)
-        except ProtectedError as exc:
-            blockers = sorted({str(o._meta.verbose_name_plural) for o in exc.protected_objects})
+            if RECURRING.model is not None:
+                counts["recurring"].deleted = recurring_clear_book(book=book)
+            counts["rules"].deleted = rules_clear_book(book=book)
+            counts["expenses"].deleted = transactions_clear_book(model=Expense, book=book)
+            counts["incomes"].deleted = transactions_clear_book(model=Income, book=book)
+            counts["budgets"].deleted = budgets_clear_book(book=book)
+            goals = goals_clear_book(book=book)
+            counts["goals"].deleted = goals["goals"]
+            counts["contributions"].deleted = goals["contributions"]
+            own = categories_clear_book(book=book)
+            counts["categories"].deleted = own["categories"]
+            counts["tags"].deleted = own["tags"]
+        except (ProtectedError, RestrictedError) as exc:
+            blocking = getattr(exc, "protected_objects", None) or exc.restricted_objects
+            blockers = sorted({str(o._meta.verbose_name_plural) for o in blocking})
             raise ConflictError(
-                f"Your records cannot be replaced: {', '.join(blockers)} still use them.",
+                f"The book's records cannot be replaced: {', '.join(blockers)} still use them.",
                 code="backup_replace_conflict",
             ) from None
-        if files:
-            transaction.on_commit(lambda: _delete_files(files), robust=True)
 
     def _apply_settings(self) -> None:
-        user_update(user=self.owner, data=self.backup.settings)
+        """The backup's settings and notification preferences: restored into one's own
+        personal book only (its base currency and month start are the account's)."""
+        user_update(user=self.actor, data=self.backup.settings)
         preferences = self.backup.notification_preferences
         if preferences is not None:
             changes = {
@@ -207,7 +180,8 @@ class _Restore:
                 }
                 for kind in NotificationKind.values
             }
-            preferences_update(user=self.owner, changes=changes)
+            preferences_update(user=self.actor, changes=changes)
+        self.book.refresh_from_db()  # the personal book follows the account's settings
         self.settings_applied = True
 
     # categories, tags, rules
@@ -220,40 +194,45 @@ class _Restore:
         return self.categories[ref.key]
 
     def _categories(self) -> None:
-        """Same (kind, name) as one of the account's categories, or a system one → reused."""
+        """Same (kind, name) as one of the book's categories, or a system one → reused.
+        Parents first: nesting is one level deep, so two passes suffice."""
         counts = self.counts["categories"]
         system = {
-            (c.kind, c.name.casefold()): c for c in Category.objects.filter(user__isnull=True)
+            (c.kind, c.name.casefold()): c for c in Category.objects.filter(book__isnull=True)
         }
-        existing = {
-            (c.kind, c.name.casefold()): c for c in Category.objects.filter(user=self.owner)
-        }
-        # Parents first: nesting is one level deep, so two passes suffice.
+        existing = {(c.kind, c.name.casefold()): c for c in Category.objects.filter(book=self.book)}
         rows = self.backup.rows(CATEGORIES)
-        for item in sorted(rows, key=lambda row: isinstance(row["parent"], OwnRef)):
-            same = (item["kind"], item["name"].casefold())
-            found = existing.get(same) or system.get(same)
-            if found is not None:
-                self.categories[item["key"]] = found
-                counts.skipped += 1
-                continue
-            parent = self._resolve(item["parent"])
-            if parent is not None and parent.parent_id is not None:
-                self.errors.add(
-                    ("categories", item.index, "parent"),
-                    f"'{parent.name}' is a subcategory in this account, so '{item['name']}' "
-                    "cannot go under it (one level of nesting).",
-                )
-                parent = None
-            category = category_create(
-                user=self.owner, data={**CATEGORIES.stored(item), "parent": parent}
+        for nested in (False, True):
+            batch: list[tuple[Row, dict[str, Any]]] = []
+            for item in rows:
+                if isinstance(item["parent"], OwnRef) != nested:
+                    continue
+                same = (item["kind"], item["name"].casefold())
+                found = existing.get(same) or system.get(same)
+                if found is not None:
+                    self.categories[item["key"]] = found
+                    counts.skipped += 1
+                    continue
+                parent = self._resolve(item["parent"])
+                if parent is not None and parent.parent_id is not None:
+                    self.errors.add(
+                        ("categories", item.index, "parent"),
+                        f"'{parent.name}' is a subcategory in this book, so "
+                        f"'{item['name']}' cannot go under it (one level of nesting).",
+                    )
+                    parent = None
+                batch.append((item, {**CATEGORIES.stored(item), "parent": parent}))
+            created = categories_restore(
+                book=self.book, user=self.actor, items=[data for _, data in batch]
             )
-            self.categories[item["key"]] = existing[same] = category
-            counts.created += 1
+            for (item, _), category in zip(batch, created, strict=True):
+                self.categories[item["key"]] = category
+                existing[(category.kind, category.name.casefold())] = category
+            counts.created += len(created)
 
     def _tags(self) -> None:
         """Every name the backup uses (its tags section, rules, records), matched to the
-        account's tags case-insensitively; the missing ones are created."""
+        book's tags case-insensitively; the missing ones are created."""
         backup = self.backup
         wanted: dict[str, str] = {}
         listed = [row["name"] for row in backup.rows(TAGS)]
@@ -265,24 +244,25 @@ class _Restore:
         for record in (*backup.rows(EXPENSES), *backup.rows(INCOMES)):
             for name in record["tags"]:
                 wanted.setdefault(name.casefold(), name)
-        tags = {tag.name.casefold(): tag for tag in Tag.objects.filter(user=self.owner)}
-        self.counts["tags"].skipped = len({name.casefold() for name in listed} & tags.keys())
-        missing = [name for fold, name in wanted.items() if fold not in tags]
-        for chunk in _batched(missing, TAGS_PER_RESOLVE):
-            tags_resolve(user=self.owner, names=chunk, max_count=TAGS_PER_RESOLVE)
-        if missing:
-            tags = {tag.name.casefold(): tag for tag in Tag.objects.filter(user=self.owner)}
-        self.counts["tags"].created = len(missing)
-        self.tags = tags
+        before = set(Tag.objects.filter(book=self.book).values_list("name", flat=True))
+        before = {name.casefold() for name in before}
+        self.counts["tags"].skipped = len({name.casefold() for name in listed} & before)
+        try:
+            self.tags = tags_restore(book=self.book, user=self.actor, names=wanted.values())
+        except ValidationError as exc:
+            self._add_problems((TAGS.name,), exc)
+            self.errors.raise_if_any()
+        self.counts["tags"].created = len(set(wanted) - before)
 
     def _rules(self) -> None:
-        """In merge mode a rule identical to one the account has is skipped."""
+        """In merge mode a rule identical to one the book has is skipped."""
         counts = self.counts["rules"]
         existing = set(
-            Rule.objects.filter(user=self.owner).values_list(
+            Rule.objects.filter(book=self.book).values_list(
                 "name", "field", "operator", "value", "case_sensitive", "category_id"
             )
         )
+        items = []
         for item in self.backup.rows(RULES):
             category = self._resolve(item["category"])
             assert category is not None
@@ -298,51 +278,48 @@ class _Restore:
                 counts.skipped += 1
                 continue
             existing.add(key)
-            data = {**RULES.stored(item), "category": category, "add_tags": item["add_tags"]}
-            rule_create(user=self.owner, data=data)
-            counts.created += 1
+            items.append({**RULES.stored(item), "category": category, "add_tags": item["add_tags"]})
+        rules_restore(book=self.book, user=self.actor, items=items)
+        counts.created = len(items)
 
     # expenses and income
 
-    def _base_amount(
-        self, item: Row, path: tuple[str | int, ...]
-    ) -> tuple[Decimal, Decimal] | None:
-        """(base_amount, rate) from this server's rates, exactly as the ledger computes
-        them (`currencies.selectors.get_rate`, latest rate on or before the date, then
-        `quantize` — what `convert` does), never the document's own figures, which no
-        rate here may back. One lookup per (currency, date). A missing rate is recorded
-        under the record's path, naming the pair and the date, and gives None."""
-        currency, day = item["currency"], item["date"]
-        key = (currency, day)
+    def _rate_found(self, item: Row, path: tuple[str | int, ...]) -> bool:
+        """Whether this server has the rate the ledger will convert the record at (the
+        latest on or before its date); a missing one is recorded under the record's
+        path, naming the pair and the date. One lookup per (currency, date)."""
+        key = (item["currency"], item["date"])
         quote = self.quotes.get(key)
         if quote is None:
             try:
-                quote = get_rate(from_currency=currency, to_currency=self.base, on=day)
+                quote = get_rate(from_currency=key[0], to_currency=self.base, on=key[1])
             except RateUnavailable as exc:
                 quote = exc
             self.quotes[key] = quote
         if isinstance(quote, RateUnavailable):
             self.errors.add((*path, "currency"), _with_rate_help(quote))
-            return None
-        return quantize(item["amount"] * quote.rate, self.base), quote.rate
+            return False
+        return True
 
     def _transactions(self, model: type[Expense] | type[Income], section: Section) -> None:
-        """Bulk insert; in merge mode a record identical in (date, amount, currency,
-        description, category) to one already there is skipped, counted per occurrence."""
+        """Stored by the ledger in bulk; in merge mode a record identical in (date, amount,
+        currency, description, category) to one already there is skipped, counted per
+        occurrence."""
         counts = self.counts[section.name]
         items = self.backup.rows(section)
         if not items:
             return
-        already: Counter[tuple[Any, ...]] = Counter()
+        already: dict[tuple[Any, ...], int] = {}
         if self.merge:
             dates = [item["date"] for item in items]
-            already = Counter(
-                model.objects.filter(user=self.owner, date__gte=min(dates), date__lte=max(dates))
+            for key in (
+                model.objects.filter(book=self.book, date__gte=min(dates), date__lte=max(dates))
                 .values_list("date", "amount", "currency", "description", "category_id")
-                .iterator(chunk_size=BATCH_SIZE)
-            )
-        records: list[Expense | Income] = []
-        tag_ids: list[set[int]] = []
+                .iterator(chunk_size=1000)
+            ):
+                already[key] = already.get(key, 0) + 1
+        records: list[dict[str, Any]] = []
+        tags: list[list[Tag]] = []
         for item in items:
             category = self._resolve(item["category"])
             key = (
@@ -352,42 +329,24 @@ class _Restore:
                 item["description"],
                 getattr(category, "pk", None),
             )
-            if already[key] > 0:
+            if already.get(key, 0) > 0:
                 already[key] -= 1
                 counts.skipped += 1
                 continue
-            converted = self._base_amount(item, (section.name, item.index))
-            if converted is None:
+            if not self._rate_found(item, (section.name, item.index)):
                 continue
-            base_amount, rate = converted
-            records.append(
-                model(
-                    user=self.owner,
-                    base_amount=base_amount,
-                    exchange_rate=rate,
-                    category=category,
-                    **section.stored(item),
-                )
-            )
-            tag_ids.append({self.tags[name.casefold()].pk for name in item["tags"]})
+            records.append({**section.stored(item), "category": category})
+            tags.append([self.tags[name.casefold()] for name in item["tags"]])
         self.errors.raise_if_any()
-        _bulk_create(model, records)
-        field = model._meta.get_field("tags")
-        through = field.remote_field.through  # type: ignore[union-attr]
-        source = f"{field.m2m_field_name()}_id"  # type: ignore[attr-defined]
-        target = f"{field.m2m_reverse_field_name()}_id"  # type: ignore[attr-defined]
-        links = [
-            through(**{source: record.pk, target: tag_id})
-            for record, ids in zip(records, tag_ids, strict=True)
-            for tag_id in ids
-        ]
-        through.objects.bulk_create(links, batch_size=BATCH_SIZE)
+        transactions_restore(
+            model=model, book=self.book, user=self.actor, records=records, tags=tags
+        )
         counts.created += len(records)
 
     # budgets and goals: amounts in the backup's base currency
 
     def _convert(self, amount: Decimal, path: tuple[str | int, ...]) -> Decimal:
-        """`amount` in this account's base currency, at today's rate when they differ
+        """`amount` in this book's base currency, at today's rate when they differ
         (as a base-currency change converts budgets and goals)."""
         if self.same_base:
             return amount
@@ -396,7 +355,7 @@ class _Restore:
                 self._converter = converter(
                     from_currency=self.backup.base_currency,
                     to_currency=self.base,
-                    on=user_today(self.owner),
+                    on=user_today(self.actor),
                 )
             except RateUnavailable as exc:
                 self._converter_missing = exc
@@ -409,158 +368,99 @@ class _Restore:
         return converted
 
     def _budgets(self) -> None:
-        """In merge mode the account's budget for a (month, scope, category) is kept."""
-        counts = self.counts["budgets"]
-        existing = set(
-            Budget.objects.filter(user=self.owner).values_list("month", "scope", "category_id")
-        )
-        budgets = []
-        for item in self.backup.rows(BUDGETS):
-            category = self._resolve(item["category"])
-            key = (item["month"], item["scope"], getattr(category, "pk", None))
-            if key in existing:
-                counts.skipped += 1
-                continue
-            existing.add(key)
-            budgets.append(
-                Budget(
-                    user=self.owner,
-                    category=category,
-                    amount=self._convert(item["amount"], ("budgets", item.index, "amount")),
-                    **BUDGETS.stored(item),
-                )
-            )
+        """In merge mode the book's budget for a (month, scope, category) is kept."""
+        items = [
+            {
+                **BUDGETS.stored(item),
+                "category": self._resolve(item["category"]),
+                "amount": self._convert(item["amount"], ("budgets", item.index, "amount")),
+            }
+            for item in self.backup.rows(BUDGETS)
+        ]
         self.errors.raise_if_any()
-        _bulk_create(Budget, budgets)
-        counts.created = len(budgets)
+        created, skipped = budgets_restore(book=self.book, user=self.actor, items=items)
+        self.counts["budgets"].created, self.counts["budgets"].skipped = len(created), skipped
 
     def _goals(self) -> None:
-        """In merge mode a goal with the name of one of the account's goals is that goal:
+        """In merge mode a goal with the name of one of the book's goals is that goal:
         only its missing contributions (by date, amount and note) are added. Status is
         derived from the contributions (archived stays archived); nobody is notified."""
-        counts, contribution_counts = self.counts["goals"], self.counts["contributions"]
-        by_name: dict[str, Goal] = {}
-        if self.merge:
-            for goal in Goal.objects.filter(user=self.owner).order_by("id"):
-                by_name.setdefault(goal.name.casefold(), goal)
-        new_goals: list[tuple[Goal, list[Contribution]]] = []
-        contributions: list[Contribution] = []
-        for item in self.backup.rows(GOALS):
+        rows = self.backup.rows(GOALS)
+        items = []
+        for item in rows:
             path = ("goals", item.index)
-            amounts = [
-                (
-                    self._convert(c["amount"], (*path, "contributions", c.index, "amount")),
-                    c["date"],
-                    c["note"],
-                    CONTRIBUTIONS.stored(c),
-                )
+            contributions = [
+                {
+                    **CONTRIBUTIONS.stored(c),
+                    "amount": self._convert(
+                        c["amount"], (*path, "contributions", c.index, "amount")
+                    ),
+                }
                 for c in item["contributions"]
             ]
-            goal = by_name.get(item["name"].casefold())
-            if goal is None:
-                goal = Goal(
-                    user=self.owner,
-                    target_amount=self._convert(item["target_amount"], (*path, "target_amount")),
+            items.append(
+                {
                     **GOALS.stored(item),
-                )
-                saved = sum((amount for amount, *_ in amounts), Decimal(0))
-                goal.status = self._goal_status(item["status"], goal.target_amount, saved)
-                new_goals.append(
-                    (goal, [Contribution(amount=a, **stored) for a, _, _, stored in amounts])
-                )
-                counts.created += 1
-                contribution_counts.created += len(amounts)
-                continue
-
-            counts.skipped += 1
-            present = Counter(goal.contributions.values_list("amount", "date", "note"))
-            added = []
-            for amount, day, note, stored in amounts:
-                if present[(amount, day, note)] > 0:
-                    present[(amount, day, note)] -= 1
-                    contribution_counts.skipped += 1
-                else:
-                    added.append(Contribution(goal=goal, amount=amount, **stored))
-            if not added:
-                continue
-            saved = goal_saved_amount(goal=goal) + sum(c.amount for c in added)
-            if saved < 0:
-                self.errors.add(
-                    (*path, "contributions"),
-                    f"Added to your goal '{goal.name}', these withdrawals would take its "
-                    "saved amount below 0.",
-                )
-                continue
-            status = self._goal_status(goal.status, goal.target_amount, saved)
-            if status != goal.status:
-                Goal.objects.filter(pk=goal.pk).update(status=status, updated_at=timezone.now())
-            contributions += added
-            contribution_counts.created += len(added)
+                    "target_amount": self._convert(item["target_amount"], (*path, "target_amount")),
+                    "status": item["status"],
+                    "contributions": contributions,
+                }
+            )
         self.errors.raise_if_any()
-        _bulk_create(Goal, [goal for goal, _ in new_goals])
-        for goal, items in new_goals:
-            for contribution in items:
-                contribution.goal = goal
-            contributions += items
-        Contribution.objects.bulk_create(contributions, batch_size=BATCH_SIZE)
-
-    @staticmethod
-    def _goal_status(requested: str, target: Decimal, saved: Decimal) -> str:
-        if requested == GoalStatus.ARCHIVED:
-            return GoalStatus.ARCHIVED
-        return GoalStatus.ACHIEVED if saved >= target else GoalStatus.ACTIVE
+        try:
+            counts = goals_restore(book=self.book, user=self.actor, items=items, merge=self.merge)
+        except ValidationError as exc:
+            for index, messages in exc.message_dict.items():
+                for message in messages:
+                    self.errors.add(("goals", rows[int(index)].index, "contributions"), message)
+            self.errors.raise_if_any()
+            raise
+        self.counts["goals"].created = counts["goals_created"]
+        self.counts["goals"].skipped = counts["goals_skipped"]
+        self.counts["contributions"].created = counts["contributions_created"]
+        self.counts["contributions"].skipped = counts["contributions_skipped"]
 
     # recurring items
 
     def _recurring(self) -> None:
         model = RECURRING.model
-        items_read = self.backup.rows(RECURRING)
-        if model is None or not items_read:
+        rows = self.backup.rows(RECURRING)
+        if model is None or not rows:
             return
-        counts = self.counts["recurring"]
-        fields = recurring.backed_up_fields(model)
-        existing = set(
-            model._default_manager.filter(user=self.owner).values_list(  # type: ignore[attr-defined]
-                *(field.attname for field in fields)
+        items = [
+            {
+                name: self._resolve(value) if model._meta.get_field(name).is_relation else value
+                for name, value in row.values.items()
+            }
+            for row in rows
+        ]
+        try:
+            created, skipped = recurring_restore(
+                book=self.book, user=self.actor, items=items, merge=self.merge
             )
-        )
-        items = []
-        for item in items_read:
-            instance = recurring.build(model, self.owner, item, self._resolve)
-            key = tuple(getattr(instance, field.attname) for field in fields)
-            if self.merge and key in existing:
-                counts.skipped += 1
-                continue
-            try:
-                instance.full_clean()
-            except ValidationError as exc:
-                problems = (
-                    exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
-                )
+        except RecurringRestoreInvalid as exc:
+            for index, problems in exc.problems.items():
                 for name, messages in problems.items():
                     for message in messages:
-                        self.errors.add(("recurring", item.index, name), message)
-                continue
-            existing.add(key)
-            items.append(instance)
-        self.errors.raise_if_any()
-        _bulk_create(model, items)
-        counts.created = len(items)
+                        self.errors.add(("recurring", rows[index].index, name), message)
+            self.errors.raise_if_any()
+            raise
+        self.counts["recurring"].created, self.counts["recurring"].skipped = len(created), skipped
 
 
-def backup_restore(*, user: Any, document: Any, mode: Mode = "merge") -> dict[str, Any]:
-    """Restore a backup document into `user`'s account, all or nothing.
+def backup_restore(*, book: Book, user: Any, document: Any, mode: Mode = "merge") -> dict[str, Any]:
+    """Restore a backup document into `book` (a book `user` may write), all or nothing.
 
     `merge` adds to what is there: categories and tags with the same name (and kind)
     are reused, and records identical to existing ones are skipped, so merging one
-    backup twice stores nothing the second time; the user's settings are left alone.
-    `replace` first deletes the user's own categories, tags, rules, expenses, income,
-    budgets, goals and recurring items, then restores the backup's, and applies its
-    settings (base currency, time zone, month start, names, notification preferences).
+    backup twice stores nothing the second time; settings are left alone.
+    `replace` first deletes the book's own categories, tags, rules, expenses, income,
+    budgets, goals and recurring items (that book's only), then restores the backup's;
+    into one's own personal book it also applies the backup's settings (base currency,
+    time zone, month start, names, notification preferences).
 
     Base amounts and exchange rates of expenses and income are always recomputed from
-    this server's rates (the document's own are informative), as the ledger computes
-    them on a write.
+    this server's rates (the document's own are informative), by the ledger.
 
     Returns {mode, settings_applied, sections: {name: {created, skipped, deleted}}}.
     Raises BackupInvalid when the document is wrong or a needed exchange rate is
@@ -572,9 +472,17 @@ def backup_restore(*, user: Any, document: Any, mode: Mode = "merge") -> dict[st
         raise ApplicationError(f"Use one of: {', '.join(MODES)}.", field="mode")
     backup = parse_backup(document)
     with transaction.atomic():
-        owner = User.objects.select_for_update().get(pk=user.pk)
-        restore = _Restore(owner, backup, mode)
+        if book.personal_owner_id == user.pk:
+            # A replace may change the account's settings: serialize with its writes.
+            User.objects.select_for_update().get(pk=user.pk)
+        # Figures are stored in the book's base currency: wait (bounded) for a change of it
+        # in progress, and hold it off until this restore commits.
+        book_base_currency_lock(book=book)
+        locked = Book.objects.select_for_update().get(pk=book.pk)
+        actor = User.objects.get(pk=user.pk)
+        restore = _Restore(locked, actor, backup, mode)
         restore.run()
     if restore.settings_applied:
         user.refresh_from_db()
+        book.refresh_from_db()
     return restore.result()

@@ -1,4 +1,5 @@
-"""GET /export/backup.json and POST /import/backup/ (SPEC §11)."""
+"""GET /export/backup.json and POST /import/backup/ (SPEC §11): a backup is of one book —
+the caller's personal book on these paths, book {id} under /books/{id}/ (SPEC §14)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from books.scoping import BookScopedMixin
 from core.dates import user_today
 from core.negotiation import JSONErrorsNegotiation
 from core.schema import VALIDATION_ERROR, request_example
@@ -57,24 +59,27 @@ BACKUP_EXAMPLE = {
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
-class BackupExportView(APIView):
+class BackupExportView(BookScopedMixin, APIView):
     content_negotiation_class = JSONErrorsNegotiation
 
     @extend_schema(
         operation_id="backup_export",
-        summary="Download a backup of everything you own",
+        summary="Download a backup of the book",
         description=(
             "A versioned JSON document (`format: budget-tracker-backup`, `version: 1`) "
-            "with your settings, own categories, tags, rules, expenses, income, budgets, "
-            "goals with contributions, notification preferences and recurring items. "
+            "with the book's base currency and month start day, your settings, the book's "
+            "own categories, tags, rules, expenses, income, budgets, goals with "
+            "contributions and recurring items, and your notification preferences. "
             "System categories are referred to by kind and name. Receipt files are not "
-            "included (`has_receipt` says whether there was one). Streamed."
+            "included (`has_receipt` says whether there was one). Streamed. Any member "
+            "of the book may download it."
         ),
         responses={200: OpenApiResponse(BackupDocumentSerializer, description="The backup.")},
     )
-    def get(self, request: Request) -> StreamingHttpResponse:
+    def get(self, request: Request, book_id: int | None = None) -> StreamingHttpResponse:
         response = StreamingHttpResponse(
-            backup_chunks(request.user), content_type="application/json; charset=utf-8"
+            backup_chunks(self.book, request.user),
+            content_type="application/json; charset=utf-8",
         )
         filename = f"budget-tracker-backup-{user_today(request.user):%Y-%m-%d}.json"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -88,7 +93,7 @@ def _content_length(request: Request) -> int:
     return int(declared) if declared.isdecimal() else 0
 
 
-class BackupRestoreView(APIView):
+class BackupRestoreView(BookScopedMixin, APIView):
     parser_classes = [BackupJSONParser, MultiPartParser]
 
     @extend_schema(
@@ -98,11 +103,13 @@ class BackupRestoreView(APIView):
             "Send the document as a multipart `file` or as the JSON body. The whole "
             "document is checked first; if anything is wrong the answer is 400 with "
             'every problem by path (e.g. `{"expenses": {"12": {"amount": ["…"]}}}`) '
-            "and nothing is stored. `merge` (default) adds to your data, reusing "
-            "categories and tags of the same name and skipping records you already "
-            "have, and leaves your settings alone; `replace` deletes your own "
-            "categories, tags, rules, expenses, income, budgets, goals and recurring "
-            "items first and applies the backup's settings. All in one transaction."
+            "and nothing is stored. Everything goes into the book (editors and owners). "
+            "`merge` (default) adds to the book, reusing categories and tags of the same "
+            "name and skipping records it already has, and leaves settings alone; "
+            "`replace` deletes the book's own categories, tags, rules, expenses, income, "
+            "budgets, goals and recurring items first (that book's only) and, restoring "
+            "into your personal book, applies the backup's settings. All in one "
+            "transaction."
         ),
         parameters=[
             OpenApiParameter(
@@ -120,12 +127,12 @@ class BackupRestoreView(APIView):
         responses={
             200: BackupRestoreResultSerializer,
             400: VALIDATION_ERROR,
-            409: OpenApiResponse(description="Replace mode: your records are still in use."),
+            409: OpenApiResponse(description="Replace mode: the records are still in use."),
             413: OpenApiResponse(description="Larger than the upload limit."),
             415: OpenApiResponse(description="Neither JSON nor multipart."),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request, book_id: int | None = None) -> Response:
         limit = settings.IMPORT_MAX_BYTES
         length = _content_length(request)
         multipart = (request.content_type or "").startswith("multipart/")
@@ -141,7 +148,7 @@ class BackupRestoreView(APIView):
                 )
             document = request.data
             mode = request.query_params.get("mode") or "merge"
-        result = backup_restore(user=request.user, document=document, mode=mode)
+        result = backup_restore(book=self.book, user=request.user, document=document, mode=mode)
         return Response(BackupRestoreResultSerializer(result).data)
 
     @staticmethod

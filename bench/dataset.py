@@ -272,7 +272,18 @@ COLUMNS = {
         "month_start_day",
     ),
     "users_user_groups": ("user_id", "group_id"),
-    "categories_tag": ("id", "created_at", "updated_at", "name", "user_id"),
+    "books_book": (
+        "id",
+        "name",
+        "kind",
+        "personal_owner_id",
+        "base_currency",
+        "month_start_day",
+        "created_at",
+        "updated_at",
+    ),
+    "books_membership": ("book_id", "user_id", "role", "created_at"),
+    "categories_tag": ("id", "created_at", "updated_at", "name", "user_id", "book_id"),
     "expenses_expense": (
         "id",
         "created_at",
@@ -289,6 +300,7 @@ COLUMNS = {
         "merchant",
         "category_id",
         "user_id",
+        "book_id",
     ),
     "expenses_expense_tags": ("expense_id", "tag_id"),
     "income_income": (
@@ -306,11 +318,13 @@ COLUMNS = {
         "source",
         "category_id",
         "user_id",
+        "book_id",
     ),
 }
 COUNTED_TABLES = (
     "users_user",
     "users_user_groups",
+    "books_book",
     "categories_category",
     "categories_tag",
     "expenses_expense",
@@ -570,6 +584,7 @@ def expense_rows(
             merchant,
             profile.category_id,
             user_id,
+            user_id,  # the personal book's id is the user's (see `load`)
         )
         yield created, row, tags
 
@@ -625,6 +640,7 @@ def income_rows(
             source,
             profile.category_id,
             user_id,
+            user_id,  # the personal book's id is the user's (see `load`)
         )
 
 
@@ -726,7 +742,7 @@ def load(url: str, plan: Plan, now: datetime) -> dict[str, Any]:
         system = {
             (name, kind): cid
             for cid, name, kind in cur.execute(
-                "SELECT id, name, kind FROM categories_category WHERE user_id IS NULL"
+                "SELECT id, name, kind FROM categories_category WHERE book_id IS NULL"
             )
         }
 
@@ -772,6 +788,17 @@ def load(url: str, plan: Plan, now: datetime) -> dict[str, Any]:
             )
             copy_rows(cur, "users_user", users)
             copy_rows(cur, "users_user_groups", ((u[0], group[0]) for u in users))
+            # Each user's personal book (SPEC §14) gets the user's id, so every record row
+            # names its book without a lookup.
+            copy_rows(
+                cur,
+                "books_book",
+                ((u[0], "Personal", "personal", u[0], CURRENCY, 1, u[9], u[9]) for u in users),
+            )
+            copy_rows(cur, "books_membership", ((u[0], u[0], "owner", u[9]) for u in users))
+            cur.execute(
+                "SELECT setval(pg_get_serial_sequence('books_book', 'id'), %s)", (len(users),)
+            )
 
         created = f"{heavy_first.isoformat()} 09:00:00+00"
         own: dict[tuple[str, str], int] = {}
@@ -788,6 +815,7 @@ def load(url: str, plan: Plan, now: datetime) -> dict[str, Any]:
                     "color": "",
                     "parent_id": system[(spec.parent, "expense")] if spec.parent else None,
                     "user_id": heavy_id,
+                    "book_id": heavy_id,
                 },
             )
         for spec_earn in OWN_EARN:
@@ -803,6 +831,7 @@ def load(url: str, plan: Plan, now: datetime) -> dict[str, Any]:
                     "color": "",
                     "parent_id": None,
                     "user_id": heavy_id,
+                    "book_id": heavy_id,
                 },
             )
         category_ids = {**system, **own}
@@ -811,7 +840,7 @@ def load(url: str, plan: Plan, now: datetime) -> dict[str, Any]:
             cur,
             "categories_tag",
             (
-                (tid, created, created, name, heavy_id)
+                (tid, created, created, name, heavy_id, heavy_id)
                 for tid, name in zip(tag_ids, TAGS, strict=True)
             ),
         )
@@ -962,9 +991,9 @@ def _budgets(
             )
     cur.executemany(
         "INSERT INTO budgets_budget (created_at, updated_at, month, scope, amount, rollover, "
-        "warn_threshold, category_id, user_id, amount_original, currency_original) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [(*row, row[4], CURRENCY) for row in rows],
+        "warn_threshold, category_id, user_id, amount_original, currency_original, book_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [(*row, row[4], CURRENCY, row[-1]) for row in rows],
     )
 
 
@@ -994,6 +1023,7 @@ def _goals(cur: psycopg.Cursor, rng: random.Random, *, heavy_id: int, today: dat
                 "notes": "",
                 "status": "achieved" if saved >= target else "active",
                 "user_id": heavy_id,
+                "book_id": heavy_id,
             },
         )
         cur.executemany(

@@ -137,6 +137,12 @@ def personal_book_id(user_id: Any) -> int | None:
     return Book.objects.filter(personal_owner_id=user_id).values_list("id", flat=True).first()
 
 
+def fill_personal_book(record: Any) -> None:
+    """A record saved without a book goes to its creator's personal book."""
+    if record.book_id is None and record.user_id is not None:
+        record.book_id = personal_book_id(record.user_id)
+
+
 class BookOwnedModel(models.Model):
     """A record held by a book. `user` is the member who created it.
 
@@ -161,6 +167,5 @@ class BookOwnedModel(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.book_id is None and self.user_id is not None:
-            self.book_id = personal_book_id(self.user_id)
+        fill_personal_book(self)
         super().save(*args, **kwargs)

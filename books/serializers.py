@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import models
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import CurrencyCodeField, StrictModelSerializer, StrictSerializer
 
+from . import services
 from .models import BOOK_NAME_MAX_LENGTH, Book, Invitation, Membership, Role
+
+
+class BookBaseCurrencyChangeSerializer(serializers.Serializer):
+    """A base-currency change handed to the task queue (books over
+    BASE_CURRENCY_SYNC_MAX_ROWS records); `error` says why a `failed` one changed nothing."""
+
+    id = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(
+        choices=["queued", "running", "done", "failed"], read_only=True
+    )
+    from_currency = serializers.CharField(read_only=True)
+    to_currency = serializers.CharField(read_only=True)
+    error = serializers.CharField(read_only=True)
+
+
+class BookListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[Any]:
+        books = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        services.base_currency_changes_attach(books=books)  # one query for the page
+        return super().to_representation(books)
 
 
 class BookSerializer(StrictModelSerializer):
@@ -16,11 +40,30 @@ class BookSerializer(StrictModelSerializer):
     month_start_day = serializers.IntegerField(min_value=1, max_value=28, required=False)
     role = serializers.ChoiceField(choices=Role.choices, read_only=True)
     name = serializers.CharField(max_length=BOOK_NAME_MAX_LENGTH, trim_whitespace=True)
+    base_currency_change = serializers.SerializerMethodField()
 
     class Meta:
         model = Book
-        fields = ["id", "name", "kind", "base_currency", "month_start_day", "created_at", "role"]
-        read_only_fields = ["id", "kind", "created_at", "role"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "base_currency",
+            "month_start_day",
+            "created_at",
+            "role",
+            "base_currency_change",
+        ]
+        read_only_fields = ["id", "kind", "created_at", "role", "base_currency_change"]
+        list_serializer_class = BookListSerializer
+
+    @extend_schema_field(BookBaseCurrencyChangeSerializer(allow_null=True))
+    def get_base_currency_change(self, book: Book) -> dict[str, Any] | None:
+        """The latest queued base-currency change (null if there never was one)."""
+        if not hasattr(book, "base_currency_change"):
+            services.base_currency_changes_attach(books=[book])
+        change = book.base_currency_change  # type: ignore[attr-defined]
+        return None if change is None else BookBaseCurrencyChangeSerializer(change).data
 
 
 class MemberSerializer(StrictModelSerializer):

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -279,34 +282,71 @@ def user_leaving(*, user: Any) -> None:
             heir.save(update_fields=["role"])
 
 
-# Re-express a book's stored figures in a new base currency: callables
-# `(book=, from_currency=, to_currency=)` registered by the apps holding money records, run
-# in the settings change's transaction (raise an ApplicationError to refuse it).
-BASE_CURRENCY_CONVERTERS: list[Any] = []
+# A new base currency re-expresses every figure in the book: the users app carries that
+# out — its converter registry (the one registry), the book's change lock, the task queue
+# for big books and the BaseCurrencyChange records — and, sitting above books, plugs in
+# here from its ready(). `change(book=, to_currency=, by=)` changes now (returning None)
+# or queues (returning the change), raising like `users.services.book_base_currency_change`;
+# `latest(books=)` maps each book id to its latest queued change.
+@dataclass(frozen=True)
+class BaseCurrencyChanges:
+    change: Callable[..., Any]
+    latest: Callable[..., dict[int, Any]]
 
 
-def book_update(*, book: Book, data: dict[str, Any], by: Any) -> Book:
+_base_currency_changes: BaseCurrencyChanges | None = None
+
+
+def register_base_currency_changes(
+    *, change: Callable[..., Any], latest: Callable[..., dict[int, Any]]
+) -> None:
+    global _base_currency_changes  # set once, from users' ready()
+    _base_currency_changes = BaseCurrencyChanges(change=change, latest=latest)
+
+
+def _currency_changes() -> BaseCurrencyChanges:
+    if _base_currency_changes is None:
+        raise ImproperlyConfigured("No app carries out base-currency changes (users).")
+    return _base_currency_changes
+
+
+def base_currency_changes_attach(*, books: list[Book]) -> None:
+    """Set `base_currency_change` on each of `books`: its latest queued base-currency
+    change, or None. One query for any number of books."""
+    latest = _currency_changes().latest(books=books) if books else {}
+    for book in books:
+        book.base_currency_change = latest.get(book.pk)  # type: ignore[attr-defined]
+
+
+def book_update(*, book: Book, data: dict[str, Any], by: Any) -> tuple[Book, Any]:
     """Rename a book or change its base currency / month start (owners, checked by the view).
 
     A personal book's currency and month start are the account's (`PATCH /auth/me/`, which
-    also converts every figure, queued for big accounts), so here they are refused unless
-    unchanged. A shared book's new currency re-expresses its figures in this transaction.
+    converts the figures the same way), so here they are refused unless unchanged. A new
+    currency of a shared book re-expresses every figure in it (all or nothing, 400 if a
+    rate is missing) — now, or for a book of more than BASE_CURRENCY_SYNC_MAX_ROWS
+    records on the task queue: then the other settings change now, the currency once
+    the queued change is done, and that change is returned with the book (else None).
+    409 (`base_currency_change_in_progress`) while another change of the book is pending.
     """
     with transaction.atomic():
-        book = Book.objects.select_for_update().get(pk=book.pk)
-        changes = {key: value for key, value in data.items() if getattr(book, key) != value}
-        if book.is_personal and changes.keys() & {"base_currency", "month_start_day"}:
+        current = Book.objects.get(pk=book.pk)
+        changes = {key: value for key, value in data.items() if getattr(current, key) != value}
+        if current.is_personal and changes.keys() & {"base_currency", "month_start_day"}:
             raise BookError(
                 "Your personal book's base currency and month start day are your account's: "
                 "change them with PATCH /auth/me/.",
                 code="personal_book",
             )
-        new_currency = changes.get("base_currency")
+        queued = None
+        new_currency = changes.pop("base_currency", None)
         if new_currency is not None:
-            for convert in BASE_CURRENCY_CONVERTERS:
-                convert(book=book, from_currency=book.base_currency, to_currency=new_currency)
+            # Before the book row's lock: the change takes the book's change lock first,
+            # as the queued change does, then writes the row.
+            queued = _currency_changes().change(book=current, to_currency=new_currency, by=by)
+        book = Book.objects.select_for_update().get(pk=book.pk)
         for key, value in changes.items():
             setattr(book, key, value)
         if changes:
-            book.save()
-    return book
+            book.save(update_fields=[*changes, "updated_at"])
+    return book, queued

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.schema import crud_schema, operation_docs, request_example
+from core.schema import ErrorSerializer, crud_schema, operation_docs, request_example
 
 from . import services
 from .models import Book, Invitation, Membership, Role, role_allows
@@ -22,6 +22,17 @@ from .serializers import AcceptSerializer, BookSerializer, InvitationSerializer,
 
 # Book settings (name, currency, month start) and deletion are the owner's.
 OWNER_ACTIONS = {"update", "partial_update", "destroy"}
+CURRENCY_CHANGE_QUEUED = OpenApiResponse(
+    BookSerializer,
+    description="The book has more than BASE_CURRENCY_SYNC_MAX_ROWS expenses and income: "
+    "the base-currency change was queued (the other settings are applied); see "
+    "`base_currency_change`.",
+)
+CURRENCY_CHANGE_CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description="`base_currency_change_in_progress`: another base-currency change of the "
+    "book is queued or running; retry after the Retry-After seconds.",
+)
 ROLES = "`owner` (everything, members), `editor` (read and write records), `viewer` (read only)"
 
 
@@ -42,8 +53,13 @@ ROLES = "`owner` (everything, members), `editor` (read and write records), `view
         "retrieve": ("Get one of your books", "With your `role` in it. Not a member → 404."),
         "update": (
             "Change a book's settings",
-            "Owner only. For your personal book, `base_currency` and `month_start_day` are "
-            "those of `PATCH /auth/me/` (which this follows).",
+            "Owner only. A new `base_currency` re-expresses every figure in the book "
+            "(expenses, income, budgets, goals): inline (200) for most books, on the task "
+            "queue (202) for big ones — poll `GET /books/{id}/` until "
+            "`base_currency_change.status` is `done` (or `failed`, which changed nothing). "
+            "409 while another change of the book is pending. For your personal book, "
+            "`base_currency` and `month_start_day` are those of `PATCH /auth/me/` (which "
+            "this follows).",
         ),
         "partial_update": (
             "Change some of a book's settings",
@@ -55,6 +71,8 @@ ROLES = "`owner` (everything, members), `editor` (read and write records), `view
             "remain or for a personal book.",
         ),
     },
+    update={202: CURRENCY_CHANGE_QUEUED, 409: CURRENCY_CHANGE_CONFLICT},
+    partial_update={202: CURRENCY_CHANGE_QUEUED, 409: CURRENCY_CHANGE_CONFLICT},
     examples={
         "create": [request_example({"name": "Household", "base_currency": "EUR"})],
         "update": [request_example({"name": "Household", "month_start_day": 1})],
@@ -83,12 +101,20 @@ class BookViewSet(viewsets.ModelViewSet):
             user=self.request.user, **serializer.validated_data
         )
 
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().update(request, *args, **kwargs)
+        if getattr(self, "currency_change_queued", False):
+            response.status_code = status.HTTP_202_ACCEPTED
+        return response
+
     def perform_update(self, serializer: BookSerializer) -> None:
         role = serializer.instance.role
-        serializer.instance = services.book_update(
+        book, queued = services.book_update(
             book=serializer.instance, data=serializer.validated_data, by=self.request.user
         )
-        serializer.instance.role = role
+        book.role = role
+        self.currency_change_queued = queued is not None
+        serializer.instance = book
 
     def perform_destroy(self, instance: Book) -> None:
         services.book_delete(book=instance)

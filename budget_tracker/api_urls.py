@@ -35,7 +35,19 @@ API_APPS = [
 ]
 
 # Apps whose records live in books, served again under /books/{book_id}/.
-BOOK_APPS = ["books"]
+BOOK_APPS = [
+    "books",
+    "expenses",
+    "income",
+    "categories",
+    "reports",
+    "exports",
+    "recurring",
+    "backups",
+    "budgets",
+    "goals",
+    "imports",
+]
 
 
 def _router() -> DefaultRouter:

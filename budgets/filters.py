@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from books.scoping import book_queryset
 from categories.models import Category
 from core.dates import parse_month
 from core.filters import MonthField
@@ -14,10 +15,8 @@ from .models import Budget, Scope
 
 
 def visible_categories(request: Any) -> QuerySet:
-    """System categories and the user's own: another user's id is "not a valid choice"."""
-    if request is None or not request.user.is_authenticated:
-        return Category.objects.none()
-    return Category.objects.visible_to(request.user)
+    """System categories and the book's own: another book's id is "not a valid choice"."""
+    return book_queryset(request, Category.objects.all(), include_shared_rows=True)
 
 
 class BudgetMonthLabelFilter(filters.Filter):
@@ -28,7 +27,9 @@ class BudgetMonthLabelFilter(filters.Filter):
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
         if not value:
             return qs
-        year, month = parse_month(value, getattr(self.parent.request.user, "month_start_day", 1))
+        request = self.parent.request
+        holder = getattr(request, "book", None) or request.user
+        year, month = parse_month(value, getattr(holder, "month_start_day", 1))
         return qs.filter(month=date(year, month, 1))
 
 
@@ -37,7 +38,7 @@ class BudgetFilter(filters.FilterSet):
     scope = filters.ChoiceFilter(choices=Scope.choices)
     category = filters.ModelChoiceFilter(
         queryset=visible_categories,
-        label="Category id (yours or a system one; another user's id is a 400)",
+        label="Category id (the book's or a system one; another book's id is a 400)",
     )
 
     class Meta:

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
-from core.models import OwnedModel
+from books.models import BookOwnedModel
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, MAX_AMOUNT, validate_currency_code
 from currencies.originals import OriginalAmountMixin, OriginalsQuerySet
 
@@ -15,13 +15,14 @@ class Scope(models.TextChoices):
     CATEGORY = "category", "Category"
 
 
-class Budget(OriginalAmountMixin, OwnedModel):
+class Budget(OriginalAmountMixin, BookOwnedModel):
     """`amount` (base currency) for one budget month, overall or for one category.
 
     `month` holds the first calendar day of the budget month's label (2026-03 →
-    2026-03-01); the dates it covers depend on the owner's `month_start_day`.
-    Uniqueness of (user, month, scope, category) is enforced by two partial unique
-    constraints, because NULL categories (overall budgets) never collide in a plain one.
+    2026-03-01); the dates it covers depend on the book's `month_start_day`.
+    Uniqueness of (book, month, scope, category) is enforced by two partial unique
+    constraints, because NULL categories (overall budgets) never collide in a plain one:
+    the members of a shared book share its budgets (SPEC §14).
     `amount_original` in `currency_original` is the amount as last written; a
     base-currency change derives `amount` from it (currencies.originals).
     """
@@ -47,12 +48,12 @@ class Budget(OriginalAmountMixin, OwnedModel):
         ordering = ["-month", "scope", "category_id", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "month", "scope", "category"],
+                fields=["book", "month", "scope", "category"],
                 condition=Q(category__isnull=False),
                 name="budgets_unique_category_budget",
             ),
             models.UniqueConstraint(
-                fields=["user", "month", "scope"],
+                fields=["book", "month", "scope"],
                 condition=Q(category__isnull=True),
                 name="budgets_unique_overall_budget",
             ),
@@ -77,11 +78,8 @@ class Budget(OriginalAmountMixin, OwnedModel):
             ),
             models.CheckConstraint(condition=Q(month__day=1), name="budgets_month_is_first_day"),
         ]
-        indexes = [models.Index(fields=["user", "month"], name="budgets_user_month_idx")]
+        indexes = [models.Index(fields=["book", "month"], name="budgets_book_month_idx")]
 
     def __str__(self) -> str:
         target = self.category.name if self.category_id else "overall"
         return f"{self.month:%Y-%m} {target}: {self.amount}"
-
-    def original_owner_id(self) -> int:
-        return self.user_id

@@ -4,6 +4,9 @@ Every sum is taken by the database: one grouped query returns, for each budget
 month in the rollover chain, the spending under each budgeted key (a category
 and its subcategories, or everything for the overall budget). Python only walks
 the chain of months and shapes the answer.
+
+Budgets belong to a book (SPEC §14) and every figure is the book's: its expenses, its
+month start day and its base currency, whoever of its members asks.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
+from books.models import Book
 from categories.models import Category
 from core.dates import add_months, budget_month_expression, format_month, month_range
 from core.money import quantize
@@ -32,6 +36,16 @@ Key = int | None  # category id, or None for the overall budget
 
 def month_date(year: int, month: int) -> date:
     return date(year, month, 1)
+
+
+def book_or_personal(*, book: Book | None = None, user: Any = None) -> Book:
+    """`book`, or `user`'s personal book for callers that name only a user (the
+    top-level paths mean the personal book, SPEC §14)."""
+    if book is not None:
+        return book
+    if user is None:
+        raise TypeError("Pass the book (or, for the personal book, the user).")
+    return Book.objects.get(personal_owner=user)
 
 
 def _key(budget: Budget) -> Key:
@@ -60,16 +74,16 @@ def _sum(condition: Q | None = None) -> Coalesce:
 
 
 def spending_by_month(
-    *, user: Any, first: date, last: date, keys: list[Key]
+    *, book: Book, first: date, last: date, keys: list[Key]
 ) -> dict[tuple[date, Key], Decimal]:
-    """Spending per (budget month label, key) for budget months first..last (labels)."""
-    start_day = user.month_start_day
+    """The book's spending per (budget month label, key) for budget months first..last."""
+    start_day = book.month_start_day
     start, _ = month_range(first.year, first.month, start_day)
     _, end = month_range(last.year, last.month, start_day)
     families = category_families(keys)
     aggregates = {f"k{i}": _sum(_key_filter(key, families)) for i, key in enumerate(keys)}
     rows = (
-        Expense.objects.filter(user=user, date__gte=start, date__lte=end)
+        Expense.objects.filter(book=book, date__gte=start, date__lte=end)
         .annotate(budget_month=budget_month_expression("date", start_day))
         .values("budget_month")
         .annotate(**aggregates)
@@ -78,7 +92,7 @@ def spending_by_month(
     result: dict[tuple[date, Key], Decimal] = {}
     for row in rows:
         for i, key in enumerate(keys):
-            result[(row["budget_month"], key)] = quantize(Decimal(row[f"k{i}"]), user.base_currency)
+            result[(row["budget_month"], key)] = quantize(Decimal(row[f"k{i}"]), book.base_currency)
     return result
 
 
@@ -106,7 +120,7 @@ class BudgetLine:
         return OK
 
 
-def _chains(user: Any, label: date, budgets: list[Budget]) -> dict[Key, list[Budget]]:
+def _chains(book: Book, label: date, budgets: list[Budget]) -> dict[Key, list[Budget]]:
     """For each key budgeted in `label`, its budgets of consecutive earlier months that feed
     its rollover, newest first (the month itself first). A month without a budget, or one
     whose budget has rollover off, ends the chain (its own amount still counts)."""
@@ -120,7 +134,7 @@ def _chains(user: Any, label: date, budgets: list[Budget]) -> dict[Key, list[Bud
             key_q |= (
                 Q(scope=Scope.OVERALL) if key is None else Q(scope=Scope.CATEGORY, category_id=key)
             )
-        for budget in Budget.objects.filter(key_q, user=user, month__gte=earliest, month__lt=label):
+        for budget in Budget.objects.filter(key_q, book=book, month__gte=earliest, month__lt=label):
             history[(_key(budget), budget.month)] = budget
     chains: dict[Key, list[Budget]] = {}
     for budget, key in zip(budgets, keys, strict=True):
@@ -137,15 +151,19 @@ def _chains(user: Any, label: date, budgets: list[Budget]) -> dict[Key, list[Bud
     return chains
 
 
-def budget_lines(*, user: Any, year: int, month: int) -> list[BudgetLine]:
-    """Every budget of the month with its figures (overall first, then by category name)."""
+def budget_lines(
+    *, year: int, month: int, book: Book | None = None, user: Any = None
+) -> list[BudgetLine]:
+    """Every budget of the book's month with its figures (overall first, then by
+    category name). `user` instead of `book` means that user's personal book."""
+    book = book_or_personal(book=book, user=user)
     label = month_date(year, month)
-    budgets = list(Budget.objects.filter(user=user, month=label).select_related("category"))
+    budgets = list(Budget.objects.filter(book=book, month=label).select_related("category"))
     if not budgets:
         return []
-    chains = _chains(user, label, budgets)
+    chains = _chains(book, label, budgets)
     first = min(chain[-1].month for chain in chains.values())
-    spending = spending_by_month(user=user, first=first, last=label, keys=list(chains))
+    spending = spending_by_month(book=book, first=first, last=label, keys=list(chains))
     lines = []
     for key, chain in chains.items():
         carried = Decimal(0)
@@ -171,30 +189,34 @@ def budget_lines(*, user: Any, year: int, month: int) -> list[BudgetLine]:
     return lines
 
 
-def unbudgeted_spent(*, user: Any, year: int, month: int, budgeted: list[int]) -> Decimal:
-    """The month's spending outside every budgeted category (uncategorised included)."""
-    start, end = month_range(year, month, user.month_start_day)
+def unbudgeted_spent(*, book: Book, year: int, month: int, budgeted: list[int]) -> Decimal:
+    """The book's month's spending outside every budgeted category (uncategorised included)."""
+    start, end = month_range(year, month, book.month_start_day)
     covered = Q(category_id__in=[i for ids in category_families(budgeted).values() for i in ids])
-    total = Expense.objects.filter(user=user, date__gte=start, date__lte=end).aggregate(
+    total = Expense.objects.filter(book=book, date__gte=start, date__lte=end).aggregate(
         total=_sum(~covered if budgeted else None)
     )["total"]
-    return quantize(Decimal(total), user.base_currency)
+    return quantize(Decimal(total), book.base_currency)
 
 
-def budget_status(*, user: Any, year: int, month: int) -> dict[str, Any]:
-    """The payload of GET /budgets/status/ as plain data (amounts as Decimals)."""
-    lines = budget_lines(user=user, year=year, month=month)
+def budget_status(
+    *, year: int, month: int, book: Book | None = None, user: Any = None
+) -> dict[str, Any]:
+    """The payload of GET /budgets/status/ as plain data (amounts as Decimals), in the
+    book's base currency and budget months. `user` instead of `book`: their personal book."""
+    book = book_or_personal(book=book, user=user)
+    lines = budget_lines(book=book, year=year, month=month)
     overall = next((ln for ln in lines if ln.budget.scope == Scope.OVERALL), None)
     items = [ln for ln in lines if ln.budget.scope == Scope.CATEGORY]
-    start, end = month_range(year, month, user.month_start_day)
+    start, end = month_range(year, month, book.month_start_day)
     return {
         "month": format_month(year, month),
         "start": start,
         "end": end,
-        "currency": user.base_currency,
+        "currency": book.base_currency,
         "overall": overall,
         "items": items,
         "unbudgeted_spent": unbudgeted_spent(
-            user=user, year=year, month=month, budgeted=[ln.budget.category_id for ln in items]
+            book=book, year=year, month=month, budgeted=[ln.budget.category_id for ln in items]
         ),
     }

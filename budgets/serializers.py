@@ -1,4 +1,4 @@
-"""Budget input/output shapes; amounts are in the user's base currency."""
+"""Budget input/output shapes; amounts are in the book's base currency (SPEC §14)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from books.scoping import BookPrimaryKeyRelatedField, request_book
 from categories.models import Category, Kind
 from core.money import amount_errors, decimal_places, format_amount
 from core.serializers import (
     MoneyField,
     MonthField,
-    OwnedPrimaryKeyRelatedField,
     StrictModelSerializer,
     StrictSerializer,
 )
@@ -26,8 +26,8 @@ from .models import Budget, Scope
 class BudgetSerializer(StrictModelSerializer):
     month = MonthField()
     scope = serializers.ChoiceField(choices=Scope.choices)
-    category = OwnedPrimaryKeyRelatedField(
-        queryset=Category.objects.all(), allow_null=True, required=False
+    category = BookPrimaryKeyRelatedField(
+        queryset=Category.objects.all(), include_shared_rows=True, allow_null=True, required=False
     )
     category_name = serializers.CharField(
         source="category.name", read_only=True, default=None, allow_null=True
@@ -56,7 +56,7 @@ class BudgetSerializer(StrictModelSerializer):
 
     def to_representation(self, instance: Budget) -> dict[str, Any]:
         data = super().to_representation(instance)
-        data["amount"] = format_amount(instance.amount, instance.user.base_currency)
+        data["amount"] = format_amount(instance.amount, instance.book.base_currency)
         data["warn_threshold"] = format(instance.warn_threshold.quantize(Decimal("0.01")), "f")
         return data
 
@@ -81,7 +81,8 @@ class BudgetSerializer(StrictModelSerializer):
                 {"category": ["Must be empty when scope is 'overall'."]}
             )
         if "amount" in attrs:
-            errors = amount_errors(attrs["amount"], self.context["request"].user.base_currency)
+            book = request_book(self.context["request"])
+            errors = amount_errors(attrs["amount"], book.base_currency)  # type: ignore[union-attr]
             if errors:
                 raise serializers.ValidationError({"amount": errors})
         return attrs

@@ -1,4 +1,9 @@
-"""Writes on budgets: upsert, copy between months, and threshold notifications."""
+"""Writes on budgets: upsert, copy between months, and threshold notifications.
+
+Budgets belong to a book and are shared by its members (SPEC §14): a budget's key is
+(book, month, scope, category), its figures are in the book's base currency and budget
+months, and its alerts go to every member of the book, each per their own preferences.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from books.models import Book
 from core.dates import (
     MAX_DATE,
     add_months,
@@ -20,37 +27,45 @@ from core.dates import (
 from core.money import format_amount
 from currencies.selectors import converter
 from notifications.models import NotificationKind
-from notifications.services import notify
+from notifications.services import notify_members
 from users.base_currency import base_currency_lock
 
 from .models import Budget, Scope
-from .selectors import EXCEEDED, WARN, BudgetLine, budget_lines, month_date
+from .selectors import EXCEEDED, WARN, BudgetLine, book_or_personal, budget_lines, month_date
 
 EDITABLE_FIELDS = ("amount", "rollover", "warn_threshold")
 # Later months whose rollover a change may affect, and so are re-checked for alerts.
 ALERT_LOOKAHEAD_MONTHS = 24
 
 
-def _key_lookup(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+def _key_lookup(book: Book, data: dict[str, Any]) -> dict[str, Any]:
     category = data.get("category") if data["scope"] == Scope.CATEGORY else None
-    return {"user": user, "month": data["month"], "scope": data["scope"], "category": category}
+    return {"book": book, "month": data["month"], "scope": data["scope"], "category": category}
 
 
-def budget_upsert(*, user: Any, data: dict[str, Any]) -> tuple[Budget, bool]:
-    """Create the budget for (month, scope, category), or update the one already there.
+def _figures_lock(book: Book) -> None:
+    """Taken by every budget write before any budget row: the shared side of the lock a
+    base-currency change of the book takes, in the same order, so the two never deadlock
+    and no amount is left in the old currency."""
+    base_currency_lock(book_id=book.pk)
 
-    Returns (budget, created). Safe under concurrency: the partial unique constraints
-    decide, and a loser of the insert race updates the winner's row instead. Like every
-    budget write, it locks the owner's row (`base_currency_lock`) before any budget row,
-    the order a base-currency change takes them in, so the two never deadlock.
+
+def budget_upsert(*, book: Book, user: Any, data: dict[str, Any]) -> tuple[Budget, bool]:
+    """Create the book's budget for (month, scope, category), or update the one already
+    there; `user` is the member writing (the creator of a new budget).
+
+    Returns (budget, created). Safe under concurrency, also between members of a shared
+    book: the partial unique constraints decide, and a loser of the insert race updates
+    the winner's row instead (its creator stays). Locks as every budget write
+    (`_figures_lock`).
     """
-    lookup = _key_lookup(user, data)
+    lookup = _key_lookup(book, data)
     values = {field: data[field] for field in EDITABLE_FIELDS if field in data}
     with transaction.atomic():
-        base_currency_lock(user_id=user.pk)
+        _figures_lock(book)
         try:
             with transaction.atomic():
-                budget = Budget.objects.create(**lookup, **values)
+                budget = Budget.objects.create(**lookup, user=user, **values)
             created = True
         except IntegrityError:
             budget = Budget.objects.select_for_update().get(**lookup)
@@ -58,7 +73,7 @@ def budget_upsert(*, user: Any, data: dict[str, Any]) -> tuple[Budget, bool]:
                 setattr(budget, field, value)
             budget.save()
             created = False
-        budget_alerts_check(user=user, months=[(budget.month.year, budget.month.month)])
+        budget_alerts_check(book=book, months=[(budget.month.year, budget.month.month)])
     return budget, created
 
 
@@ -70,9 +85,9 @@ def budget_update(*, budget: Budget, data: dict[str, Any]) -> Budget:
         budget.category = None
     try:
         with transaction.atomic():
-            base_currency_lock(user_id=budget.user_id)
+            _figures_lock(budget.book)
             budget.save()
-            budget_alerts_check(user=budget.user, months=[(budget.month.year, budget.month.month)])
+            budget_alerts_check(book=budget.book, months=[(budget.month.year, budget.month.month)])
     except IntegrityError:
         raise ValidationError(
             {"non_field_errors": ["A budget for this month, scope and category already exists."]}
@@ -82,16 +97,17 @@ def budget_update(*, budget: Budget, data: dict[str, Any]) -> Budget:
 
 @transaction.atomic
 def budget_delete(*, budget: Budget) -> None:
-    """Delete the budget (after the owner's row lock, as every budget write)."""
-    base_currency_lock(user_id=budget.user_id)
+    """Delete the budget (after `_figures_lock`, as every budget write)."""
+    _figures_lock(budget.book)
     budget.delete()
 
 
 @transaction.atomic
 def budgets_copy(
-    *, user: Any, from_month: date, to_month: date, overwrite: bool = False
+    *, book: Book, user: Any, from_month: date, to_month: date, overwrite: bool = False
 ) -> dict[str, int]:
-    """Copy a month's budgets to another month.
+    """Copy a month's budgets of the book to another month; `user` (the member copying)
+    is the creator of the new ones.
 
     Existing budgets of the target month are updated only with `overwrite`; otherwise
     they are left alone and counted as skipped. Returns {created, updated, skipped}.
@@ -101,17 +117,17 @@ def budgets_copy(
     month ends with one budget per (scope, category).
     """
     counts = {"created": 0, "updated": 0, "skipped": 0}
-    base_currency_lock(user_id=user.pk)
+    _figures_lock(book)
     existing = {
-        (b.scope, b.category_id): b for b in Budget.objects.filter(user=user, month=to_month)
+        (b.scope, b.category_id): b for b in Budget.objects.filter(book=book, month=to_month)
     }
     # One order for every copy, so concurrent copies wait on each other's rows in the
     # same sequence and cannot deadlock.
-    sources = Budget.objects.filter(user=user, month=from_month).order_by("scope", "category_id")
+    sources = Budget.objects.filter(book=book, month=from_month).order_by("scope", "category_id")
     for source in sources:
         values = {field: getattr(source, field) for field in EDITABLE_FIELDS}
         key = {
-            "user": user,
+            "book": book,
             "month": to_month,
             "scope": source.scope,
             "category_id": source.category_id,
@@ -120,7 +136,7 @@ def budgets_copy(
         if target is None:
             try:
                 with transaction.atomic():
-                    Budget.objects.create(**key, **values)
+                    Budget.objects.create(**key, user=user, **values)
                 counts["created"] += 1
                 continue
             except IntegrityError:
@@ -133,24 +149,25 @@ def budgets_copy(
             counts["updated"] += 1
         else:
             counts["skipped"] += 1
-    budget_alerts_check(user=user, months=[(to_month.year, to_month.month)])
+    budget_alerts_check(book=book, months=[(to_month.year, to_month.month)])
     return counts
 
 
-def _alert(user: Any, line: BudgetLine, month_label: str) -> None:
+def _alert(book: Book, line: BudgetLine, month_label: str) -> None:
     budget, level = line.budget, line.status
     name = budget.category.name if budget.category_id else "Overall"
-    currency = user.base_currency
+    currency = book.base_currency
     spent, available = format_amount(line.spent, currency), format_amount(line.available, currency)
     if level == EXCEEDED:
         kind, title = NotificationKind.BUDGET_EXCEEDED, f"Budget exceeded: {name} ({month_label})"
     else:
         kind, title = NotificationKind.BUDGET_WARN, f"Budget nearly used: {name} ({month_label})"
-    notify(
-        user=user,
+    who = "You have" if book.is_personal else f"The members of {book.name} have"
+    notify_members(
+        book=book,
         kind=kind,
         title=title,
-        body=f"You have spent {spent} {currency} of {available} {currency} ({line.percent_used}%).",
+        body=f"{who} spent {spent} {currency} of {available} {currency} ({line.percent_used}%).",
         data={
             "budget": budget.pk,
             "month": month_label,
@@ -163,23 +180,29 @@ def _alert(user: Any, line: BudgetLine, month_label: str) -> None:
     )
 
 
-def budget_alerts_check(*, user: Any, months: Iterable[tuple[int, int]]) -> None:
-    """Notify once per budget, level and month for every budget now at warn or exceeded.
+def budget_alerts_check(*, book: Book, months: Iterable[tuple[int, int]]) -> None:
+    """Notify every member of the book, once per budget, level, month and member, of
+    every budget of these months now at warn or exceeded (each member's own
+    preferences decide in-app and email).
 
     Called after any write that can raise spending against a budget or lower what is
     available: expense writes, budget creation, change and copy.
     """
     for year, month in sorted(set(months)):
         label = format_month(year, month)
-        for line in budget_lines(user=user, year=year, month=month):
+        for line in budget_lines(book=book, year=year, month=month):
             if line.status in (WARN, EXCEEDED):
-                _alert(user, line, label)
+                _alert(book, line, label)
 
 
-def budget_alerts_for_expense_dates(*, user: Any, dates: Iterable[date]) -> None:
-    """Re-check the budget months of these expense dates, and later months whose
-    rollover they feed, when the user has budgets there."""
-    start_day = user.month_start_day
+def budget_alerts_for_expense_dates(
+    *, dates: Iterable[date], book: Book | None = None, user: Any = None
+) -> None:
+    """Re-check the book's budget months of these expense dates, and later months whose
+    rollover they feed, when the book has budgets there. `user` is the member who wrote
+    (their today bounds the look-ahead); without `book`, it is their personal book."""
+    book = book_or_personal(book=book, user=user)
+    start_day = book.month_start_day
     # Budgets exist only for supported months, so a date outside the range has none to check.
     months = {budget_month_of(day, start_day) for day in dates if date_in_range(day)}
     if not months:
@@ -191,7 +214,7 @@ def budget_alerts_for_expense_dates(*, user: Any, dates: Iterable[date]) -> None
     horizon = min(add_months(*max(months), ALERT_LOOKAHEAD_MONTHS), (MAX_DATE.year, MAX_DATE.month))
     label_first, label_horizon = month_date(*first), month_date(*horizon)
     budgeted = set(
-        Budget.objects.filter(user=user, month__gte=label_first, month__lte=label_horizon)
+        Budget.objects.filter(book=book, month__gte=label_first, month__lte=label_horizon)
         .values_list("month", "rollover")
         .distinct()
     )
@@ -206,21 +229,29 @@ def budget_alerts_for_expense_dates(*, user: Any, dates: Iterable[date]) -> None
         key = (label.year, label.month)
         if rollover and first < key <= max(current, max(months)):
             to_check.add(key)
-    budget_alerts_check(user=user, months=to_check)
+    budget_alerts_check(book=book, months=to_check)
 
 
 def budget_alerts_on_expenses_written(
-    sender: Any, *, user: Any, dates: Iterable[date], **kwargs: Any
+    sender: Any, *, user: Any, dates: Iterable[date], book: Book | None = None, **kwargs: Any
 ) -> None:
     """Receiver of `expenses.signals.expenses_written` (connected in `BudgetsConfig`):
-    expenses sits below budgets and tells it of new figures instead of calling it."""
-    budget_alerts_for_expense_dates(user=user, dates=dates)
+    expenses sits below budgets and tells it of new figures instead of calling it. The
+    expenses' `book` (the writer's personal book when the sender names none)."""
+    budget_alerts_for_expense_dates(book=book, user=user, dates=dates)
 
 
 @transaction.atomic
-def budgets_convert_currency(*, user: Any, base_currency: str, on: date | None = None) -> int:
-    """Re-express every budget amount in `base_currency` at the latest rate on or before
-    `on` (default: the user's today; a budget has no date of its own).
+def budgets_convert_currency(
+    *,
+    base_currency: str,
+    book: Book | None = None,
+    user: Any = None,
+    on: date | None = None,
+) -> int:
+    """Re-express every budget amount of the book (without `book`: `user`'s personal
+    book) in `base_currency` at the latest rate on or before `on` (default: today in
+    `user`'s time zone, else UTC; a budget has no date of its own).
 
     The converter budgets registers for a base-currency change (`users.base_currency`).
     Converts from each budget's stored original (`amount_original` in
@@ -229,10 +260,11 @@ def budgets_convert_currency(*, user: Any, base_currency: str, on: date | None =
     or ConversionOutOfRange (and changes nothing) when a rate is missing or a result
     would be beyond MAX_AMOUNT. Returns how many budgets there are.
     """
-    if on is None:
-        on = user_today(user)
+    book = book_or_personal(book=book, user=user)
+    if on is None:  # a personal book's day is its owner's; a shared book's, UTC's
+        on = user_today(user or book.personal_owner)
     budgets = list(
-        Budget.objects.filter(user=user).only("id", "amount_original", "currency_original")
+        Budget.objects.filter(book=book).only("id", "amount_original", "currency_original")
     )
     converters = {
         currency: converter(from_currency=currency, to_currency=base_currency, on=on)
@@ -242,3 +274,60 @@ def budgets_convert_currency(*, user: Any, base_currency: str, on: date | None =
         budget.amount = converters[budget.currency_original](budget.amount_original)
     Budget.objects.bulk_update(budgets, ["amount"], batch_size=1000)
     return len(budgets)
+
+
+# --- restoring a backup into a book (the backups app calls these) -----------------------
+
+
+@transaction.atomic
+def budgets_restore(
+    *, book: Any, user: Any, items: list[dict[str, Any]]
+) -> tuple[list[Budget], int]:
+    """Store restored budgets in `book` (month, scope, category, amount in the book's base
+    currency, rollover, warn_threshold), in bulk; a budget `book` already has for the same
+    (month, scope, category) is kept and the restored one skipped. No alert is sent.
+    Returns (the budgets stored, how many were skipped). ValidationError on `category`
+    for another book's category."""
+    existing = set(Budget.objects.filter(book=book).values_list("month", "scope", "category_id"))
+    budgets: list[Budget] = []
+    skipped = 0
+    for data in items:
+        category = data.get("category") if data["scope"] == Scope.CATEGORY else None
+        if category is not None and category.book_id not in (None, book.pk):
+            raise ValidationError({"category": ["No such category."]})
+        key = (data["month"], data["scope"], getattr(category, "pk", None))
+        if key in existing:
+            skipped += 1
+            continue
+        existing.add(key)
+        budgets.append(
+            Budget(
+                book=book,
+                user=user,
+                **{**data, "category": category},
+                amount_original=data["amount"],
+                currency_original=book.base_currency,
+            )
+        )
+    Budget.objects.bulk_create(budgets)
+    return budgets, skipped
+
+
+def budgets_clear_book(*, book: Any) -> int:
+    """Delete every budget of `book` (a backup restored in replace mode); returns how many."""
+    _, deleted = Budget.objects.filter(book=book).delete()
+    return deleted.get(Budget._meta.label, 0)
+
+
+# --- moving budgets to another category (the categories app calls this) ----------------
+
+
+def budgets_reassign_category(*, book: Any, from_category: Any, to_category: Any) -> int:
+    """Move `book`'s budgets of one category to another (a category deleted with
+    `?reassign_to=`); `book` None: every book's (a system category). Returns how many.
+    IntegrityError when the target already has a budget for the same month (the caller
+    answers 409 and rolls back)."""
+    budgets = Budget._base_manager.filter(category=from_category)
+    if book is not None:
+        budgets = budgets.filter(book=book)
+    return budgets.update(category=to_category, updated_at=timezone.now())

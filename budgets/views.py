@@ -1,7 +1,13 @@
-"""/budgets/: CRUD with upsert on POST, monthly status, and copy between months."""
+"""/budgets/: CRUD with upsert on POST, monthly status, and copy between months.
+
+Served for the caller's personal book at the top level and for any book they belong to
+under /books/{book_id}/ (SPEC §14): `BookScopedMixin` decides which budgets a request
+sees and who may write them.
+"""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -10,10 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from books.scoping import BookScopedMixin
 from core.dates import budget_month_of, user_today
 from core.filters import StrictOrderingFilter
 from core.schema import VALIDATION_ERROR, crud_schema, request_example
-from core.views import OwnedQuerysetMixin
 
 from . import services
 from .filters import BudgetFilter
@@ -36,7 +42,7 @@ BUDGET = {
     "warn_threshold": "0.80",
 }
 BUDGET_RULES = (
-    "`amount` is in your base currency. `category` (an expense category) is required "
+    "`amount` is in the book's base currency. `category` (an expense category) is required "
     "with `scope: category` and must be absent or null with `scope: overall`. "
     "`warn_threshold` is a fraction in (0, 1] (default 0.80). With `rollover`, the "
     "previous month's unused amount of the same budget is added to this month's."
@@ -57,7 +63,7 @@ BUDGET_RULES = (
             "One budget per (month, scope, category): if it exists it is updated and the "
             "answer is 200, otherwise 201. " + BUDGET_RULES,
         ),
-        "retrieve": ("Get a budget", "One of your budgets; another user's is 404."),
+        "retrieve": ("Get a budget", "One budget of the book; another book's is 404."),
         "update": (
             "Replace a budget",
             BUDGET_RULES + " Moving it onto the key of another budget of yours is a 400.",
@@ -78,7 +84,7 @@ BUDGET_RULES = (
     },
     create={200: BudgetSerializer},
 )
-class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+class BudgetViewSet(BookScopedMixin, viewsets.ModelViewSet):
     """Monthly budgets. POST creates (201) or updates the budget with the same
     (month, scope, category) (200)."""
 
@@ -92,13 +98,15 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     ordering_fields = ["month", "amount", "created_at"]
     ordering = ["-month", "scope"]
 
-    def get_owned_queryset(self):  # type: ignore[no-untyped-def]
-        return self.queryset.select_related("category", "user")
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("category", "book")
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        budget, created = services.budget_upsert(user=request.user, data=serializer.validated_data)
+        budget, created = services.budget_upsert(
+            book=self.book, user=request.user, data=serializer.validated_data
+        )
         return Response(
             self.get_serializer(budget).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -123,7 +131,7 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         description=(
             "For each budget of the month (and `overall`, or null): `rollover_in`, "
             "`available` (amount + rollover), `spent` (the month's expenses in the category "
-            "and its subcategories, in your base currency), `remaining`, `percent_used` and "
+            "and its subcategories, in the book's base currency), `remaining`, `percent_used` and "
             "`status` (`ok`, `warn` from `warn_threshold`, `exceeded`); plus "
             "`unbudgeted_spent` for categories without a budget. Months are your budget "
             "months (`month_start_day`). Drawn as a chart by "
@@ -131,7 +139,7 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         ),
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
-    def status(self, request: Request) -> Response:
+    def status(self, request: Request, **kwargs: object) -> Response:
         """Spent, rollover, available, remaining and level of every budget of a month."""
         raw = request.query_params.get("month")
         if raw:  # `?month=` (empty) is the current month, as no `month` is
@@ -140,8 +148,8 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
             chosen = query.validated_data["month"]
             year, month = chosen.year, chosen.month
         else:
-            year, month = budget_month_of(user_today(request.user), request.user.month_start_day)
-        data = budget_status(user=request.user, year=year, month=month)
+            year, month = budget_month_of(user_today(request.user), self.book.month_start_day)
+        data = budget_status(book=self.book, year=year, month=month)
         return Response(BudgetStatusSerializer(data, context={"currency": data["currency"]}).data)
 
     @extend_schema(
@@ -158,9 +166,11 @@ class BudgetViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         ],
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
-    def copy(self, request: Request) -> Response:
+    def copy(self, request: Request, **kwargs: object) -> Response:
         """Copy one month's budgets to another (existing ones kept unless `overwrite`)."""
         serializer = BudgetCopySerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        counts = services.budgets_copy(user=request.user, **serializer.validated_data)
+        counts = services.budgets_copy(
+            book=self.book, user=request.user, **serializer.validated_data
+        )
         return Response(counts)

@@ -12,9 +12,9 @@ from .models import Category, Kind, Rule, RuleField, RuleOperator
 class CategoryFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=Kind.choices, help_text="`expense` or `income`.")
     is_system = StrictBooleanFilter(
-        field_name="user",
+        field_name="book",
         lookup_expr="isnull",
-        help_text="true: system categories only; false: your own only.",
+        help_text="true: system categories only; false: the book's own only.",
     )
     top_level = StrictBooleanFilter(
         field_name="parent",

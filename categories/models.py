@@ -1,4 +1,8 @@
-"""Categories (system and per-user), tags and auto-categorisation rules (SPEC §5)."""
+"""Categories (system and per-book), tags and auto-categorisation rules (SPEC §5, §14).
+
+Which of them a request sees is decided by `books.scoping` (the book's own plus the
+system categories), never here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from books.models import BookOwnedModel, fill_personal_book
 from core.models import TimeStampedModel
 
 
@@ -15,22 +20,25 @@ class Kind(models.TextChoices):
     INCOME = "income", "Income"
 
 
-class CategoryQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CategoryQuerySet:  # type: ignore[no-untyped-def]
-        """System categories plus the user's own."""
-        return self.filter(Q(user__isnull=True) | Q(user=user))
-
-
 class Category(TimeStampedModel):
-    """A system category has no owner (`user` is null) and is visible to everyone."""
+    """A system category is held by no book (`book` is null) and is visible in every book."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+    book = models.ForeignKey(
+        "books.Book",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="+",
-        help_text="Owner; empty for system categories.",
+        editable=False,
+        help_text="The book holding it; empty for system categories.",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The member who created it; empty for system categories.",
     )
     name = models.CharField(max_length=64)
     kind = models.CharField(max_length=7, choices=Kind.choices)
@@ -40,8 +48,6 @@ class Category(TimeStampedModel):
     icon = models.CharField(max_length=64, blank=True, default="")
     color = models.CharField(max_length=7, blank=True, default="")
 
-    objects = CategoryQuerySet.as_manager()
-
     class Meta:
         ordering = ["kind", "name", "id"]
         verbose_name_plural = "categories"
@@ -49,14 +55,14 @@ class Category(TimeStampedModel):
             models.UniqueConstraint(
                 Lower("name"),
                 "kind",
-                "user",
-                condition=Q(user__isnull=False),
-                name="categories_unique_name_per_user_kind_ci",
+                "book",
+                condition=Q(book__isnull=False),
+                name="categories_unique_name_per_book_kind_ci",
             ),
             models.UniqueConstraint(
                 Lower("name"),
                 "kind",
-                condition=Q(user__isnull=True),
+                condition=Q(book__isnull=True),
                 name="categories_unique_system_name_per_kind_ci",
             ),
             models.CheckConstraint(
@@ -64,31 +70,27 @@ class Category(TimeStampedModel):
             ),
             models.CheckConstraint(condition=~Q(name=""), name="categories_name_not_empty"),
         ]
-        indexes = [models.Index(fields=["user", "kind"], name="categories_user_kind_idx")]
+        indexes = [models.Index(fields=["book", "kind"], name="categories_book_kind_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
 
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        fill_personal_book(self)
+        super().save(*args, **kwargs)
+
     @property
     def is_system(self) -> bool:
-        return self.user_id is None
+        return self.book_id is None
 
 
-class TagQuerySet(models.QuerySet):
-    def visible_to(self, user) -> TagQuerySet:  # type: ignore[no-untyped-def]
-        return self.filter(user=user)
-
-
-class Tag(TimeStampedModel):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+class Tag(BookOwnedModel):
     name = models.CharField(max_length=64)
-
-    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), "user", name="tags_unique_name_per_user_ci"),
+            models.UniqueConstraint(Lower("name"), "book", name="tags_unique_name_per_book_ci"),
             models.CheckConstraint(condition=~Q(name=""), name="tags_name_not_empty"),
         ]
 
@@ -109,15 +111,9 @@ class RuleOperator(models.TextChoices):
     REGEX = "regex", "Regular expression"
 
 
-class RuleQuerySet(models.QuerySet):
-    def visible_to(self, user) -> RuleQuerySet:  # type: ignore[no-untyped-def]
-        return self.filter(user=user)
-
-
-class Rule(TimeStampedModel):
+class Rule(BookOwnedModel):
     """Sets the category (and adds tags) of a new uncategorised record that matches."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     field = models.CharField(max_length=11, choices=RuleField.choices, default=RuleField.ANY)
     operator = models.CharField(
@@ -130,12 +126,10 @@ class Rule(TimeStampedModel):
     priority = models.IntegerField(default=100, help_text="Lower numbers are tried first.")
     active = models.BooleanField(default=True)
 
-    objects = RuleQuerySet.as_manager()
-
     class Meta:
         ordering = ["priority", "id"]
         indexes = [
-            models.Index(fields=["user", "active", "priority"], name="rules_user_active_idx")
+            models.Index(fields=["book", "active", "priority"], name="rules_book_active_idx")
         ]
 
     def __str__(self) -> str:
@@ -149,14 +143,13 @@ class RuleApplicationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class RuleApplication(TimeStampedModel):
+class RuleApplication(BookOwnedModel):
     """One large run of `POST /rules/apply/`, handed to the task queue and polled by its owner.
 
     Counts are filled in when the run is `done`; a `failed` run changed nothing (it runs
     in one transaction).
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     only_uncategorized = models.BooleanField(default=True)
     status = models.CharField(
         max_length=7, choices=RuleApplicationStatus.choices, default=RuleApplicationStatus.QUEUED
@@ -183,7 +176,7 @@ class RuleApplication(TimeStampedModel):
                 name="rule_applications_changed_is_sum",
             ),
         ]
-        indexes = [models.Index(fields=["user", "-created_at"], name="rule_applications_user_idx")]
+        indexes = [models.Index(fields=["book", "-created_at"], name="rule_applications_book_idx")]
 
     def __str__(self) -> str:
         return f"Rule application {self.pk} ({self.status})"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import OwnedPrimaryKeyRelatedField, StrictModelSerializer, StrictSerializer
+from books.scoping import BookPrimaryKeyRelatedField, request_book
+from core.serializers import StrictModelSerializer, StrictSerializer
 from users.roles import is_admin
 
 from . import services
@@ -26,15 +27,16 @@ def _same_name(queryset: QuerySet, name: str) -> QuerySet:
 
 
 class CategorySerializer(StrictModelSerializer):
-    """A system category (`is_system`) has no owner and is visible to every user."""
+    """A system category (`is_system`) is held by no book and is visible in every book."""
 
     name = serializers.CharField(max_length=services.NAME_MAX_LENGTH)
     kind = serializers.ChoiceField(
         choices=Kind.choices,
         help_text="Fixed at creation: records and budgets rely on a category's kind.",
     )
-    parent = OwnedPrimaryKeyRelatedField(
+    parent = BookPrimaryKeyRelatedField(
         queryset=Category.objects.all(),
+        include_shared_rows=True,
         allow_null=True,
         required=False,
         help_text="A top-level category of the same kind (one level of nesting).",
@@ -84,11 +86,11 @@ class CategorySerializer(StrictModelSerializer):
         if instance is None:
             # Mass assignment guard: only an Admin's is_system=true has any effect.
             as_system = bool(attrs.get("is_system")) and is_admin(self._user())
-            owner = None if as_system else self._user()
+            book = None if as_system else request_book(self.context["request"])
             kind = attrs["kind"]
         else:
             as_system = instance.is_system
-            owner = instance.user
+            book = instance.book
             kind = instance.kind
             if "kind" in attrs and attrs["kind"] != instance.kind:
                 raise serializers.ValidationError(
@@ -103,22 +105,22 @@ class CategorySerializer(StrictModelSerializer):
         attrs["is_system"] = as_system
 
         if "name" in attrs:
-            self._validate_unique_name(attrs["name"], kind=kind, owner=owner)
+            self._validate_unique_name(attrs["name"], kind=kind, book=book)
         if attrs.get("parent") is not None:
             self._validate_parent(attrs["parent"], kind=kind, as_system=as_system)
         return attrs
 
-    def _validate_unique_name(self, name: str, *, kind: str, owner: Any) -> None:
-        # A user's name may not repeat one of their own or a system name of that kind;
-        # a system name is checked only against system names (never against users' data).
-        owners = Q(user__isnull=True) if owner is None else Q(user__isnull=True) | Q(user=owner)
-        clashes = _same_name(Category.objects.filter(owners, kind=kind), name)
+    def _validate_unique_name(self, name: str, *, kind: str, book: Any) -> None:
+        # A book's name may not repeat one of the book's own or a system name of that
+        # kind; a system name is checked only against system names (never books' data).
+        books = Q(book__isnull=True) if book is None else Q(book__isnull=True) | Q(book=book)
+        clashes = _same_name(Category.objects.filter(books, kind=kind), name)
         if self.instance is not None:
             clashes = clashes.exclude(pk=self.instance.pk)
-        clash = clashes.order_by("user_id").first()
+        clash = clashes.order_by(F("book_id").asc(nulls_first=True)).first()  # system first
         if clash is None:
             return
-        if clash.is_system and owner is not None:
+        if clash.is_system and book is not None:
             message = f"'{clash.name}' is a system {kind} category; choose another name."
         else:
             message = f"A {kind} category named '{clash.name}' already exists."
@@ -150,11 +152,12 @@ class TagSerializer(StrictModelSerializer):
         read_only_fields = ["id"]
 
     def validate_name(self, value: str) -> str:
-        clashes = _same_name(Tag.objects.filter(user=self.context["request"].user), value)
+        book = self.instance.book if self.instance else request_book(self.context["request"])
+        clashes = _same_name(Tag.objects.filter(book=book), value)
         if self.instance is not None:
             clashes = clashes.exclude(pk=self.instance.pk)
         if clashes.exists():
-            raise serializers.ValidationError("You already have a tag with this name.")
+            raise serializers.ValidationError(services.TAG_NAME_TAKEN)
         return value
 
 
@@ -188,9 +191,10 @@ class RuleSerializer(StrictModelSerializer):
             f"(at most {services.REGEX_MAX_LENGTH} characters, kept as sent)."
         ),
     )
-    category = OwnedPrimaryKeyRelatedField(
+    category = BookPrimaryKeyRelatedField(
         queryset=Category.objects.all(),
-        help_text="A system category or one of your own; its kind decides which records "
+        include_shared_rows=True,
+        help_text="A system category or one of the book's; its kind decides which records "
         "(expenses or income) the rule applies to.",
     )
     add_tags = TagNamesField(required=False, default=list)

@@ -1,6 +1,8 @@
 """Writes and matching rules for categories, tags and auto-categorisation rules (SPEC §5).
 
 Views and other apps call these functions; they never write these models directly.
+Custom categories, tags and rules belong to one book (SPEC §14): every function takes
+the `book` it works in; `user` only names the member who creates something.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from typing import Any
 import regex
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from books.models import Book
 from core.exceptions import ConflictError
 from core.locks import UserLock, user_lock
 
@@ -59,6 +62,16 @@ RULE_FIELDS = (
 )
 
 
+def _book_or_personal(book: Book | None, user: Any) -> Book:
+    """`book`, or the personal book of `user` for a caller that does not name a book yet
+    (the top-level paths mean the personal book, SPEC §14)."""
+    if book is not None:
+        return book
+    if user is None:
+        raise ValueError("Name the book (or the user whose personal book is meant).")
+    return Book.objects.get(personal_owner_id=user.pk)
+
+
 # --- categories ---------------------------------------------------------------------
 
 
@@ -66,18 +79,28 @@ def _name_taken_error() -> ValidationError:
     return ValidationError({"name": ["A category with this name and kind already exists."]})
 
 
-def category_create(*, user: Any, data: Mapping[str, Any], as_system: bool = False) -> Category:
-    """Create a category owned by `user`, or a system category (no owner) if `as_system`.
+def category_create(
+    *,
+    user: Any,
+    data: Mapping[str, Any],
+    as_system: bool = False,
+    book: Book | None = None,
+) -> Category:
+    """Create a category in `book` (created by `user`; `book` defaults to their personal
+    book), or a system category (no book, no creator) if `as_system`.
 
     `data` has already been validated (serializer). The database's unique constraints
     decide under concurrency: a duplicate name raises `ValidationError` on `name`.
     """
-    category = Category(user=None if as_system else user)
+    if as_system:
+        category = Category(book=None, user=None)
+    else:
+        category = Category(book=_book_or_personal(book, user), user=user)
     return _category_save(category, data, CATEGORY_FIELDS)
 
 
 def category_update(*, category: Category, data: Mapping[str, Any]) -> Category:
-    """Change name, parent, icon or color; the owner and the kind never change here.
+    """Change name, parent, icon or color; the book and the kind never change here.
 
     Raises `ValidationError` on `name` when the new name collides (also under concurrency).
     """
@@ -95,6 +118,20 @@ def _category_save(category: Category, data: Mapping[str, Any], fields: Iterable
     except IntegrityError:
         raise _name_taken_error() from None
     return category
+
+
+# How the rows of each model that protects its category move to another category,
+# registered by the app owning the model (expenses, income, budgets, recurring items)
+# from `AppConfig.ready()`: those apps sit above categories, which must not name them
+# nor write their rows (the pattern of `register_rule_target`).
+_category_reassigners: dict[type[models.Model], Callable[..., int]] = {}
+
+
+def register_category_reassign(model: type[models.Model], *, reassign: Callable[..., int]) -> None:
+    """Declare the service that moves `model`'s rows between categories:
+    `reassign(book=, from_category=, to_category=)` → rows moved, where `book` is the
+    category's book (None for a system category: rows of every book move)."""
+    _category_reassigners[model] = reassign
 
 
 def protected_relations() -> list[models.ForeignObjectRel]:
@@ -132,13 +169,13 @@ def _check_reassign_target(category: Category, reassign_to: Category) -> None:
         raise ValidationError(
             {"reassign_to": [f"Must be a category of the same kind ({category.kind})."]}
         )
-    if category.user_id is None and reassign_to.user_id is not None:
-        # A system category's records belong to many users; they may only move to
-        # another category every one of those users can see.
+    if category.book_id is None and reassign_to.book_id is not None:
+        # A system category's records belong to many books; they may only move to
+        # another category every one of those books can see.
         raise ValidationError(
             {"reassign_to": ["Records of a system category can only move to a system category."]}
         )
-    if category.user_id is not None and reassign_to.user_id not in (None, category.user_id):
+    if category.book_id is not None and reassign_to.book_id not in (None, category.book_id):
         raise ValidationError({"reassign_to": ["No such category."]})
 
 
@@ -148,7 +185,8 @@ def category_delete(*, category: Category, reassign_to: Category | None = None) 
     Without `reassign_to`, raises `ConflictError` (409, code `category_in_use`) when any
     record protecting its category (expenses, income, budgets…) uses it. With
     `reassign_to` (same kind, not itself; a system category for a system one), those
-    records — and the rules pointing at it — move there first, all in one transaction.
+    records — through their own apps' services (`register_category_reassign`) — and the
+    rules pointing at it move there first, all in one transaction.
     If moving them breaks a constraint (e.g. a budget already exists for the target),
     raises `ConflictError` and nothing changes. Raises `ValidationError` on
     `reassign_to` for an unsuitable target.
@@ -157,10 +195,14 @@ def category_delete(*, category: Category, reassign_to: Category | None = None) 
         _check_reassign_target(category, reassign_to)
         try:
             with transaction.atomic():
-                for relation in protected_relations():
-                    relation.related_model._base_manager.filter(
-                        **{relation.field.name: category}
-                    ).update(**{relation.field.name: reassign_to})
+                for model in dict.fromkeys(rel.related_model for rel in protected_relations()):
+                    reassign = _category_reassigners.get(model)
+                    if reassign is None:
+                        raise ImproperlyConfigured(
+                            f"{model._meta.label} protects its category but registered no "
+                            "service to move its rows (register_category_reassign)."
+                        )
+                    reassign(book=category.book, from_category=category, to_category=reassign_to)
                 Rule.objects.filter(category=category).update(category=reassign_to)
                 category.delete()
         except (IntegrityError, models.ProtectedError):
@@ -192,6 +234,7 @@ def category_delete(*, category: Category, reassign_to: Category | None = None) 
 
 
 _TAG_ERRORS_MAX = 10
+TAG_NAME_TAKEN = "This book already has a tag with this name."
 
 
 def _too_many_tags_message(limit: int) -> str:
@@ -235,48 +278,56 @@ def tag_names_clean(names: Iterable[str], *, max_count: int | None = None) -> li
     return cleaned
 
 
-def _tag_lookup(user: Any, name: str) -> Tag | None:
+def _tag_lookup(book: Book, name: str) -> Tag | None:
     # Lower() on both sides: exactly the semantics of the unique constraint.
     return (
         Tag.objects.annotate(lower_name=Lower("name"))
-        .filter(user=user, lower_name=Lower(Value(name)))
+        .filter(book=book, lower_name=Lower(Value(name)))
         .first()
     )
 
 
-def _tags_existing(user: Any, names: list[str]) -> dict[str, Tag]:
-    """The user's existing tags for `names`, keyed by casefolded name (one query)."""
+def _tags_existing(book: Book, names: list[str]) -> dict[str, Tag]:
+    """The book's existing tags for `names`, keyed by casefolded name (one query)."""
     condition = Q()
     for name in names:
         condition |= Q(lower_name=Lower(Value(name)))
-    tags = Tag.objects.annotate(lower_name=Lower("name")).filter(condition, user=user)
+    tags = Tag.objects.annotate(lower_name=Lower("name")).filter(condition, book=book)
     return {tag.name.casefold(): tag for tag in tags}
 
 
-def _check_tag_room(user: Any, new: int) -> None:
-    """Raise `ValidationError` on `tags` unless `new` more tags fit under TAGS_MAX_PER_USER."""
+def _check_tag_room(book: Book, new: int) -> None:
+    """Raise `ValidationError` on `tags` unless `new` more tags fit in the book under
+    TAGS_MAX_PER_USER (the cap of one book's tags)."""
     limit = settings.TAGS_MAX_PER_USER
-    have = Tag.objects.filter(user=user).count()
+    have = Tag.objects.filter(book=book).count()
     if have + new > limit:
         raise ValidationError(
             {
                 "tags": [
-                    f"You can have at most {limit} tags (you have {have}); "
+                    f"A book can have at most {limit} tags (this one has {have}); "
                     "reuse or delete tags before adding new ones."
                 ]
             }
         )
 
 
-def tags_resolve(*, user: Any, names: Iterable[str], max_count: int | None = None) -> list[Tag]:
-    """The user's tags for `names`, creating those that do not exist yet.
+def tags_resolve(
+    *,
+    user: Any,
+    names: Iterable[str],
+    max_count: int | None = None,
+    book: Book | None = None,
+) -> list[Tag]:
+    """The book's tags for `names`, creating (as `user`'s) those that do not exist yet.
 
-    Names are trimmed and matched case-insensitively, so an existing "Coffee" is reused
-    for "coffee"; the result follows the input order without duplicates. Safe when
-    another request creates the same tag concurrently. Raises `ValidationError` on
-    `tags` for an empty name, one longer than 64 characters, more than `max_count`
-    names (default TAGS_MAX_PER_RECORD: the tags of one record) or when creating the
-    missing ones would take the user past TAGS_MAX_PER_USER (nothing is created then).
+    `book` defaults to `user`'s personal book. Names are trimmed and matched
+    case-insensitively, so an existing "Coffee" is reused for "coffee"; the result
+    follows the input order without duplicates. Safe when another request creates the
+    same tag concurrently. Raises `ValidationError` on `tags` for an empty name, one
+    longer than 64 characters, more than `max_count` names (default
+    TAGS_MAX_PER_RECORD: the tags of one record) or when creating the missing ones would
+    take the book past TAGS_MAX_PER_USER (nothing is created then).
     """
     try:
         cleaned = tag_names_clean(names, max_count=max_count)
@@ -285,26 +336,29 @@ def tags_resolve(*, user: Any, names: Iterable[str], max_count: int | None = Non
     if not cleaned:
         return []
 
-    existing = _tags_existing(user, cleaned)
+    book = _book_or_personal(book, user)
+    existing = _tags_existing(book, cleaned)
     missing = [name for name in cleaned if name.casefold() not in existing]
     if missing:
         with transaction.atomic():
-            user_lock(UserLock.TAGS, user.pk)  # serialize capped inserts
-            _check_tag_room(user, len(missing))
-            return _tags_create_missing(user, cleaned, existing)
+            user_lock(UserLock.TAGS, book.pk)  # serialize the book's capped inserts
+            _check_tag_room(book, len(missing))
+            return _tags_create_missing(book, user, cleaned, existing)
     return [existing[name.casefold()] for name in cleaned]
 
 
-def _tags_create_missing(user: Any, cleaned: list[str], existing: dict[str, Tag]) -> list[Tag]:
+def _tags_create_missing(
+    book: Book, user: Any, cleaned: list[str], existing: dict[str, Tag]
+) -> list[Tag]:
     tags: list[Tag] = []
     for name in cleaned:
         tag = existing.get(name.casefold())
         if tag is None:
             try:
                 with transaction.atomic():
-                    tag = Tag.objects.create(user=user, name=name)
+                    tag = Tag.objects.create(book=book, user=user, name=name)
             except IntegrityError:
-                tag = _tag_lookup(user, name)
+                tag = _tag_lookup(book, name)
                 if tag is None:  # pragma: no cover - the constraint said it exists
                     raise
             existing[name.casefold()] = tag
@@ -313,20 +367,21 @@ def _tags_create_missing(user: Any, cleaned: list[str], existing: dict[str, Tag]
     return tags
 
 
-def tag_create(*, user: Any, name: str) -> Tag:
-    """Create a tag; raises `ValidationError` on `name` if the user already has it (any
-    case) or already has TAGS_MAX_PER_USER tags."""
+def tag_create(*, user: Any, name: str, book: Book | None = None) -> Tag:
+    """Create a tag in `book` (default: `user`'s personal book); raises `ValidationError`
+    on `name` if the book already has it (any case) or already has TAGS_MAX_PER_USER tags."""
+    book = _book_or_personal(book, user)
     with transaction.atomic():
-        user_lock(UserLock.TAGS, user.pk)  # serialize capped inserts
+        user_lock(UserLock.TAGS, book.pk)  # serialize the book's capped inserts
         try:
-            _check_tag_room(user, 1)
+            _check_tag_room(book, 1)
         except ValidationError as exc:
             raise ValidationError({"name": exc.message_dict["tags"]}) from None
         try:
             with transaction.atomic():
-                return Tag.objects.create(user=user, name=name)
+                return Tag.objects.create(book=book, user=user, name=name)
         except IntegrityError:
-            raise ValidationError({"name": ["You already have a tag with this name."]}) from None
+            raise ValidationError({"name": [TAG_NAME_TAKEN]}) from None
 
 
 def tag_update(*, tag: Tag, name: str) -> Tag:
@@ -336,7 +391,7 @@ def tag_update(*, tag: Tag, name: str) -> Tag:
         with transaction.atomic():
             tag.save()
     except IntegrityError:
-        raise ValidationError({"name": ["You already have a tag with this name."]}) from None
+        raise ValidationError({"name": [TAG_NAME_TAKEN]}) from None
     return tag
 
 
@@ -369,49 +424,54 @@ def rule_validate_pattern(value: str, operator: str, *, case_sensitive: bool = F
         raise ValidationError({"value": [f"Invalid regular expression: {exc}"]}) from None
 
 
-def _resolve_add_tags(user: Any, names: list[str]) -> list[Tag]:
+def _resolve_add_tags(book: Book, user: Any, names: list[str]) -> list[Tag]:
     try:
-        return tags_resolve(user=user, names=names)
+        return tags_resolve(book=book, user=user, names=names)
     except ValidationError as exc:
         raise ValidationError({"add_tags": exc.message_dict.get("tags", exc.messages)}) from None
 
 
 @transaction.atomic
-def rule_create(*, user: Any, data: Mapping[str, Any]) -> Rule:
-    """Create a rule and its tags (unknown tag names are created), in one transaction.
+def rule_create(*, user: Any, data: Mapping[str, Any], book: Book | None = None) -> Rule:
+    """Create a rule in `book` (default: `user`'s personal book) and its tags (unknown tag
+    names are created in the book), in one transaction.
 
-    `data` has been validated (category visible to `user`, regex compiles).
+    `data` has been validated (category of the book or a system one, regex compiles).
     `add_tags` is a list of tag names. Raises `ConflictError` (409, `rule_limit_reached`)
-    when the user already has RULES_MAX_PER_USER rules — also under concurrency.
+    when the book already has RULES_MAX_PER_USER rules — also under concurrency.
     """
     rule_validate_pattern(
         data["value"],
         data.get("operator", RuleOperator.CONTAINS),
         case_sensitive=data.get("case_sensitive", False),
     )
-    user_lock(UserLock.RULES, user.pk)  # serialize capped inserts
+    book = _book_or_personal(book, user)
+    user_lock(UserLock.RULES, book.pk)  # serialize the book's capped inserts
     limit = settings.RULES_MAX_PER_USER
-    if Rule.objects.filter(user=user).count() >= limit:
+    if Rule.objects.filter(book=book).count() >= limit:
         raise ConflictError(
-            f"You can have at most {limit} rules; delete or merge some before adding more.",
+            f"A book can have at most {limit} rules; delete or merge some before adding more.",
             code="rule_limit_reached",
         )
-    rule = Rule(user=user, **{field: data[field] for field in RULE_FIELDS if field in data})
+    rule = Rule(
+        book=book, user=user, **{field: data[field] for field in RULE_FIELDS if field in data}
+    )
     rule.save()
-    rule.add_tags.set(_resolve_add_tags(user, data.get("add_tags", [])))
+    rule.add_tags.set(_resolve_add_tags(book, user, data.get("add_tags", [])))
     return rule
 
 
 @transaction.atomic
-def rule_update(*, rule: Rule, data: Mapping[str, Any]) -> Rule:
-    """Change a rule; `add_tags`, when given, replaces its tags (names, created if new)."""
+def rule_update(*, rule: Rule, data: Mapping[str, Any], user: Any = None) -> Rule:
+    """Change a rule; `add_tags`, when given, replaces its tags (names, created in the
+    rule's book if new, as `user`'s — the member changing it)."""
     for field in RULE_FIELDS:
         if field in data:
             setattr(rule, field, data[field])
     rule_validate_pattern(rule.value, rule.operator, case_sensitive=rule.case_sensitive)
     rule.save()
     if "add_tags" in data:
-        rule.add_tags.set(_resolve_add_tags(rule.user, data["add_tags"]))
+        rule.add_tags.set(_resolve_add_tags(rule.book, user or rule.user, data["add_tags"]))
     return rule
 
 
@@ -481,7 +541,7 @@ _FIELDS = {
 
 
 class RuleMatcher:
-    """A user's active rules, loaded and compiled once, to match many records."""
+    """A book's active rules, loaded and compiled once, to match many records."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self._rules: list[_CompiledRule] = []
@@ -534,15 +594,17 @@ class RuleMatcher:
         return compiled.rule.category, list(compiled.tags)
 
 
-def rules_for(*, user: Any) -> RuleMatcher:
-    """The user's active rules as a reusable matcher (two queries: rules, their tags).
+def rules_for(*, book: Book | None = None, user: Any = None) -> RuleMatcher:
+    """The book's active rules as a reusable matcher (two queries: rules, their tags);
+    `book` defaults to `user`'s personal book.
 
-    Only rules whose category the user can see are kept, so a rule can never put a
-    record into another user's category.
+    Only rules whose category is the book's own or a system one are kept, so a rule can
+    never put a record into another book's category.
     """
+    book = _book_or_personal(book, user)
     rules = (
-        Rule.objects.filter(user=user, active=True)
-        .filter(Q(category__user__isnull=True) | Q(category__user=user))
+        Rule.objects.filter(book=book, active=True)
+        .filter(Q(category__book__isnull=True) | Q(category__book=book))
         .select_related("category")
         .prefetch_related("add_tags")
         .order_by("priority", "id")
@@ -551,15 +613,22 @@ def rules_for(*, user: Any) -> RuleMatcher:
 
 
 def rules_match(
-    *, user: Any, kind: str, description: str, merchant: str = ""
+    *,
+    kind: str,
+    description: str,
+    merchant: str = "",
+    book: Book | None = None,
+    user: Any = None,
 ) -> tuple[Category | None, list[Tag]]:
-    """Category and tags from the user's first matching active rule, or `(None, [])`.
+    """Category and tags from the book's first matching active rule, or `(None, [])`;
+    `book` defaults to `user`'s personal book.
 
     Rules are tried by (priority, id); only rules whose category has `kind` apply. A
     regex that runs longer than `REGEX_TIMEOUT_SECONDS` counts as no match. To match
     many records, build one matcher with `rules_for` and call its `match`.
     """
-    return rules_for(user=user).match(kind=kind, description=description, merchant=merchant)
+    matcher = rules_for(book=book, user=user)
+    return matcher.match(kind=kind, description=description, merchant=merchant)
 
 
 # --- applying rules to stored records -----------------------------------------------
@@ -570,8 +639,8 @@ class RuleTarget:
     """A kind of stored record rules apply to, declared by the app that owns it.
 
     `key` names its count in the result of `rules_apply`; `model` is the record model
-    (a `user` and a `category` foreign key); `apply(user=..., only_uncategorized=...)`
-    runs the user's rules over their records of it and returns how many changed.
+    (a `book` and a `category` foreign key); `apply(book=..., only_uncategorized=...)`
+    runs the book's rules over the book's records of it and returns how many changed.
     """
 
     key: str
@@ -604,11 +673,11 @@ def rule_targets() -> list[RuleTarget]:
     return list(_rule_targets.values())
 
 
-def rules_apply_candidates(*, user: Any, only_uncategorized: bool) -> int:
-    """How many stored records a run of the user's rules looks at (one count per type)."""
+def rules_apply_candidates(*, book: Book, only_uncategorized: bool) -> int:
+    """How many stored records a run of the book's rules looks at (one count per type)."""
     total = 0
     for target in rule_targets():
-        records = target.model._base_manager.filter(user=user)
+        records = target.model._base_manager.filter(book=book)
         if only_uncategorized:
             records = records.filter(category__isnull=True)
         total += records.count()
@@ -616,30 +685,36 @@ def rules_apply_candidates(*, user: Any, only_uncategorized: bool) -> int:
 
 
 @transaction.atomic
-def rules_apply(*, user: Any, only_uncategorized: bool) -> dict[str, int]:
-    """Run the user's active rules over their stored expenses and income, all or nothing.
+def rules_apply(*, book: Book, only_uncategorized: bool) -> dict[str, int]:
+    """Run the book's active rules over its stored expenses and income, all or nothing.
 
     Returns `{"changed", "expenses", "incomes"}`: records that got another category or
     new tags. With `only_uncategorized`, records that have a category keep it.
     """
     result = {"changed": 0}
     for target in rule_targets():
-        result[target.key] = target.apply(user=user, only_uncategorized=only_uncategorized)
+        result[target.key] = target.apply(book=book, only_uncategorized=only_uncategorized)
         result["changed"] += result[target.key]
     return result
 
 
 def rule_application_queue(
-    *, user: Any, only_uncategorized: bool, candidates: int, enqueue: Callable[[int], Any]
+    *,
+    book: Book,
+    user: Any,
+    only_uncategorized: bool,
+    candidates: int,
+    enqueue: Callable[[int], Any],
 ) -> RuleApplication:
-    """Record a large run as `queued` and hand its id to `enqueue` once that is committed.
+    """Record a large run of the book's rules (asked by `user`) as `queued` and hand its
+    id to `enqueue` once that is committed.
 
     `enqueue` is the task queue's entry (`rules_apply_task.delay`); the worker calls
     `rule_application_run`. The caller polls the returned application.
     """
     with transaction.atomic():
         application = RuleApplication.objects.create(
-            user=user, only_uncategorized=only_uncategorized, candidates=candidates
+            book=book, user=user, only_uncategorized=only_uncategorized, candidates=candidates
         )
         transaction.on_commit(lambda: enqueue(application.pk))
     return application
@@ -649,7 +724,7 @@ def rule_application_run(*, application_id: int) -> None:
     """Run one queued application: `running`, then `done` with its counts or `failed`.
 
     Idempotent: an application that is not `queued` (already taken by another worker,
-    finished, or deleted with its user) is left alone. A failure is recorded, not raised,
+    finished, or deleted with its book) is left alone. A failure is recorded, not raised,
     and changes nothing (`rules_apply` is one transaction).
     """
     taken = RuleApplication.objects.filter(
@@ -657,10 +732,10 @@ def rule_application_run(*, application_id: int) -> None:
     ).update(status=RuleApplicationStatus.RUNNING, started_at=timezone.now())
     if not taken:
         return
-    application = RuleApplication.objects.select_related("user").get(pk=application_id)
+    application = RuleApplication.objects.select_related("book").get(pk=application_id)
     try:
         result = rules_apply(
-            user=application.user, only_uncategorized=application.only_uncategorized
+            book=application.book, only_uncategorized=application.only_uncategorized
         )
     except Exception:  # recorded for the poller; the traceback goes to the log
         logger.exception("Rule application %s failed.", application_id)
@@ -677,3 +752,123 @@ def rule_application_run(*, application_id: int) -> None:
         incomes=result["incomes"],
         finished_at=timezone.now(),
     )
+
+
+# --- restoring a backup into a book (the backups app calls these) -----------------------
+
+
+def _restore_category_in_book(category: Category | None, book: Any) -> bool:
+    return category is None or category.book_id in (None, book.pk)
+
+
+def categories_restore(
+    *, book: Any, user: Any, items: Iterable[Mapping[str, Any]]
+) -> list[Category]:
+    """Create restored categories in `book`, in the order given (a parent before its
+    children); each item has CATEGORY_FIELDS, `parent` being a top-level category of
+    `book` or a system one. Raises ValidationError on `parent` for another book's or a
+    nested parent, on `name` for a name (and kind) `book` already has."""
+    created: list[Category] = []
+    for data in items:
+        parent = data.get("parent")
+        if not _restore_category_in_book(parent, book):
+            raise ValidationError({"parent": ["No such category."]})
+        if parent is not None and parent.parent_id is not None:
+            raise ValidationError({"parent": ["The parent must be a top-level category."]})
+        category = Category(book=book, user=user)
+        for field in CATEGORY_FIELDS:
+            if field in data:
+                setattr(category, field, data[field])
+        try:
+            with transaction.atomic():
+                category.save()
+        except IntegrityError:
+            raise _name_taken_error() from None
+        created.append(category)
+    return created
+
+
+def tags_restore(*, book: Any, user: Any, names: Iterable[str]) -> dict[str, Tag]:
+    """Every tag of `book` keyed by casefolded name, after creating those of `names` it
+    lacks (matched case-insensitively). Names are checked as any tag's; at most
+    TAGS_MAX_PER_USER tags per book (ValidationError on `tags`, nothing created)."""
+    names = list(names)
+    try:
+        cleaned = tag_names_clean(names, max_count=max(len(names), 1))
+    except ValidationError as exc:
+        raise ValidationError({"tags": exc.messages}) from None
+    tags = {tag.name.casefold(): tag for tag in Tag.objects.filter(book=book)}
+    missing = [name for name in cleaned if name.casefold() not in tags]
+    if missing:
+        limit = settings.TAGS_MAX_PER_USER
+        if len(tags) + len(missing) > limit:
+            raise ValidationError(
+                {
+                    "tags": [
+                        f"A book can have at most {limit} tags (this one has {len(tags)}); "
+                        f"these {len(missing)} would not fit."
+                    ]
+                }
+            )
+        Tag.objects.bulk_create([Tag(book=book, user=user, name=name) for name in missing])
+        tags = {tag.name.casefold(): tag for tag in Tag.objects.filter(book=book)}
+    return tags
+
+
+@transaction.atomic
+def rules_restore(*, book: Any, user: Any, items: Iterable[Mapping[str, Any]]) -> list[Rule]:
+    """Create restored rules in `book` (RULE_FIELDS plus `add_tags`, a list of names, which
+    are created in `book` if missing). Patterns are checked as on any rule; the category
+    must be `book`'s or a system one; at most RULES_MAX_PER_USER rules per book
+    (ConflictError `rule_limit_reached`)."""
+    items = list(items)
+    if not items:
+        return []
+    limit = settings.RULES_MAX_PER_USER
+    if Rule.objects.filter(book=book).count() + len(items) > limit:
+        raise ConflictError(
+            f"A book can have at most {limit} rules; these {len(items)} would not fit.",
+            code="rule_limit_reached",
+        )
+    for data in items:
+        rule_validate_pattern(
+            data["value"],
+            data.get("operator", RuleOperator.CONTAINS),
+            case_sensitive=data.get("case_sensitive", False),
+        )
+        if data.get("category") is None or not _restore_category_in_book(data["category"], book):
+            raise ValidationError({"category": ["No such category."]})
+    tags = tags_restore(
+        book=book, user=user, names=[name for data in items for name in data.get("add_tags", [])]
+    )
+    rules = [
+        Rule(book=book, user=user, **{field: data[field] for field in RULE_FIELDS if field in data})
+        for data in items
+    ]
+    Rule.objects.bulk_create(rules)
+    through = Rule.add_tags.through
+    links = {
+        (rule.pk, tags[name.casefold()].pk)
+        for rule, data in zip(rules, items, strict=True)
+        for name in data.get("add_tags", [])
+    }
+    through.objects.bulk_create([through(rule_id=rule, tag_id=tag) for rule, tag in links])
+    return rules
+
+
+def rules_clear_book(*, book: Any) -> int:
+    """Delete every rule of `book` (a backup restored in replace mode); returns how many."""
+    _, deleted = Rule.objects.filter(book=book).delete()
+    return deleted.get(Rule._meta.label, 0)
+
+
+def categories_clear_book(*, book: Any) -> dict[str, int]:
+    """Delete `book`'s own categories and tags (a backup restored in replace mode, once the
+    records using them are gone). Raises ProtectedError/RestrictedError while a record
+    still uses a category. Returns {"categories": n, "tags": n}."""
+    _, categories = Category.objects.filter(book=book).delete()
+    _, tags = Tag.objects.filter(book=book).delete()
+    return {
+        "categories": categories.get(Category._meta.label, 0),
+        "tags": tags.get(Tag._meta.label, 0),
+    }

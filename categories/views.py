@@ -1,4 +1,8 @@
-"""/categories/, /tags/ and /rules/ (SPEC §5). Views validate and delegate to services."""
+"""/categories/, /tags/ and /rules/ (SPEC §5). Views validate and delegate to services.
+
+Served at the top level (the caller's personal book) and under /books/{book_id}/
+(SPEC §14); `books.scoping.BookScopedMixin` scopes every queryset to the book.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +25,9 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from books.scoping import BookScopedMixin
 from core.filters import StrictOrderingFilter
 from core.schema import crud_schema, operation_docs, request_example
-from core.views import OwnedQuerysetMixin
 from users.roles import is_admin
 
 from . import services
@@ -42,7 +46,7 @@ from .tasks import rules_apply_task
 
 FILTER_BACKENDS = [DjangoFilterBackend, SearchFilter, StrictOrderingFilter]
 
-NOT_FOUND = OpenApiResponse(description="No such object among yours (or the system's).")
+NOT_FOUND = OpenApiResponse(description="No such object in this book (or the system's).")
 VALIDATION_ERROR = OpenApiResponse(description='Validation error: `{"field": ["message"]}`.')
 SYSTEM_FORBIDDEN = OpenApiResponse(
     description="System categories can only be changed by an Admin "
@@ -69,20 +73,20 @@ SYSTEM_ADMIN_ONLY = (
 
 @extend_schema_view(
     list=operation_docs(
-        "List system categories and your own",
-        "The seeded system categories (shared, `is_system: true`) plus yours, by kind then "
+        "List system categories and the book's own",
+        "The seeded system categories (shared, `is_system: true`) plus the book's, by kind then "
         "name. Filters: `kind`, `is_system`, `top_level`; `search` on the name; `ordering` "
         "by `name`, `kind` or `created_at`. Use these ids as `category` of expenses, "
         "income, budgets, rules and recurring items.",
     ),
     retrieve=operation_docs(
         "Get a category",
-        "A system category or one of yours; another user's category is 404.",
+        "A system category or one of the book's; another book's category is 404.",
         responses={200: CategorySerializer, 404: NOT_FOUND},
     ),
     create=operation_docs(
         "Create a category",
-        "Names are trimmed, 1–64 characters, unique per kind among the categories you see "
+        "Names are trimmed, 1–64 characters, unique per kind among the book's categories "
         "(case-insensitive, system names included). `parent` is an optional top-level "
         "category of the same kind (one level deep). `color` is `#RRGGBB`. Only an Admin "
         "may send `is_system: true` to add a shared category.",
@@ -113,8 +117,8 @@ SYSTEM_ADMIN_ONLY = (
         },
     ),
 )
-class CategoryViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
-    """System categories (no owner, read-only except for Admins) plus the user's own."""
+class CategoryViewSet(BookScopedMixin, viewsets.ModelViewSet):
+    """System categories (no book, read-only except for Admins) plus the book's own."""
 
     queryset = Category.objects.all()
     serializer_class = CategorySerializer
@@ -124,16 +128,14 @@ class CategoryViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     search_fields = ["name"]
     ordering_fields = ["name", "kind", "created_at"]
     ordering = ["kind", "name"]
-
-    def scope_to_user(self, queryset: QuerySet, user: Any) -> QuerySet:
-        # Categories are "system + own", wider than the mixin's owner-only default.
-        return queryset.visible_to(user)
+    # System categories (held by no book) are listed in every book, read-only.
+    include_shared_rows = True
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
         as_system = data.pop("is_system", False)
         serializer.instance = services.category_create(
-            user=self.request.user, data=data, as_system=as_system
+            book=self.book, user=self.request.user, data=data, as_system=as_system
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -190,16 +192,16 @@ class CategoryViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     TagSerializer,
     docs={
         "list": (
-            "List your tags",
+            "List the book's tags",
             "By name; `search` on the name, `ordering` by `name` or `created_at`. Filter "
             "records by one with `GET /expenses/?tag=<name>`.",
         ),
         "create": (
             "Create a tag",
-            "Names are unique per user case-insensitively (at most 64 characters). Tags are "
+            "Names are unique per book case-insensitively (at most 64 characters). Tags are "
             "also created on the fly by the `tags` of an expense or income.",
         ),
-        "retrieve": ("Get a tag", "One of your tags; another user's is 404."),
+        "retrieve": ("Get a tag", "One of the book's tags; another book's is 404."),
         "update": (
             "Rename a tag",
             "Every record carrying the tag shows the new name; names stay unique.",
@@ -219,8 +221,8 @@ class CategoryViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         "partial_update": [request_example({"name": "trip"})],
     },
 )
-class TagViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
-    """The user's tags; names are unique per user case-insensitively."""
+class TagViewSet(BookScopedMixin, viewsets.ModelViewSet):
+    """The book's tags; names are unique per book case-insensitively."""
 
     queryset = Tag.objects.all()
     serializer_class = TagSerializer
@@ -231,7 +233,7 @@ class TagViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.tag_create(
-            user=self.request.user, name=serializer.validated_data["name"]
+            book=self.book, user=self.request.user, name=serializer.validated_data["name"]
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -256,7 +258,7 @@ RULE = {
     RuleSerializer,
     docs={
         "list": (
-            "List your auto-categorisation rules",
+            "List the book's auto-categorisation rules",
             "By `priority` (lowest first). Filters `active`, `field`, `operator`; `search` in "
             "name and value.",
         ),
@@ -266,10 +268,11 @@ RULE = {
             "the first active rule by `priority` whose category has the record's kind and "
             "whose `operator` matches `value` against `field` sets the category and adds "
             "`add_tags`. Regexes are checked on save (at most 200 characters, run with a "
-            "time bound). At most RULES_MAX_PER_USER rules (409). To apply rules to records "
+            "time bound). At most RULES_MAX_PER_USER rules per book (409). To apply rules to "
+            "records "
             "already stored, `POST /rules/apply/`.",
         ),
-        "retrieve": ("Get a rule", "One of your rules; another user's is 404."),
+        "retrieve": ("Get a rule", "One of the book's rules; another book's is 404."),
         "update": (
             "Replace a rule",
             "Same rules as `POST /rules/`; records stored before are not re-run.",
@@ -287,11 +290,12 @@ RULE = {
     },
     create={
         409: OpenApiResponse(
-            description="You already have RULES_MAX_PER_USER rules (`code: rule_limit_reached`)."
+            description="The book already has RULES_MAX_PER_USER rules "
+            "(`code: rule_limit_reached`)."
         )
     },
 )
-class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+class RuleViewSet(BookScopedMixin, viewsets.ModelViewSet):
     """Auto-categorisation rules, tried by `priority` (lowest first), then by age."""
 
     queryset = Rule.objects.all()
@@ -302,17 +306,17 @@ class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     ordering_fields = ["priority", "name", "created_at"]
     ordering = ["priority"]
 
-    def get_owned_queryset(self) -> QuerySet:
-        return Rule.objects.prefetch_related("add_tags")
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.prefetch_related("add_tags")
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.rule_create(
-            user=self.request.user, data=serializer.validated_data
+            book=self.book, user=self.request.user, data=serializer.validated_data
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.rule_update(
-            rule=serializer.instance, data=serializer.validated_data
+            rule=serializer.instance, data=serializer.validated_data, user=self.request.user
         )
 
     @extend_schema(
@@ -327,9 +331,9 @@ class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
             ),
             400: VALIDATION_ERROR,
         },
-        summary="Apply your active rules to existing expenses and income",
+        summary="Apply the book's active rules to its expenses and income",
         description=(
-            "Re-runs your active rules over stored records (only the uncategorised ones "
+            "Re-runs the book's active rules over its stored records (only the uncategorised ones "
             "unless `only_uncategorized` is false), all or nothing. Up to "
             "RULES_APPLY_SYNC_MAX_RECORDS records: 200 with how many changed; more: 202 "
             "with a run to poll at `GET /rules/apply/{id}/`."
@@ -337,7 +341,7 @@ class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         examples=[request_example({"only_uncategorized": True})],
     )
     @action(detail=False, methods=["post"], url_path="apply")
-    def apply(self, request: Request) -> Response:
+    def apply(self, request: Request, **kwargs: Any) -> Response:
         """Re-run the rules over stored records, all or nothing.
 
         Small runs answer 200 with how many records changed; larger ones go to the task
@@ -347,12 +351,13 @@ class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         only_uncategorized = serializer.validated_data["only_uncategorized"]
         candidates = services.rules_apply_candidates(
-            user=request.user, only_uncategorized=only_uncategorized
+            book=self.book, only_uncategorized=only_uncategorized
         )
         if candidates <= settings.RULES_APPLY_SYNC_MAX_RECORDS:
-            result = services.rules_apply(user=request.user, only_uncategorized=only_uncategorized)
+            result = services.rules_apply(book=self.book, only_uncategorized=only_uncategorized)
             return Response(RulesApplyResultSerializer(result).data)
         application = services.rule_application_queue(
+            book=self.book,
             user=request.user,
             only_uncategorized=only_uncategorized,
             candidates=candidates,
@@ -372,10 +377,8 @@ class RuleViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         responses={200: RuleApplicationSerializer, 404: NOT_FOUND},
     )
 )
-class RuleApplicationViewSet(
-    OwnedQuerysetMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    """Large `POST /rules/apply/` runs, each visible to its owner only."""
+class RuleApplicationViewSet(BookScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Large `POST /rules/apply/` runs, visible to the members of their book."""
 
     queryset = RuleApplication.objects.all()
     serializer_class = RuleApplicationSerializer

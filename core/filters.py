@@ -158,7 +158,10 @@ class BudgetMonthFilter(filters.Filter):
     def filter(self, qs: QuerySet, value: str | None) -> QuerySet:
         if not value:
             return qs
-        start_day = getattr(self.parent.request.user, "month_start_day", 1)
+        request = self.parent.request
+        # The request's book (SPEC §14) decides budget months; else the user's own.
+        holder = getattr(request, "book", None) or request.user
+        start_day = getattr(holder, "month_start_day", 1)
         start, end = month_range(*parse_month(value, start_day), start_day=start_day)
         return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lte": end})
 

@@ -19,9 +19,10 @@ class UserLock(IntEnum):
 
     RULES = 0x5255  # rule count cap
     TAGS = 0x5447  # tag count cap
-    BASE_CURRENCY = 0x4243  # base-currency changes (exclusive) vs money writes (shared)
-    IMPORTS = 0x494D  # statement commits and undos (duplicate detection)
-    IMPORT_PROFILES = 0x4950  # saved import mappings: count cap, unique names
+    # Keyed by book id: a book's base-currency changes (exclusive) vs its money writes (shared).
+    BASE_CURRENCY = 0x4243
+    IMPORTS = 0x494D  # keyed by book id: statement commits (duplicate detection)
+    IMPORT_PROFILES = 0x4950  # keyed by book id: saved import mappings' cap, unique names
 
 
 def user_lock(namespace: UserLock, user_id: int, *, shared: bool = False) -> None:

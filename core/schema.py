@@ -64,6 +64,10 @@ class AutoSchema(SpectacularAutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
+        # `@extend_schema(operation_id=…)` replaces get_operation_id below: prefix here too.
+        operation_id = operation.get("operationId", "")
+        if "{book_id}" in self.path and not operation_id.startswith("books_"):
+            operation["operationId"] = f"books_{operation_id}"
         responses = operation.setdefault("responses", {})
         parameters = operation.get("parameters", [])
         if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):

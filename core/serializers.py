@@ -98,7 +98,9 @@ class MonthField(serializers.Field):
     def to_internal_value(self, data: Any) -> date:
         try:
             request = self.context.get("request")
-            start_day = getattr(getattr(request, "user", None), "month_start_day", 1)
+            # The request's book (SPEC §14) decides budget months; else the user's own.
+            holder = getattr(request, "book", None) or getattr(request, "user", None)
+            start_day = getattr(holder, "month_start_day", 1)
             year, month = parse_month(str(data), start_day)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None

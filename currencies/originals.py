@@ -1,12 +1,12 @@
 """Figures kept in the currency they were written in, so a base-currency change converts
 from what the user entered and never from an already-converted value.
 
-Budgets, goals and contributions hold an amount in the owner's base currency (what
+Budgets, goals and contributions hold an amount in their book's base currency (what
 the API shows and every total uses) and, beside it, `amount_original` and
 `currency_original`: the amount as last written and the base currency it was written
 in. `OriginalAmountMixin` keeps the pair true on every write through the ORM, so no
 service can forget it: a new row, or a save that changed the amount, records the
-amount and the owner's base currency (read under the lock of `base_currency_lock`);
+amount and the book's base currency (read under the lock of `base_currency_lock`);
 `bulk_create` fills the pair for rows that lack it. Only a base-currency change
 rewrites the converted amount without touching the originals (with `bulk_update`).
 """
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.contrib.auth import get_user_model
 from django.db import models
 
+from books.models import Book, fill_personal_book
 from users.base_currency import base_currency_lock
 
 _UNSET = object()
@@ -28,13 +28,11 @@ class OriginalsQuerySet(models.QuerySet):
         objs = list(objs)
         missing = [obj for obj in objs if not obj.currency_original]
         if missing:
-            owners = {obj.original_owner_id() for obj in missing}
-            currencies = dict(
-                get_user_model().objects.filter(pk__in=owners).values_list("pk", "base_currency")
-            )
+            books = {obj.original_book_id() for obj in missing}
+            currencies = dict(Book.objects.filter(pk__in=books).values_list("pk", "base_currency"))
             for obj in missing:
                 setattr(obj, obj.original_field, getattr(obj, obj.converted_field))
-                obj.currency_original = currencies[obj.original_owner_id()]
+                obj.currency_original = currencies[obj.original_book_id()]
         created = super().bulk_create(objs, *args, **kwargs)
         for obj in objs:
             obj._loaded_amount = getattr(obj, obj.converted_field)
@@ -55,7 +53,7 @@ class OriginalAmountMixin(models.Model):
         loaded = self.__dict__.get("_loaded_amount", _UNSET)
         if not self.currency_original or (loaded is not _UNSET and amount != loaded):
             setattr(self, self.original_field, amount)
-            self.currency_original = base_currency_lock(user_id=self.original_owner_id())
+            self.currency_original = base_currency_lock(book_id=self.original_book_id())
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {
                     *kwargs["update_fields"],
@@ -71,6 +69,11 @@ class OriginalAmountMixin(models.Model):
         instance._loaded_amount = instance.__dict__.get(cls.converted_field, _UNSET)
         return instance
 
-    def original_owner_id(self) -> int:
-        """The id of the user whose base currency the amount is in."""
-        raise NotImplementedError
+    def original_book_id(self) -> int:
+        """The id of the book whose base currency the amount is in."""
+        book_id = getattr(self, "book_id", None)
+        if book_id is None:
+            # A record saved without a book goes to its creator's personal book.
+            fill_personal_book(self)
+            book_id = self.book_id
+        return book_id

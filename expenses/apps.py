@@ -6,7 +6,7 @@ class ExpensesConfig(AppConfig):
     verbose_name = "Expenses"
 
     def ready(self) -> None:
-        from categories.services import register_rule_target
+        from categories.services import register_category_reassign, register_rule_target
         from users.base_currency import register_converter
 
         from . import services
@@ -15,3 +15,4 @@ class ExpensesConfig(AppConfig):
         # Users and categories sit below expenses and cannot name it: it declares itself.
         register_converter("expenses", services.expenses_recompute_base, records=Expense)
         register_rule_target("expenses", model=Expense, apply=services.expenses_apply_rules)
+        register_category_reassign(Expense, reassign=services.expenses_reassign_category)

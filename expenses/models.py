@@ -26,19 +26,19 @@ class Expense(Transaction):
             # Covering index: report sums over a date range are index-only scans, and
             # the default list order (-date, -id) is this index read backwards.
             models.Index(
-                fields=["user", "date", "id"],
+                fields=["book", "date", "id"],
                 include=["base_amount", "category"],
-                name="expenses_user_date_cover_idx",
+                name="expenses_book_date_cover_idx",
             ),
             models.Index(
-                fields=["user", "date"],
+                fields=["book", "date"],
                 include=["base_amount", "merchant"],
                 condition=~models.Q(merchant=""),
                 name="expenses_merchant_cover_idx",
             ),
-            models.Index(fields=["user", "category", "date"], name="expenses_user_cat_date_idx"),
+            models.Index(fields=["book", "category", "date"], name="expenses_book_cat_date_idx"),
             # Keyset pages for ?ordering=amount / created_at (either direction).
-            models.Index(fields=["user", "amount", "id"], name="expenses_user_amount_idx"),
-            models.Index(fields=["user", "created_at", "id"], name="expenses_user_created_idx"),
+            models.Index(fields=["book", "amount", "id"], name="expenses_book_amount_idx"),
+            models.Index(fields=["book", "created_at", "id"], name="expenses_book_created_idx"),
             *Transaction.import_indexes("expenses"),
         ]

@@ -12,9 +12,9 @@ from .models import Expense
 
 
 def expenses_not_imported(
-    *, user: Any, first: date, last: date
+    *, book: Any, first: date, last: date
 ) -> Iterator[tuple[int, date, Any, str, str, str]]:
     """See `ledger.selectors.transactions_not_imported`; the text is the merchant."""
     return transactions_not_imported(
-        model=Expense, user=user, first=first, last=last, text_field="merchant"
+        model=Expense, book=book, first=first, last=last, text_field="merchant"
     )

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from books.models import Book
 from categories.models import Kind
 from core.exceptions import ForbiddenError
 from ledger import services as ledger
@@ -24,19 +25,23 @@ KIND = Kind.EXPENSE
 
 
 @transaction.atomic
-def expense_create(*, user: Any, data: dict[str, Any]) -> Expense:
-    """Create an expense (see ledger.transaction_create) and send `expenses_written`, on
-    which budgets alerts on thresholds it crosses, in the same transaction."""
-    expense = ledger.transaction_create(model=Expense, kind=KIND, user=user, data=data)
-    expenses_written.send(sender=Expense, user=user, dates=[expense.date])
+def expense_create(*, user: Any, data: dict[str, Any], book: Book | None = None) -> Expense:
+    """Create an expense in `book` (default: `user`'s personal book) by `user` (see
+    ledger.transaction_create) and send `expenses_written`, on which budgets alerts on
+    thresholds it crosses, in the same transaction."""
+    book = ledger.book_or_personal(book=book, user=user)
+    expense = ledger.transaction_create(model=Expense, kind=KIND, book=book, user=user, data=data)
+    expenses_written.send(sender=Expense, user=user, book=book, dates=[expense.date])
     return expense
 
 
 @transaction.atomic
-def expense_update(*, expense: Expense, data: dict[str, Any]) -> Expense:
-    """Update an expense and send `expenses_written` (budget alerts), in one transaction."""
-    expense = ledger.transaction_update(instance=expense, data=data)
-    expenses_written.send(sender=Expense, user=expense.user, dates=[expense.date])
+def expense_update(*, expense: Expense, data: dict[str, Any], user: Any = None) -> Expense:
+    """Update an expense by `user` (default: its creator) and send `expenses_written`
+    (budget alerts), in one transaction. The expense stays in its book."""
+    user = user or expense.user
+    expense = ledger.transaction_update(instance=expense, data=data, user=user)
+    expenses_written.send(sender=Expense, user=user, book=expense.book, dates=[expense.date])
     return expense
 
 
@@ -56,28 +61,41 @@ def expense_check_edit_window(*, expense: Expense, actor: Any) -> None:
         )
 
 
-def expenses_recompute_base(*, user: Any, base_currency: str) -> int:
-    return ledger.transactions_recompute_base(model=Expense, user=user, base_currency=base_currency)
+def expenses_recompute_base(
+    *, base_currency: str, book: Book | None = None, user: Any = None
+) -> int:
+    """Re-express the book's expenses (default: `user`'s personal book) in `base_currency`."""
+    book = ledger.book_or_personal(book=book, user=user)
+    return ledger.transactions_recompute_base(model=Expense, book=book, base_currency=base_currency)
 
 
-def expenses_apply_rules(*, user: Any, only_uncategorized: bool = True) -> int:
+def expenses_apply_rules(*, book: Book, only_uncategorized: bool = True) -> int:
     return ledger.transactions_apply_rules(
-        model=Expense, kind=KIND, user=user, only_uncategorized=only_uncategorized
+        model=Expense, kind=KIND, book=book, only_uncategorized=only_uncategorized
     )
 
 
-def expenses_bulk_import(*, user: Any, rows: list[dict[str, Any]], import_batch: Any) -> int:
-    """Imported outflows become expenses (merchant from the statement); then
+def expenses_reassign_category(*, book: Book | None, from_category: Any, to_category: Any) -> int:
+    return ledger.records_reassign_category(
+        model=Expense, book=book, from_category=from_category, to_category=to_category
+    )
+
+
+def expenses_bulk_import(
+    *, book: Book, user: Any, rows: list[dict[str, Any]], import_batch: Any
+) -> int:
+    """Imported outflows become expenses of `book` (merchant from the statement); then
     `expenses_written` is sent (budget alerts)."""
     count = ledger.transactions_bulk_import(
         model=Expense,
         kind=KIND,
+        book=book,
         user=user,
         rows=rows,
         text_field="merchant",
         import_batch=import_batch,
     )
-    expenses_written.send(sender=Expense, user=user, dates={row["date"] for row in rows})
+    expenses_written.send(sender=Expense, user=user, book=book, dates={row["date"] for row in rows})
     return count
 
 

@@ -1,5 +1,6 @@
 from typing import Any
 
+from books.models import Book
 from core.schema import crud_schema, request_example
 from ledger.views import TransactionViewSet, request_schema
 
@@ -40,14 +41,16 @@ EDIT_WINDOW = (
         ),
         "create": (
             "Record an expense",
-            "`amount`, `date` and `description` are required. `currency` defaults to your "
-            "base currency; `base_amount` and `exchange_rate` are computed from the rate on "
-            "or before `date` (no rate → 400 naming the pair). `category` must be an "
-            "expense category you can see (`GET /categories/?kind=expense`); without one, "
-            "your first matching rule (`/rules/`) may set it. `tags` are names, created "
-            "when new. Attach a `receipt` (image or PDF, ≤ 5 MB) by sending the same "
-            "fields as `multipart/form-data`. May notify you when a budget passes its "
-            "warning level or is exceeded.",
+            "`amount`, `date` and `description` are required. `currency` defaults to the "
+            "book's base currency (your personal book's on the top-level path); "
+            "`base_amount` and `exchange_rate` are computed in it from the rate on or before "
+            "`date` (no rate → 400 naming the pair). `category` must be an expense category "
+            "of the book or a system one (`GET /categories/?kind=expense`; another book's "
+            "→ 400); without one, the book's first matching rule (`/rules/`) may set it. "
+            "`tags` are names of the book's tags, created when new. Attach a `receipt` "
+            "(image or PDF, ≤ 5 MB) by sending the same fields as `multipart/form-data`. "
+            "May notify the book's members when a budget passes its warning level or is "
+            "exceeded.",
         ),
         "retrieve": (
             "Get one of your expenses",
@@ -77,7 +80,9 @@ EDIT_WINDOW = (
     },
 )
 class ExpenseViewSet(TransactionViewSet):
-    """The user's expenses. Filters, search (description, merchant, notes) and ordering."""
+    """The expenses of the request's book (`/expenses/`: the caller's personal book;
+    `/books/{book_id}/expenses/`: that book). Filters, search (description, merchant,
+    notes) and ordering."""
 
     queryset = Expense.objects.all()
     serializer_class = ExpenseSerializer
@@ -87,11 +92,11 @@ class ExpenseViewSet(TransactionViewSet):
     def check_editable(self, instance: Expense) -> None:
         services.expense_check_edit_window(expense=instance, actor=self.request.user)
 
-    def create_record(self, *, user: Any, data: dict[str, Any]) -> Expense:
-        return services.expense_create(user=user, data=data)
+    def create_record(self, *, book: Book, user: Any, data: dict[str, Any]) -> Expense:
+        return services.expense_create(book=book, user=user, data=data)
 
-    def update_record(self, *, instance: Expense, data: dict[str, Any]) -> Expense:
-        return services.expense_update(expense=instance, data=data)
+    def update_record(self, *, instance: Expense, user: Any, data: dict[str, Any]) -> Expense:
+        return services.expense_update(expense=instance, user=user, data=data)
 
     def delete_record(self, *, instance: Expense) -> None:
         services.expense_delete(expense=instance)

@@ -1,5 +1,8 @@
 """The printable monthly report (SPEC §11): GET /export/report.pdf?month=YYYY-MM.
 
+A report is of one book (SPEC §14), named on the page: its records, base currency,
+budget months, budgets and goals.
+
 Every figure comes from the services the JSON reports use — `reports.services.
 month_summary`, `budgets.selectors.budget_status`, `goals.selectors` — and the charts
 are the ones `/reports/charts/` draws, so the PDF never disagrees with the API.
@@ -38,6 +41,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from books.models import Book
 from budgets.models import Scope
 from budgets.selectors import budget_status
 from core.dates import format_month
@@ -243,11 +247,11 @@ def _budget_section(status: dict[str, Any], width: float) -> list[Any]:
     ]
 
 
-def _goals_section(user: Any, today: Any, width: float) -> list[Any]:
-    currency = user.base_currency
+def _goals_section(book: Book, today: Any, width: float) -> list[Any]:
+    currency = book.base_currency
     heading = Paragraph(f"Savings goals (as of {today})", _styles()["heading"])
     goals = list(
-        goals_with_totals(user=user, today=today)
+        goals_with_totals(book=book, today=today)
         .exclude(status=GoalStatus.ARCHIVED)
         .order_by(F("target_date").asc(nulls_last=True), "name", "id")
     )
@@ -291,11 +295,12 @@ def _goals_section(user: Any, today: Any, width: float) -> list[Any]:
     ]
 
 
-def build_report(*, user: Any, year: int, month: int, now: datetime) -> bytes:
-    """The PDF of budget month (year, month) for `user`; `now` is in the user's time zone."""
-    status = budget_status(user=user, year=year, month=month)
+def build_report(*, book: Book, user: Any, year: int, month: int, now: datetime) -> bytes:
+    """The PDF of the book's budget month (year, month), as read by `user` (named on it);
+    `now` is in the reader's time zone."""
+    status = budget_status(book=book, year=year, month=month)
     lines = ([status["overall"]] if status["overall"] is not None else []) + status["items"]
-    data = month_summary(user=user, year=year, month=month, lines=lines)
+    data = month_summary(book=book, year=year, month=month, lines=lines)
     label = format_month(year, month)
     buffer = BytesIO()
     document = SimpleDocTemplate(
@@ -307,7 +312,7 @@ def build_report(*, user: Any, year: int, month: int, now: datetime) -> bytes:
         bottomMargin=18 * mm,
         title=f"Budget report {label}",
         author="Budget Tracker",
-        subject=f"Monthly report {label} for {user.get_username()}",
+        subject=f"Monthly report {label} of {book.name} for {user.get_username()}",
         creator="Budget Tracker",
     )
     width = document.width
@@ -320,7 +325,8 @@ def build_report(*, user: Any, year: int, month: int, now: datetime) -> bytes:
         ),
         Paragraph(
             escape(
-                f"{who} · {data['start']} to {data['end']} · amounts in {data['currency']} · "
+                f"{book.name} · {who} · {data['start']} to {data['end']} · "
+                f"amounts in {data['currency']} · "
                 f"generated {now:%Y-%m-%d %H:%M %Z}"
             ),
             styles["subtitle"],
@@ -328,14 +334,16 @@ def build_report(*, user: Any, year: int, month: int, now: datetime) -> bytes:
         KeepTogether(_summary_section(data, width)),
         *_category_section(data, width),
         *_budget_section(status, width),
-        *_goals_section(user, now.date(), width),
+        *_goals_section(book, now.date(), width),
     ]
 
     def footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(_fonts()[0], 8)
         canvas.setFillColor(MUTED)
-        canvas.drawString(doc.leftMargin, 10 * mm, f"Budget Tracker · monthly report {label}")
+        canvas.drawString(
+            doc.leftMargin, 10 * mm, f"Budget Tracker · {book.name} · monthly report {label}"
+        )
         canvas.drawRightString(
             doc.leftMargin + doc.width, 10 * mm, f"page {canvas.getPageNumber()}"
         )

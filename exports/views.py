@@ -1,4 +1,8 @@
-"""GET /export/…: the user's records as CSV and XLSX files and a monthly PDF report (SPEC §11).
+"""GET /export/…: a book's records as CSV and XLSX files and a monthly PDF report (SPEC §11).
+
+Every export is of the request's book (SPEC §14, `BookScopedMixin`): the caller's personal
+book on the top-level paths, the book in the URL under `/books/{book_id}/export/…`; its
+base currency and budget months; the files name the book.
 
 The record exports reuse the list endpoints' filter backends, FilterSets, search fields
 and ordering (`TransactionViewSet`, `ExpenseViewSet`, `IncomeViewSet`), so a file holds
@@ -14,6 +18,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.generics import GenericAPIView
@@ -21,10 +26,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from books.models import Book
+from books.scoping import BookScopedMixin
 from core.dates import user_now, user_today
 from core.negotiation import JSONErrorsNegotiation
 from core.schema import VALIDATION_ERROR
-from core.views import OwnedQuerysetMixin
 from expenses.views import ExpenseViewSet
 from income.views import IncomeViewSet
 from ledger.views import TransactionViewSet
@@ -46,16 +52,25 @@ def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
     return response
 
 
-class ExportView(APIView):
-    """Answers with a file the view builds itself; errors stay JSON, and an `Accept`
-    header naming the file's type (or anything else) never earns a 406."""
+def _file_stem(book: Book, name: str) -> str:
+    """`expenses`, or `household-expenses` for a shared book: the file names its book."""
+    if book.is_personal:
+        return name
+    slug = slugify(book.name) or f"book-{book.pk}"
+    return f"{slug}-{name}"
+
+
+class ExportView(BookScopedMixin, APIView):
+    """Answers with a file of the request's book that the view builds itself; errors stay
+    JSON, and an `Accept` header naming the file's type (or anything else) never earns a
+    406."""
 
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONErrorsNegotiation
 
 
-class RecordExportView(OwnedQuerysetMixin, ExportView, GenericAPIView):
-    """The user's records of one kind, filtered, searched and ordered as their list."""
+class RecordExportView(ExportView, GenericAPIView):
+    """The book's records of one kind, filtered, searched and ordered as their list."""
 
     pagination_class = None
     filter_backends = TransactionViewSet.filter_backends
@@ -64,21 +79,23 @@ class RecordExportView(OwnedQuerysetMixin, ExportView, GenericAPIView):
     kind: RecordKind
     file_stem: str
 
-    def get_owned_queryset(self) -> QuerySet:
-        # Rows are read as value tuples (see selectors): no instances, no prefetching.
-        return self.queryset.all()
+    # Rows are read as value tuples (see selectors): no instances, no prefetching; the
+    # mixin's default `safely_get_queryset` adds nothing.
 
     @classmethod
-    def records_for(cls, request: Request) -> QuerySet:
-        """The filtered queryset this export would write for `request` (400 on bad filters)."""
-        view = cls(request=request, args=(), kwargs={}, format_kwarg=None)
-        return view.filter_queryset(view.get_queryset())
+    def records_for(cls, view: ExportView) -> QuerySet:
+        """The filtered queryset this export would write for the request `view` is
+        answering, scoped to the same book (400 on bad filters)."""
+        export = cls(request=view.request, args=(), kwargs=view.kwargs, format_kwarg=None)
+        export.book, export.role = view.book, view.role
+        return export.filter_queryset(export.get_queryset())
 
-    def get(self, request: Request) -> StreamingHttpResponse:
+    def get(self, request: Request, **kwargs: Any) -> StreamingHttpResponse:
         records = self.filter_queryset(self.get_queryset())
-        stream = csv_stream(records, kind=self.kind, base_currency=request.user.base_currency)
+        stream = csv_stream(records, kind=self.kind, base_currency=self.book.base_currency)
         response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-        return _attachment(response, f"{self.file_stem}-{user_today(request.user)}.csv")
+        stem = _file_stem(self.book, self.file_stem)
+        return _attachment(response, f"{stem}-{user_today(request.user)}.csv")
 
 
 CSV_DESCRIPTION = (
@@ -115,8 +132,8 @@ class ExpensesCsvView(RecordExportView):
     file_stem = "expenses"
 
     @_csv_schema("export_expenses_csv", "expenses", "/expenses/")
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
+    def get(self, request: Request, **kwargs: Any) -> StreamingHttpResponse:
+        return super().get(request, **kwargs)
 
 
 class IncomesCsvView(RecordExportView):
@@ -127,8 +144,8 @@ class IncomesCsvView(RecordExportView):
     file_stem = "incomes"
 
     @_csv_schema("export_incomes_csv", "income", "/incomes/")
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
+    def get(self, request: Request, **kwargs: Any) -> StreamingHttpResponse:
+        return super().get(request, **kwargs)
 
 
 class TransactionsXlsxView(ExpensesCsvView):
@@ -165,16 +182,17 @@ class TransactionsXlsxView(ExpensesCsvView):
             400: VALIDATION_ERROR,
         },
     )
-    def get(self, request: Request) -> FileResponse:  # type: ignore[override]
-        expenses = ExpensesCsvView.records_for(request)
-        incomes = IncomesCsvView.records_for(request)
-        period = requested_period(request.query_params, request.user)
+    def get(self, request: Request, **kwargs: Any) -> FileResponse:  # type: ignore[override]
+        expenses = ExpensesCsvView.records_for(self)
+        incomes = IncomesCsvView.records_for(self)
+        period = requested_period(request.query_params, self.book)
         target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         try:
             build_workbook(
                 target,
                 expenses=expenses,
                 incomes=incomes,
+                book=self.book,
                 user=request.user,
                 period=period,
                 filters=request.query_params.urlencode(),
@@ -184,7 +202,8 @@ class TransactionsXlsxView(ExpensesCsvView):
             target.close()
             raise
         response = FileResponse(target, content_type=XLSX_CONTENT_TYPE)
-        return _attachment(response, f"transactions-{user_today(request.user)}.xlsx")
+        stem = _file_stem(self.book, "transactions")
+        return _attachment(response, f"{stem}-{user_today(request.user)}.xlsx")
 
 
 class ReportPdfView(ExportView):
@@ -205,13 +224,16 @@ class ReportPdfView(ExportView):
             400: VALIDATION_ERROR,
         },
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request, **kwargs: Any) -> HttpResponse:
         query = MonthQuery(data=request.query_params, context={"request": request})
         query.is_valid(raise_exception=True)
         month = query.validated_data.get("month")
-        year_month = (month.year, month.month) if month else current_budget_month(request.user)
-        pdf = build_report(
-            user=request.user, year=year_month[0], month=year_month[1], now=user_now(request.user)
-        )
+        now = user_now(request.user)
+        if month:
+            year, number = month.year, month.month
+        else:
+            year, number = current_budget_month(book=self.book, today=now.date())
+        pdf = build_report(book=self.book, user=request.user, year=year, month=number, now=now)
         response = HttpResponse(pdf, content_type="application/pdf")
-        return _attachment(response, f"report-{year_month[0]:04d}-{year_month[1]:02d}.pdf")
+        stem = _file_stem(self.book, "report")
+        return _attachment(response, f"{stem}-{year:04d}-{number:02d}.pdf")

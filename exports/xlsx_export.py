@@ -22,6 +22,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from books.models import Book
 from core.dates import month_range, parse_month
 
 from .csv_export import header
@@ -52,13 +53,14 @@ def number_format(places: int) -> str:
     return "#,##0" if places == 0 else "#,##0." + "0" * places
 
 
-def requested_period(params: QueryDict, user: Any) -> tuple[date | None, date | None]:
-    """The date bounds the filters ask for (`start_date`, `end_date`, `month`), parsed as
-    the FilterSet parses them; call it after the FilterSet has accepted the parameters."""
+def requested_period(params: QueryDict, book: Book) -> tuple[date | None, date | None]:
+    """The date bounds the filters ask for (`start_date`, `end_date`, `month` — the book's
+    budget month), parsed as the FilterSet parses them; call it after the FilterSet has
+    accepted the parameters."""
     field = forms.DateField(required=False)
     start, end = field.clean(params.get("start_date")), field.clean(params.get("end_date"))
     if params.get("month"):
-        start_day = user.month_start_day
+        start_day = book.month_start_day
         first, last = month_range(*parse_month(params["month"], start_day), start_day=start_day)
         start, end = max(start or first, first), min(end or last, last)
     return start, end
@@ -175,18 +177,20 @@ def _write_records(
 
 def _summary_rows(
     *,
+    book: Book,
     user: Any,
     period: tuple[date | None, date | None],
     filters: str,
     expenses: KindTotals,
     income: KindTotals,
 ) -> Iterable[list[Any]]:
-    currency = user.base_currency
+    currency = book.base_currency
     firsts = [d for d in (expenses.first, income.first) if d is not None]
     lasts = [d for d in (expenses.last, income.last) if d is not None]
     start = period[0] or (min(firsts) if firsts else None)
     end = period[1] or (max(lasts) if lasts else None)
     yield ["Budget Tracker export"]
+    yield ["Book", _text(book.name)]
     yield ["User", _text(user.get_username())]
     yield ["Generated (UTC)", datetime.now(UTC).replace(tzinfo=None, microsecond=0)]
     yield ["Filters", _text(filters) or "(none)"]
@@ -229,20 +233,24 @@ def build_workbook(
     *,
     expenses: QuerySet,
     incomes: QuerySet,
+    book: Book,
     user: Any,
     period: tuple[date | None, date | None],
     filters: str,
 ) -> None:
-    """Writes the workbook for the already filtered `expenses` and `incomes` to `target`.
+    """Writes the workbook of `book`'s already filtered `expenses` and `incomes` to
+    `target`, for `user` (named on the Summary sheet with the book).
 
     Summary figures are sums of `base_amount` over the same filtered records, taken by
-    the database; `period` is what the filters asked for, else the records' date span.
+    the database, in the book's base currency; `period` is what the filters asked for,
+    else the records' date span.
     """
-    currency = user.base_currency
+    currency = book.base_currency
     workbook = Workbook(write_only=True)
     _write_records(workbook, "Expenses", expenses, EXPENSE, currency)
     _write_records(workbook, "Income", incomes, INCOME, currency)
     rows = _summary_rows(
+        book=book,
         user=user,
         period=period,
         filters=filters,

@@ -18,10 +18,10 @@ class ContributionInline(admin.TabularInline):
     can_delete = False
     ordering = ("-date", "-id")
 
-    amount_shown = money_column("amount", "goal__user__base_currency")
+    amount_shown = money_column("amount", "goal__book__base_currency")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("goal__user")
+        return super().get_queryset(request).select_related("goal__book")
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
@@ -29,15 +29,22 @@ class ContributionInline(admin.TabularInline):
 
 @admin.register(Goal)
 class GoalAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "target_amount_shown", "target_date", "status")
+    list_display = ("name", "book", "user", "target_amount_shown", "target_date", "status")
     list_filter = ("status",)
-    search_fields = ("name", "notes", "user__username", "user__email")
-    list_select_related = ("user",)
-    readonly_fields = ("user", "status", "target_amount_original_shown", "created_at", "updated_at")
+    search_fields = ("name", "notes", "book__name", "user__username", "user__email")
+    list_select_related = ("book", "user")
+    readonly_fields = (
+        "book",
+        "user",
+        "status",
+        "target_amount_original_shown",
+        "created_at",
+        "updated_at",
+    )
     inlines = [ContributionInline]
 
-    # Goals are in the owner's base currency; the target as last written keeps its own.
-    target_amount_shown = money_column("target_amount", "user__base_currency", description="target")
+    # Goals are in their book's base currency; the target as last written keeps its own.
+    target_amount_shown = money_column("target_amount", "book__base_currency", description="target")
     target_amount_original_shown = money_column(
         "target_amount_original", "currency_original", description="target as written"
     )

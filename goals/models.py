@@ -12,7 +12,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from core.models import OwnedModel, TimeStampedModel
+from books.models import BookOwnedModel
+from core.models import TimeStampedModel
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, MAX_AMOUNT, validate_currency_code
 from currencies.originals import OriginalAmountMixin, OriginalsQuerySet
 
@@ -33,7 +34,7 @@ class GoalStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
-class Goal(OriginalAmountMixin, OwnedModel):
+class Goal(OriginalAmountMixin, BookOwnedModel):
     """Money the user wants to have put aside, optionally by `target_date`."""
 
     converted_field = "target_amount"
@@ -69,14 +70,11 @@ class Goal(OriginalAmountMixin, OwnedModel):
             models.CheckConstraint(condition=~Q(name=""), name="goals_goal_name_not_empty"),
         ]
         indexes = [
-            models.Index(fields=["user", "status"], name="goals_goal_user_status_idx"),
+            models.Index(fields=["book", "status"], name="goals_goal_book_status_idx"),
         ]
 
     def __str__(self) -> str:
         return self.name
-
-    def original_owner_id(self) -> int:
-        return self.user_id
 
 
 class Contribution(OriginalAmountMixin, TimeStampedModel):
@@ -112,5 +110,5 @@ class Contribution(OriginalAmountMixin, TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.date} {self.amount}"
 
-    def original_owner_id(self) -> int:
-        return self.goal.user_id
+    def original_book_id(self) -> int:
+        return self.goal.book_id

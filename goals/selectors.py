@@ -3,6 +3,8 @@
 `goals_with_totals` annotates each goal with two sums in one query, so a list of goals
 costs the same number of queries whatever its length; `goal_figures` turns those sums
 into the API's derived figures without touching the database.
+
+Goals belong to a book (SPEC §14): their budget months are the book's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
+from books.models import Book
 from core.dates import add_months, budget_month_of, month_range
 from core.money import AMOUNT_DECIMAL_PLACES, currencies, minor_units
 
@@ -41,13 +44,14 @@ class GoalFigures:
     on_track: bool | None
 
 
-def recent_window(*, user: Any, today: date) -> tuple[date, date]:
+def recent_window(*, today: date, book: Book | None = None, user: Any = None) -> tuple[date, date]:
     """First and last day of the projection window: the last 3 budget months up to today.
 
-    It starts on the first day of budget month (current − 2) in the user's budget
-    months (`month_start_day`) and ends today, so future-dated contributions don't count.
+    It starts on the first day of budget month (current − 2) in the book's budget
+    months (`month_start_day`; a user's are their personal book's) and ends today, so
+    future-dated contributions don't count.
     """
-    start_day = getattr(user, "month_start_day", 1) or 1
+    start_day = getattr(book if book is not None else user, "month_start_day", 1) or 1
     year, month = budget_month_of(today, start_day)
     first_year, first_month = add_months(year, month, -(RECENT_MONTHS - 1))
     start, _ = month_range(first_year, first_month, start_day=start_day)
@@ -55,17 +59,24 @@ def recent_window(*, user: Any, today: date) -> tuple[date, date]:
 
 
 def goals_with_totals(
-    *, user: Any, today: date, queryset: QuerySet[Goal] | None = None
+    *,
+    today: date,
+    book: Book | None = None,
+    user: Any = None,
+    queryset: QuerySet[Goal] | None = None,
 ) -> QuerySet[Goal]:
-    """`queryset` (default: the user's goals) annotated in the database with
-    `saved_total` (all contributions) and `recent_total` (those in `recent_window`).
+    """`queryset` (default: the book's goals; without `book`, `user`'s personal book's)
+    annotated in the database with `saved_total` (all contributions) and `recent_total`
+    (those in `recent_window`).
 
-    Scoping is the caller's job when it passes a queryset (the API's ownership mixin
-    filters afterwards); `user` only decides the budget months of the window.
+    Scoping is the caller's job when it passes a queryset (the API's book scoping
+    filters it); `book` then only decides the budget months of the window.
     """
+    if book is None:
+        book = Book.objects.get(personal_owner=user)
     if queryset is None:
-        queryset = Goal.objects.filter(user=user)
-    start, end = recent_window(user=user, today=today)
+        queryset = Goal.objects.filter(book=book)
+    start, end = recent_window(book=book, today=today)
     zero = Value(ZERO, output_field=SUM_FIELD)
     return queryset.annotate(
         saved_total=Coalesce(Sum("contributions__amount", output_field=SUM_FIELD), zero),
@@ -173,7 +184,7 @@ def goal_figures(*, goal: Goal, today: date, currency: str) -> GoalFigures:
         saved = goal_saved_amount(goal=goal)
     recent = getattr(goal, "recent_total", None)
     if recent is None:
-        start, end = recent_window(user=goal.user, today=today)
+        start, end = recent_window(book=goal.book, today=today)
         recent = Contribution.objects.filter(goal=goal, date__gte=start, date__lte=end).aggregate(
             total=Sum("amount", output_field=SUM_FIELD)
         )["total"]

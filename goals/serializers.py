@@ -1,7 +1,7 @@
 """Request and response shapes of /goals/ and /goals/{id}/contributions/ (SPEC §9).
 
-Amounts are in the requesting user's base currency: accepted as JSON strings or
-numbers, rendered as strings with the currency's minor units.
+Amounts are in the base currency of the request's book (SPEC §14): accepted as JSON
+strings or numbers, rendered as strings with the currency's minor units.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from books.scoping import request_book
 from core.dates import user_today
 from core.money import MAX_AMOUNT, amount_errors, format_amount
 from core.serializers import BoundedDateField, MoneyField, StrictModelSerializer
@@ -21,12 +22,11 @@ from .selectors import GoalFigures, goal_figures
 
 def _base_currency(context: dict[str, Any]) -> str | None:
     request = context.get("request")
-    user = getattr(request, "user", None)
-    return getattr(user, "base_currency", None)
+    return getattr(request_book(request), "base_currency", None)
 
 
 class BaseAmountField(MoneyField):
-    """A decimal in the user's base currency through the project's strict number grammar
+    """A decimal in the book's base currency through the project's strict number grammar
     (`core.money.parse_money`); rendered with the base currency's minor units."""
 
     def to_representation(self, value: Any) -> str:
@@ -105,7 +105,7 @@ class GoalSerializer(StrictModelSerializer):
     def _figures(self, goal: Goal) -> GoalFigures:
         request = self.context["request"]
         today = self.context.get("today") or user_today(request.user)
-        return goal_figures(goal=goal, today=today, currency=request.user.base_currency)
+        return goal_figures(goal=goal, today=today, currency=_base_currency(self.context) or "")
 
 
 class ContributionSerializer(StrictModelSerializer):

@@ -4,23 +4,29 @@ Every write that can change a goal's sum or target locks the goal row
 (`select_for_update`) inside a transaction, re-reads the sum and only then decides,
 so concurrent withdrawals cannot together take `saved_amount` below zero. The status
 follows from the sum in one place, `_status_refresh`.
+
+Goals belong to a book and are shared by its members (SPEC §14): amounts are in the
+book's base currency, and reaching a goal tells every member.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from books.models import Book
 from core.dates import user_today
 from core.exceptions import ConflictError
 from core.money import MAX_AMOUNT, format_amount, minor_units, quantize
 from currencies.selectors import ConversionOutOfRange, base_amount, get_rate
 from notifications.models import NotificationKind
-from notifications.services import notify
+from notifications.services import notify_members
 from users.base_currency import base_currency_lock
 
 from .models import Contribution, Goal, GoalStatus
@@ -52,13 +58,16 @@ def _status_refresh(*, goal: Goal, saved: Decimal, unarchive: bool = False) -> N
 
 
 def _notify_achieved(*, goal: Goal, saved: Decimal) -> None:
-    currency = goal.user.base_currency
-    notify(
-        user=goal.user,
+    """Every member of the goal's book is told (once per goal and member, ever)."""
+    book = goal.book
+    currency = book.base_currency
+    who, whose = ("You have", "your") if book.is_personal else (f"{book.name} has", "its")
+    notify_members(
+        book=book,
         kind=NotificationKind.GOAL_ACHIEVED,
         title=f"Goal reached: {goal.name}",
         body=(
-            f"You have saved {format_amount(saved, currency)} {currency} of your "
+            f"{who} saved {format_amount(saved, currency)} {currency} of {whose} "
             f"{format_amount(goal.target_amount, currency)} {currency} target."
         ),
         data={"goal": goal.pk},
@@ -66,15 +75,18 @@ def _notify_achieved(*, goal: Goal, saved: Decimal) -> None:
     )
 
 
-def _lock(goal_id: int) -> Goal:
-    """The goal row, locked until the transaction ends.
+def _figures_lock(*, book_id: int) -> None:
+    """The shared side of the lock a base-currency change of the book takes, taken first
+    by every goal write, in the same order, so the two never deadlock."""
+    base_currency_lock(book_id=book_id)
 
-    The owner's row is share-locked first (`base_currency_lock`), in the same order a
-    base-currency change takes them, so the two wait for each other, never deadlock.
-    """
-    owner_id = Goal.objects.values_list("user_id", flat=True).get(pk=goal_id)
-    base_currency_lock(user_id=owner_id)
-    return Goal.objects.select_for_update(of=("self",)).select_related("user").get(pk=goal_id)
+
+def _lock(goal_id: int) -> Goal:
+    """The goal row, locked until the transaction ends (after `_figures_lock`)."""
+    _figures_lock(book_id=Goal.objects.values_list("book_id", flat=True).get(pk=goal_id))
+    return (
+        Goal.objects.select_for_update(of=("self",)).select_related("user", "book").get(pk=goal_id)
+    )
 
 
 def _check_status_request(*, requested: str | None, target_amount: Decimal, saved: Decimal) -> None:
@@ -85,15 +97,20 @@ def _check_status_request(*, requested: str | None, target_amount: Decimal, save
 
 
 @transaction.atomic
-def goal_create(*, user: Any, data: dict[str, Any]) -> Goal:
-    """Create a goal owned by `user`; `data` holds the GOAL_FIELDS and optionally `status`.
+def goal_create(*, user: Any, data: dict[str, Any], book: Book | None = None) -> Goal:
+    """Create a goal in `book` (default: `user`'s personal book), created by `user`;
+    `data` holds the GOAL_FIELDS and optionally `status`.
 
     A new goal has nothing saved, so it starts `active` (or `archived` if asked);
     asking for `achieved` raises ValidationError on `status`.
     """
     requested = data.get("status")
-    base_currency_lock(user_id=user.pk)
-    goal = Goal(user=user, **{field: data[field] for field in GOAL_FIELDS if field in data})
+    if book is None:
+        book = Book.objects.get(personal_owner=user)
+    _figures_lock(book_id=book.pk)
+    goal = Goal(
+        book=book, user=user, **{field: data[field] for field in GOAL_FIELDS if field in data}
+    )
     _check_status_request(requested=requested, target_amount=goal.target_amount, saved=Decimal(0))
     goal.status = GoalStatus.ARCHIVED if requested == GoalStatus.ARCHIVED else GoalStatus.ACTIVE
     goal.save()
@@ -126,8 +143,8 @@ def goal_update(*, goal: Goal, data: dict[str, Any]) -> Goal:
 
 @transaction.atomic
 def goal_delete(*, goal: Goal) -> None:
-    """Delete the goal and its contributions (after the owner's row lock, see `_lock`)."""
-    base_currency_lock(user_id=goal.user_id)
+    """Delete the goal and its contributions (after `_figures_lock`, see `_lock`)."""
+    _lock(goal.pk)
     goal.delete()
 
 
@@ -137,19 +154,20 @@ def _check_balance(*, saved_after: Decimal) -> None:
 
 
 @transaction.atomic
-def contribution_create(*, goal: Goal, data: dict[str, Any]) -> Contribution:
+def contribution_create(*, goal: Goal, data: dict[str, Any], user: Any = None) -> Contribution:
     """Add a deposit (amount > 0) or withdrawal (amount < 0) to `goal`.
 
-    `date` defaults to the owner's today. A withdrawal larger than what is saved
-    raises ValidationError on `amount` and stores nothing. Re-derives the status and
-    notifies `goal_achieved` when the target is reached.
+    `date` defaults to today for `user` (the member writing; default the goal's
+    creator). A withdrawal larger than what is saved raises ValidationError on `amount`
+    and stores nothing. Re-derives the status and notifies `goal_achieved` (every member
+    of the book) when the target is reached.
     """
     locked = _lock(goal.pk)
     contribution = Contribution(
         goal=locked, **{field: data[field] for field in CONTRIBUTION_FIELDS if field in data}
     )
     if contribution.date is None:
-        contribution.date = user_today(locked.user)
+        contribution.date = user_today(user or locked.user)
     saved = goal_saved_amount(goal=locked) + contribution.amount
     _check_balance(saved_after=saved)
     contribution.save()
@@ -234,9 +252,16 @@ def contributions_converted(*, exact: list[Decimal], currency: str) -> list[Deci
 
 
 @transaction.atomic
-def goals_convert_currency(*, user: Any, base_currency: str, on: date | None = None) -> int:
-    """Re-express goal targets and contributions in `base_currency` at the latest rate on
-    `on` (default: the user's today). The converter goals registers for a base-currency
+def goals_convert_currency(
+    *,
+    base_currency: str,
+    book: Book | None = None,
+    user: Any = None,
+    on: date | None = None,
+) -> int:
+    """Re-express the goal targets and contributions of the book (without `book`:
+    `user`'s personal book) in `base_currency` at the latest rate on `on` (default: today
+    in `user`'s time zone, else UTC). The converter goals registers for a base-currency
     change (`users.base_currency`).
 
     Converts from the stored originals (`*_original` in `currency_original`), never
@@ -247,13 +272,15 @@ def goals_convert_currency(*, user: Any, base_currency: str, on: date | None = N
     Raises RateUnavailable or ConversionOutOfRange (a figure beyond MAX_AMOUNT) and
     changes nothing when a rate is missing or a result does not fit.
     """
-    if on is None:
-        on = user_today(user)
-    goals = list(Goal.objects.select_for_update().filter(user=user).order_by("id"))
+    if book is None:
+        book = Book.objects.get(personal_owner=user)
+    if on is None:  # a personal book's day is its owner's; a shared book's, UTC's
+        on = user_today(user or book.personal_owner)
+    goals = list(Goal.objects.select_for_update().filter(book=book).order_by("id"))
     if not goals:
         return 0
     contributions = list(
-        Contribution.objects.filter(goal__user=user)
+        Contribution.objects.filter(goal__book=book)
         .order_by("goal_id", "date", "id")
         .only("id", "goal_id", "amount_original", "currency_original")
     )
@@ -297,3 +324,112 @@ def goals_convert_currency(*, user: Any, base_currency: str, on: date | None = N
     for goal in goals:
         _status_refresh(goal=goal, saved=goal_saved_amount(goal=goal))
     return len(goals)
+
+
+# --- restoring a backup into a book (the backups app calls these) -----------------------
+
+
+def _restored_status(requested: str, target: Decimal, saved: Decimal) -> str:
+    """Archived stays archived; otherwise the contributions decide."""
+    if requested == GoalStatus.ARCHIVED:
+        return GoalStatus.ARCHIVED
+    return _derived_status(target_amount=target, saved=saved)
+
+
+@transaction.atomic
+def goals_restore(
+    *, book: Any, user: Any, items: list[dict[str, Any]], merge: bool
+) -> dict[str, int]:
+    """Store restored goals in `book`, with their contributions (amounts in the book's
+    base currency), in bulk; nobody is notified.
+
+    Each item: GOAL_FIELDS, `status`, `contributions` ([{amount, date, note}]). With
+    `merge`, a goal named like one of `book`'s is that goal: only its missing
+    contributions (by amount, date and note) are added. Status follows the contributions
+    (archived stays archived). Raises ValidationError {index: [message]} when added
+    withdrawals would take a goal's saved amount below 0 (nothing stored).
+    Returns {goals_created, goals_skipped, contributions_created, contributions_skipped}.
+    """
+    counts = dict.fromkeys(
+        ("goals_created", "goals_skipped", "contributions_created", "contributions_skipped"), 0
+    )
+    currency = book.base_currency
+    by_name: dict[str, Goal] = {}
+    if merge:
+        for goal in Goal.objects.select_for_update().filter(book=book).order_by("id"):
+            by_name.setdefault(goal.name.casefold(), goal)
+    errors: dict[str, list[str]] = {}
+    new_goals: list[tuple[Goal, list[dict[str, Any]]]] = []
+    contributions: list[Contribution] = []
+
+    def contribution(goal: Goal | None, data: dict[str, Any]) -> Contribution:
+        return Contribution(
+            goal=goal,
+            amount=data["amount"],
+            date=data["date"],
+            note=data.get("note", ""),
+            amount_original=data["amount"],
+            currency_original=currency,
+        )
+
+    for index, data in enumerate(items):
+        rows = data.get("contributions", [])
+        goal = by_name.get(data["name"].casefold())
+        if goal is None:
+            saved = sum((row["amount"] for row in rows), Decimal(0))
+            if saved < 0:
+                errors[str(index)] = ["Withdrawals exceed deposits: the saved amount would be < 0."]
+                continue
+            goal = Goal(
+                book=book,
+                user=user,
+                **{field: data[field] for field in GOAL_FIELDS if field in data},
+                target_amount_original=data["target_amount"],
+                currency_original=currency,
+            )
+            goal.status = _restored_status(data.get("status", ""), goal.target_amount, saved)
+            new_goals.append((goal, rows))
+            counts["goals_created"] += 1
+            counts["contributions_created"] += len(rows)
+            continue
+        counts["goals_skipped"] += 1
+        present = Counter(goal.contributions.values_list("amount", "date", "note"))
+        added = []
+        for row in rows:
+            key = (row["amount"], row["date"], row.get("note", ""))
+            if present[key] > 0:
+                present[key] -= 1
+                counts["contributions_skipped"] += 1
+            else:
+                added.append(contribution(goal, row))
+        if not added:
+            continue
+        saved = goal_saved_amount(goal=goal) + sum(c.amount for c in added)
+        if saved < 0:
+            errors[str(index)] = [
+                f"Added to the goal '{goal.name}', these withdrawals would take its saved "
+                "amount below 0."
+            ]
+            continue
+        status = _restored_status(goal.status, goal.target_amount, saved)
+        if status != goal.status:
+            Goal.objects.filter(pk=goal.pk).update(status=status, updated_at=timezone.now())
+        contributions += added
+        counts["contributions_created"] += len(added)
+    if errors:
+        raise ValidationError(errors)
+    Goal.objects.bulk_create([goal for goal, _ in new_goals])
+    for goal, rows in new_goals:
+        contributions += [contribution(goal, row) for row in rows]
+    Contribution.objects.bulk_create(contributions, batch_size=1000)
+    return counts
+
+
+def goals_clear_book(*, book: Any) -> dict[str, int]:
+    """Delete every goal of `book` with its contributions (a backup restored in replace
+    mode). Returns {"goals": n, "contributions": n}."""
+    _, deleted = Goal.objects.filter(book=book).delete()
+    return {
+        "goals": deleted.get(Goal._meta.label, 0),
+        "contributions": deleted.get(Contribution._meta.label, 0),
+    }

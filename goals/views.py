@@ -1,4 +1,9 @@
-"""/goals/ and /goals/{goal_pk}/contributions/ (SPEC §9). Views validate and delegate."""
+"""/goals/ and /goals/{goal_pk}/contributions/ (SPEC §9). Views validate and delegate.
+
+Goals belong to a book (SPEC §14): served for the caller's personal book at the top
+level and for any book they belong to under /books/{book_id}/; contributions are scoped
+through their goal's book.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,10 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 
+from books.scoping import BookScopedMixin
 from core.dates import user_today
 from core.filters import StrictOrderingFilter
 from core.schema import crud_schema, request_example
-from core.views import OwnedQuerysetMixin
 
 from . import selectors, services
 from .filters import GoalFilter, NullsLastOrderingFilter
@@ -49,7 +54,7 @@ GOAL = {
         ),
         "create": (
             "Create a savings goal",
-            "`target_amount` is in your base currency; `target_date` is optional (without "
+            "`target_amount` is in the book's base currency; `target_date` is optional (without "
             "it there is no `required_monthly` nor `on_track`). Money goes in and out "
             "through `POST /goals/{goal_pk}/contributions/`; the goal turns `achieved` "
             "when its saved amount reaches the target.",
@@ -74,7 +79,7 @@ GOAL = {
         "partial_update": [request_example({"target_amount": "6000.00"})],
     },
 )
-class GoalViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+class GoalViewSet(BookScopedMixin, viewsets.ModelViewSet):
     """The user's savings goals, each with its saved amount and projections.
 
     Filter `status` (repeatable); `ordering` by `created_at`, `target_date` (goals
@@ -92,9 +97,9 @@ class GoalViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     def today(self):  # type: ignore[no-untyped-def]
         return user_today(self.request.user)
 
-    def get_owned_queryset(self) -> QuerySet:
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
         return selectors.goals_with_totals(
-            user=self.request.user, today=self.today, queryset=self.queryset.all()
+            book=self.book, today=self.today, queryset=queryset.select_related("book")
         )
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -107,7 +112,9 @@ class GoalViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         return self.get_queryset().get(pk=goal.pk)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        goal = services.goal_create(user=self.request.user, data=serializer.validated_data)
+        goal = services.goal_create(
+            book=self.book, user=self.request.user, data=serializer.validated_data
+        )
         serializer.instance = self._reload(goal)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -121,7 +128,7 @@ class GoalViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
 GOAL_PK = OpenApiParameter(
     "goal_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The goal's id."
 )
-GOAL_NOT_FOUND = OpenApiResponse(description="No such goal (or contribution) among yours.")
+GOAL_NOT_FOUND = OpenApiResponse(description="No such goal (or contribution) in this book.")
 BALANCE_CONFLICT = OpenApiResponse(
     description="Deleting this deposit would take the goal's saved amount below 0 "
     '(`{"detail", "code": "goal_balance"}`); delete the later withdrawals first.'
@@ -139,12 +146,12 @@ NEVER_BELOW_ZERO = " A write that would take the goal's saved amount below 0 is 
         "list": (
             "List a goal's contributions",
             "Deposits and withdrawals of one of your goals, newest date first; `ordering` by "
-            "`date`, `amount` or `created_at`. Another user's goal is 404.",
+            "`date`, `amount` or `created_at`. Another book's goal is 404.",
         ),
         "create": (
             "Deposit to or withdraw from a goal",
             "A positive `amount` is a deposit, a negative one a withdrawal, never 0; in "
-            "your base currency. `date` defaults to today (your time zone). The goal's "
+            "the book's base currency. `date` defaults to today (your time zone). The goal's "
             "`saved_amount` and `status` follow." + NEVER_BELOW_ZERO,
         ),
         "retrieve": ("Get a contribution", "One contribution of one of your goals."),
@@ -174,7 +181,7 @@ NEVER_BELOW_ZERO = " A write that would take the goal's saved amount below 0 is 
     list=extend_schema(responses={200: ContributionSerializer, 404: GOAL_NOT_FOUND})
 )
 class ContributionViewSet(
-    OwnedQuerysetMixin,
+    BookScopedMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -189,7 +196,7 @@ class ContributionViewSet(
     """
 
     queryset = Contribution.objects.all()
-    owner_field = "goal__user"
+    scope_field = "goal__book"
     serializer_class = ContributionSerializer
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ["date", "amount", "created_at"]
@@ -198,16 +205,16 @@ class ContributionViewSet(
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        # Another user's goal is "not found" before the body is even looked at.
-        owned_goals = Goal.objects.filter(user=request.user)
-        self.goal = get_object_or_404(owned_goals, pk=self.kwargs["goal_pk"])
+        # Another book's goal is "not found" before the body is even looked at.
+        books_goals = Goal.objects.filter(book=self.book).select_related("book")
+        self.goal = get_object_or_404(books_goals, pk=self.kwargs["goal_pk"])
 
-    def get_owned_queryset(self) -> QuerySet:
-        return self.queryset.filter(goal=self.goal)
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(goal=self.goal)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.contribution_create(
-            goal=self.goal, data=serializer.validated_data
+            goal=self.goal, data=serializer.validated_data, user=self.request.user
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:

@@ -9,10 +9,11 @@ from .models import ImportBatch, ImportProfile
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "filename_short", "format", "status", "row_counts", "created_at")
+    # The book holds the batch (SPEC §14); who uploaded it is on the change page.
+    list_display = ("id", "book", "filename_short", "format", "status", "row_counts", "created_at")
     list_filter = ("status", "format")
-    search_fields = ("filename", "user__username", "user__email")
-    list_select_related = ("user",)
+    search_fields = ("filename", "book__name", "user__username", "user__email")
+    list_select_related = ("book",)
     raw_id_fields = ("user", "profile")
     exclude = ("rows",)
     readonly_fields = (
@@ -44,9 +45,9 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
 @admin.register(ImportProfile)
 class ImportProfileAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "name", "fingerprint_short", "updated_at")
-    search_fields = ("name", "user__username", "user__email")
-    list_select_related = ("user",)
+    list_display = ("id", "book", "user", "name", "fingerprint_short", "updated_at")
+    search_fields = ("name", "book__name", "user__username", "user__email")
+    list_select_related = ("book", "user")
     raw_id_fields = ("user",)
     readonly_fields = ("header", "header_fingerprint")
 

@@ -4,9 +4,9 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from core.models import OwnedModel
+from books.models import BookOwnedModel
 
-MAX_PROFILES_PER_USER = 100
+MAX_PROFILES_PER_BOOK = 100
 
 
 class BatchStatus(models.TextChoices):
@@ -28,7 +28,7 @@ class ImportFormat(models.TextChoices):
     MT940 = "mt940", "SWIFT MT940"
 
 
-class ImportBatch(OwnedModel):
+class ImportBatch(BookOwnedModel):
     """One uploaded statement. Its parsed rows live in `rows` (a JSON list) until commit,
     which stores them as expenses and income that point back here, so the batch can be
     undone. A JSON document instead of a row table keeps 100 000-row previews fast."""
@@ -65,13 +65,13 @@ class ImportBatch(OwnedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "import batches"
-        indexes = [models.Index(fields=["user", "-created_at"], name="imports_user_created_idx")]
+        indexes = [models.Index(fields=["book", "-created_at"], name="imports_book_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.filename or self.format} ({self.status})"
 
 
-class ImportProfile(OwnedModel):
+class ImportProfile(BookOwnedModel):
     """A saved CSV/XLSX mapping: upload options under a name, plus the fingerprint of the
     header row it was made for, so a file with that header uses it automatically."""
 
@@ -83,10 +83,10 @@ class ImportProfile(OwnedModel):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint("user", Lower("name"), name="imports_profile_name_unique_ci"),
+            models.UniqueConstraint("book", Lower("name"), name="imports_profile_name_unique_ci"),
             # One profile per header: the automatic choice is never ambiguous.
             models.UniqueConstraint(
-                fields=["user", "header_fingerprint"],
+                fields=["book", "header_fingerprint"],
                 condition=~Q(header_fingerprint=""),
                 name="imports_profile_fingerprint_unique",
             ),

@@ -1,5 +1,6 @@
 """Saved import mappings (`/imports/profiles/`, SPEC §11): CSV/XLSX options under a
-name, recognised by the fingerprint of the file's header row.
+name, recognised by the fingerprint of the file's header row. A profile belongs to a
+book (SPEC §14): its members share it, and uploads into the book use only its profiles.
 
 Fingerprint: the header row's cells, each normalised like column names are
 (`parsers.columns.normalise_header`: case folded, accents and punctuation dropped,
@@ -18,11 +19,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from books.models import Book
 from core.exceptions import ApplicationError
 from core.locks import UserLock, user_lock
 from users.models import User
 
-from .models import MAX_PROFILES_PER_USER, ImportBatch, ImportProfile
+from .models import MAX_PROFILES_PER_BOOK, ImportBatch, ImportProfile
 from .parsers.base import CsvOptions, StatementError
 from .parsers.cells import cell_text
 from .parsers.columns import explicit_columns, normalise_header
@@ -36,7 +38,7 @@ _HEADER_TEXT_CHARS = 256 * 1024
 
 
 class ProfileNotFound(ApplicationError, ValueError):
-    """The upload names a profile the user does not have (→ 400 on `profile`)."""
+    """The upload names a profile the book does not have (→ 400 on `profile`)."""
 
     field = "profile"
 
@@ -132,14 +134,14 @@ def _candidate_fingerprints(content: bytes, filename: str) -> list[str]:
 
 
 def profile_for_upload(
-    *, user: User, content: bytes, filename: str, ref: str | None, explicit: bool
+    *, book: Book, content: bytes, filename: str, ref: str | None, explicit: bool
 ) -> tuple[ImportProfile | None, str]:
     """The profile an upload uses and how it was chosen: the one `ref` names (its id,
     else its name, case-insensitive) → "name"; else, when the request gives no options
     of its own (`explicit` false), the one whose header fingerprint is one of the file's
-    first lines → "fingerprint"; else (None, ""). Raises ProfileNotFound for a `ref` the
-    user has no profile for (another user's id included)."""
-    profiles = ImportProfile.objects.filter(user=user)
+    first lines → "fingerprint"; else (None, ""). Only `book`'s profiles count. Raises
+    ProfileNotFound for a `ref` the book has no profile for (another book's id included)."""
+    profiles = ImportProfile.objects.filter(book=book)
     if ref is not None:
         ref = ref.strip()
         profile = None
@@ -175,25 +177,26 @@ def profile_source_batch(batch: ImportBatch) -> tuple[dict[str, Any], list[str] 
 
 
 def _save(profile: ImportProfile, *, creating: bool) -> ImportProfile:
-    """Save under the user's profile lock: the cap, case-insensitive unique names and one
+    """Save under the book's profile lock: the cap, case-insensitive unique names and one
     profile per header hold under concurrency (the database constraints back them)."""
     with transaction.atomic():
-        user_lock(UserLock.IMPORT_PROFILES, profile.user_id)
-        others = ImportProfile.objects.filter(user_id=profile.user_id)
+        # IMPORT_PROFILES is only ever taken per book, so its keys are book ids.
+        user_lock(UserLock.IMPORT_PROFILES, profile.book_id)
+        others = ImportProfile.objects.filter(book_id=profile.book_id)
         if profile.pk:
             others = others.exclude(pk=profile.pk)
-        if creating and others.count() >= MAX_PROFILES_PER_USER:
+        if creating and others.count() >= MAX_PROFILES_PER_BOOK:
             raise ValidationError(
                 {
                     "non_field_errors": [
-                        f"You can keep at most {MAX_PROFILES_PER_USER} import profiles; "
+                        f"A book can keep at most {MAX_PROFILES_PER_BOOK} import profiles; "
                         "delete one first."
                     ]
                 }
             )
         if others.filter(name__iexact=profile.name).exists():
             raise ValidationError(
-                {"name": [f"You already have an import profile named {profile.name!r}."]}
+                {"name": [f"This book already has an import profile named {profile.name!r}."]}
             )
         if profile.header_fingerprint:
             same = others.filter(header_fingerprint=profile.header_fingerprint).first()
@@ -201,7 +204,7 @@ def _save(profile: ImportProfile, *, creating: bool) -> ImportProfile:
                 raise ValidationError(
                     {
                         "header": [
-                            f"Your profile {same.name!r} is already used for files with this "
+                            f"The profile {same.name!r} is already used for files with this "
                             "header; change that one, or save this one without a header."
                         ]
                     }
@@ -217,11 +220,20 @@ def _save(profile: ImportProfile, *, creating: bool) -> ImportProfile:
 
 
 def profile_create(
-    *, user: User, name: str, options: dict[str, Any], header: list[str] | None
+    *,
+    user: User,
+    name: str,
+    options: dict[str, Any],
+    header: list[str] | None,
+    book: Book | None = None,
 ) -> ImportProfile:
-    """Create a profile (at most MAX_PROFILES_PER_USER per user; names unique per user,
-    case-insensitive; one profile per header fingerprint). Raises ValidationError."""
+    """Create a profile in `book` (default: `user`'s personal book), by `user` (at most
+    MAX_PROFILES_PER_BOOK per book; names unique per book, case-insensitive; one profile
+    per header fingerprint). Raises ValidationError."""
+    if book is None:
+        book = user.personal_book
     profile = ImportProfile(
+        book=book,
         user=user,
         name=name,
         options=options,

@@ -10,6 +10,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from books.scoping import BookPrimaryKeyRelatedField
 from core.parsers import load_json
 from core.serializers import CurrencyCodeField, StrictModelSerializer, StrictSerializer
 
@@ -68,7 +69,7 @@ class ImportUploadSerializer(StrictSerializer):
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
     default_currency = CurrencyCodeField(
         required=False,
-        help_text="Currency of rows whose file does not say (default: your base currency).",
+        help_text="Currency of rows whose file does not say (default: the book's base currency).",
     )
     delimiter = serializers.CharField(required=False, max_length=1, trim_whitespace=False)
     encoding = serializers.CharField(required=False, max_length=32)
@@ -344,16 +345,6 @@ class ProfileOptionsField(serializers.Field):
         return value
 
 
-class _OwnBatchField(serializers.PrimaryKeyRelatedField):
-    """An import of the requesting user; another user's id does not exist (400)."""
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        request = self.context.get("request")
-        if request is None or not request.user.is_authenticated:
-            return ImportBatch.objects.none()
-        return ImportBatch.objects.filter(user=request.user).defer("rows")
-
-
 class ImportProfileSerializer(StrictModelSerializer):
     """A saved mapping. Its header (and fingerprint) comes from a `sample` file read with
     the profile's options, or from the import named by `from_batch` (whose options are
@@ -365,11 +356,11 @@ class ImportProfileSerializer(StrictModelSerializer):
         required=False,
         help_text="A statement of this layout (CSV or XLSX): its header row is remembered.",
     )
-    from_batch = _OwnBatchField(
+    from_batch = BookPrimaryKeyRelatedField(
         write_only=True,
         required=False,
-        queryset=ImportBatch.objects.all(),
-        help_text="An import of yours (CSV or XLSX) whose options and header to copy.",
+        queryset=ImportBatch.objects.defer("rows"),
+        help_text="An import of this book (CSV or XLSX) whose options and header to copy.",
     )
 
     class Meta:

@@ -4,8 +4,12 @@ Preview parses the file, validates every row, marks duplicates and suggests
 categories, storing nothing but the batch. Commit stores the new rows as expenses
 (outflows) and income (inflows) in one transaction; undo deletes what a batch stored.
 
-Duplicates: a row with a FITID is a duplicate when a record (or an earlier row of the
-same file) already has that FITID. Otherwise its key is date + signed amount +
+Everything happens in one book (SPEC §14): the batch, the rules and categories a
+preview suggests from, the records a commit stores, and the records duplicates are
+looked for among — the same statement imports once into each book.
+
+Duplicates: a row with a FITID is a duplicate when a record of the book (or an earlier
+row of the same file) already has that FITID. Otherwise its key is date + signed amount +
 normalised description, counted per occurrence: with N identical rows in the file
 and E records already stored under that key, the first E rows are duplicates and the
 rest are new — so two genuine identical coffees on one day both survive, and
@@ -31,9 +35,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
+from books.models import Book
 from categories.services import rules_for
 from core.dates import DATE_RANGE_MESSAGE, date_in_range
 from core.exceptions import ApplicationError, ConflictError
@@ -45,12 +49,11 @@ from currencies.selectors import (
     get_rate,
     rates_on_each,
 )
-from expenses.models import Expense
 from expenses.selectors import expenses_not_imported
 from expenses.services import expenses_bulk_import, expenses_delete_imported
-from income.models import Income
 from income.selectors import incomes_not_imported
 from income.services import incomes_bulk_import, incomes_delete_imported
+from ledger.selectors import transactions_import_matches
 from users.models import User
 
 from . import duplicates
@@ -192,41 +195,18 @@ def _nothing_to_import(
     return f"No transactions could be imported from this file: {'; '.join(parts)}."
 
 
-def _existing(
-    user: User, keys: set[str], fitids: set[str], first: date, last: date
-) -> tuple[Counter, set[str]]:
-    """How many stored records carry each key, and which FITIDs exist (both ledgers)."""
-    key_counts: Counter = Counter()
-    known_fitids: set[str] = set()
-    for model in (Expense, Income):
-        in_range = model.objects.filter(user=user, date__gte=first, date__lte=last)
-        if keys:
-            rows = (
-                in_range.exclude(import_key="")
-                .values("import_key")
-                .annotate(n=Count("*"))
-                .order_by()
-                .values_list("import_key", "n")
-            )
-            key_counts.update({key: n for key, n in rows if key in keys})
-        if fitids:
-            known_fitids.update(
-                model.objects.filter(user=user, import_fitid__in=list(fitids)).values_list(
-                    "import_fitid", flat=True
-                )
-            )
-    return key_counts, known_fitids
-
-
-def _mark_duplicates(user: User, rows: list[dict[str, Any]]) -> None:
-    """Set `duplicate` on each row dict (see the module docstring for the rule)."""
+def _mark_duplicates(book: Book, rows: list[dict[str, Any]]) -> None:
+    """Set `duplicate` on each row dict against `book`'s records (see the module
+    docstring for the rule)."""
     if not rows:
         return
     keys = {row["key"] for row in rows}
     fitids = {row["fitid"] for row in rows if row["fitid"]}
     first = min(date.fromisoformat(row["date"]) for row in rows)
     last = max(date.fromisoformat(row["date"]) for row in rows)
-    stored, known_fitids = _existing(user, keys, fitids, first, last)
+    stored, known_fitids = transactions_import_matches(
+        book=book, keys=keys, fitids=fitids, first=first, last=last
+    )
     seen: Counter = Counter()
     for row in rows:
         if row["fitid"]:
@@ -237,10 +217,10 @@ def _mark_duplicates(user: User, rows: list[dict[str, Any]]) -> None:
         row["duplicate"] = seen[row["key"]] <= stored[row["key"]]
 
 
-def _mark_possible_duplicates(user: User, rows: list[dict[str, Any]]) -> int:
+def _mark_possible_duplicates(book: Book, rows: list[dict[str, Any]]) -> int:
     """Set `possible_duplicate` on the rows that are not exact duplicates but match a
-    record no import created (`imports.duplicates`); returns how many. One query per
-    ledger for the rows' dates ± the window, whatever the number of rows."""
+    record of `book` no import created (`imports.duplicates`); returns how many. One
+    query per ledger for the rows' dates ± the window, whatever the number of rows."""
     for row in rows:
         row.pop("possible_duplicate", None)
     fresh = [row for row in rows if not row["duplicate"]]
@@ -251,8 +231,8 @@ def _mark_possible_duplicates(user: User, rows: list[dict[str, Any]]) -> int:
     matches = duplicates.match(
         fresh,
         {
-            EXPENSE: expenses_not_imported(user=user, first=first, last=last),
-            INCOME: incomes_not_imported(user=user, first=first, last=last),
+            EXPENSE: expenses_not_imported(book=book, first=first, last=last),
+            INCOME: incomes_not_imported(book=book, first=first, last=last),
         },
     )
     for index, (kind, record_id) in matches.items():
@@ -273,6 +253,7 @@ def _given_options(options: CsvOptions) -> dict[str, Any]:
 def import_preview(
     *,
     user: User,
+    book: Book | None = None,
     content: bytes,
     fmt: str,
     filename: str,
@@ -281,7 +262,10 @@ def import_preview(
     profile: ImportProfile | None = None,
     matched_by: str = "",
 ) -> ImportBatch:
-    """Parse and check a statement; store only the batch (status `preview`).
+    """Parse and check a statement for `book` (default: `user`'s personal book); store
+    only the batch (status `preview`), created by `user`. Rows are checked against the
+    book's base currency, categories are suggested by the book's rules, and duplicates
+    are looked for among its records.
 
     `profile` is the saved mapping whose options `options` include, and `matched_by`
     how it was chosen ("name" or "fingerprint"); the batch records both, and the
@@ -295,14 +279,17 @@ def import_preview(
     found = len(result.rows) + len(result.errors)
     if found > max_transactions():
         raise too_many_transactions(found)
-    fallback = (result.currency or default_currency or user.base_currency).upper()
-    matcher = rules_for(user=user)
-    quotes = _conversion_problems(result.rows, fallback, user.base_currency)
+    if book is None:
+        book = user.personal_book
+    base_currency = book.base_currency
+    fallback = (result.currency or default_currency or base_currency).upper()
+    matcher = rules_for(book=book)
+    quotes = _conversion_problems(result.rows, fallback, base_currency)
     errors = [{"line": line, "message": message} for line, message in result.errors]
     rows: list[dict[str, Any]] = []
     for parsed in result.rows:
         currency = (parsed.currency or fallback).upper()
-        problem = _validate(parsed, currency, user.base_currency, quotes)
+        problem = _validate(parsed, currency, base_currency, quotes)
         if problem:
             errors.append({"line": parsed.line, "message": problem})
             continue
@@ -333,12 +320,13 @@ def import_preview(
         )
     if not rows:
         conversion_problems = {problem for problem in quotes.values() if problem}
-        raise StatementError(_nothing_to_import(errors, conversion_problems, user.base_currency))
+        raise StatementError(_nothing_to_import(errors, conversion_problems, base_currency))
     errors.sort(key=lambda e: e["line"])
-    _mark_duplicates(user, rows)
+    _mark_duplicates(book, rows)
     exact = sum(row["duplicate"] for row in rows)
-    possible = _mark_possible_duplicates(user, rows)
+    possible = _mark_possible_duplicates(book, rows)
     return ImportBatch.objects.create(
+        book=book,
         user=user,
         format=result.format,
         filename=filename[:255],
@@ -478,22 +466,25 @@ def _fail(batch_id: int, message: str) -> None:
 
 
 def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict[str, int]:
-    """Store the new rows under locks on the user and the batch; the batch must still be
-    in status `expected`. Duplicates, exact and possible, are decided again here
-    (another import or a hand-entered record may have landed since the preview), so two
-    commits cannot both store a row; every row not stored is counted."""
+    """Store the new rows in the batch's book under locks on the book's imports and the
+    batch; the batch must still be in status `expected`. Duplicates, exact and possible,
+    are decided again here (another import or a hand-entered record may have landed
+    since the preview), so two commits cannot both store a row; every row not stored is
+    counted. The records' creator is the member who uploaded the statement."""
     with transaction.atomic():
-        # One commit or undo of this user at a time (duplicate detection), without
-        # locking the user row: login and refresh go on during a long commit.
-        user_lock(UserLock.IMPORTS, batch.user_id)
-        user = User.objects.get(pk=batch.user_id)
+        # One commit of this book at a time (duplicate detection), without locking the
+        # book or user rows: settings, login and refresh go on during a long commit.
+        # IMPORTS is only ever taken per book, so its keys are book ids.
+        user_lock(UserLock.IMPORTS, batch.book_id)
+        book = Book.objects.get(pk=batch.book_id)
+        user = batch.user  # None once the uploader deleted their account
         status = _lock(batch.pk)["status"]
         if status != expected:
             raise _conflict(status)
         rows = batch.rows
-        _mark_duplicates(user, rows)
+        _mark_duplicates(book, rows)
         exact = sum(row["duplicate"] for row in rows)
-        possible = _mark_possible_duplicates(user, rows)
+        possible = _mark_possible_duplicates(book, rows)
         keep = set(keep_lines)
         kept = 0
         by_kind: dict[str, list[dict[str, Any]]] = {EXPENSE: [], INCOME: []}
@@ -520,8 +511,12 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
                     "key": row["key"],
                 }
             )
-        expenses = expenses_bulk_import(user=user, rows=by_kind[EXPENSE], import_batch=batch)
-        incomes = incomes_bulk_import(user=user, rows=by_kind[INCOME], import_batch=batch)
+        expenses = expenses_bulk_import(
+            book=book, user=user, rows=by_kind[EXPENSE], import_batch=batch
+        )
+        incomes = incomes_bulk_import(
+            book=book, user=user, rows=by_kind[INCOME], import_batch=batch
+        )
         batch.status = BatchStatus.COMMITTED
         batch.committed_at = timezone.now()
         batch.error = ""

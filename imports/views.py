@@ -1,4 +1,5 @@
-"""/imports/: upload a statement (preview), commit it, undo it."""
+"""/imports/: upload a statement (preview), commit it, undo it — in the caller's personal
+book, or under /books/{book_id}/imports/ in that book (SPEC §14)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from books.scoping import BookScopedMixin
 from core.parsers import StrictJSONParser
 from core.schema import NOT_FOUND, VALIDATION_ERROR, operation_docs, request_example
 from core.uploads import FileTooLarge
-from core.views import OwnedQuerysetMixin
 
 from . import services, tasks
 from .models import ImportBatch, ImportProfile
@@ -48,7 +49,7 @@ PROFILE_RULES = (
     "A profile saves the CSV/XLSX options of `POST /imports/` under a name; use it with "
     "`profile` on upload, or let it be picked for a file whose header row matches (send "
     "a `sample` file as `multipart/form-data`, or `from_batch` to copy an earlier import's "
-    "options and header). At most 100 per user; names are unique."
+    "options and header). At most 100 per book; names are unique."
 )
 
 
@@ -65,7 +66,7 @@ PROFILE_RULES = (
     ),
 )
 class ImportViewSet(
-    OwnedQuerysetMixin,
+    BookScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -76,10 +77,10 @@ class ImportViewSet(
     parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
     filter_backends: list = []
 
-    def get_owned_queryset(self):  # type: ignore[no-untyped-def]
+    def safely_get_queryset(self, queryset):  # type: ignore[no-untyped-def]
         if self.action == "list":
-            return self.queryset.defer("rows", "errors")
-        return self.queryset.all()
+            return queryset.defer("rows", "errors")
+        return queryset
 
     def get_serializer_class(self):  # type: ignore[no-untyped-def]
         return ImportBatchListSerializer if self.action == "list" else ImportBatchSerializer
@@ -107,7 +108,7 @@ class ImportViewSet(
             )
         ],
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Upload a statement and get a preview; nothing is stored as expenses or income yet."""
         upload_serializer = ImportUploadSerializer(data=request.data)
         upload_serializer.is_valid(raise_exception=True)
@@ -121,7 +122,7 @@ class ImportViewSet(
         # profile's; with none at all, a profile may be chosen by the file's header.
         given = {name: data[name] for name in CSV_OPTIONS if name in data and name in request.data}
         profile, matched_by = profile_for_upload(
-            user=request.user,
+            book=self.book,
             content=content,
             filename=upload.name or "",
             ref=data.get("profile"),
@@ -129,6 +130,7 @@ class ImportViewSet(
         )
         options = csv_options({**(profile.options if profile else {}), **given})
         batch = services.import_preview(
+            book=self.book,
             user=request.user,
             content=content,
             fmt=data["format"],
@@ -170,7 +172,7 @@ class ImportViewSet(
         examples=[request_example({"skip_errors": True, "keep_lines": []})],
     )
     @action(detail=True, methods=["post"])
-    def commit(self, request: Request, pk: str | None = None) -> Response:
+    def commit(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """Store the new rows: outflows as expenses, inflows as income, rules applied."""
         batch = self.get_object()
         serializer = CommitSerializer(data=request.data)
@@ -207,7 +209,7 @@ class ImportViewSet(
             "`undone`: poll `GET /imports/{id}/`."
         ),
     )
-    def destroy(self, request: Request, pk: str | None = None) -> Response:
+    def destroy(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """Undo: delete every record the batch stored (or discard a preview)."""
         batch = self.get_object()
         counts = services.import_undo(batch=batch, enqueue=tasks.import_undo_task.delay)
@@ -264,9 +266,9 @@ class ImportViewSet(
         "Imports made with it are unaffected.",
     ),
 )
-class ImportProfileViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
+class ImportProfileViewSet(BookScopedMixin, viewsets.ModelViewSet):
     """Saved import mappings: CSV/XLSX options under a name, used by `profile` on upload
-    or automatically for a file whose header row matches (at most 100 per user)."""
+    or automatically for a file whose header row matches (at most 100 per book)."""
 
     queryset = ImportProfile.objects.all()
     serializer_class = ImportProfileSerializer
@@ -276,6 +278,7 @@ class ImportProfileViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: ImportProfileSerializer) -> None:  # type: ignore[override]
         data = serializer.validated_data
         serializer.instance = profile_create(
+            book=self.book,
             user=self.request.user,
             name=data["name"],
             options=data.get("options", {}),

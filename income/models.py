@@ -15,13 +15,13 @@ class Income(Transaction):
             # Covering index: report sums over a date range are index-only scans, and
             # the default list order (-date, -id) is this index read backwards.
             models.Index(
-                fields=["user", "date", "id"],
+                fields=["book", "date", "id"],
                 include=["base_amount", "category"],
-                name="income_user_date_cover_idx",
+                name="income_book_date_cover_idx",
             ),
-            models.Index(fields=["user", "category", "date"], name="income_user_cat_date_idx"),
+            models.Index(fields=["book", "category", "date"], name="income_book_cat_date_idx"),
             # Keyset pages for ?ordering=amount / created_at (either direction).
-            models.Index(fields=["user", "amount", "id"], name="income_user_amount_idx"),
-            models.Index(fields=["user", "created_at", "id"], name="income_user_created_idx"),
+            models.Index(fields=["book", "amount", "id"], name="income_book_amount_idx"),
+            models.Index(fields=["book", "created_at", "id"], name="income_book_created_idx"),
             *Transaction.import_indexes("income"),
         ]

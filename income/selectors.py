@@ -12,9 +12,9 @@ from .models import Income
 
 
 def incomes_not_imported(
-    *, user: Any, first: date, last: date
+    *, book: Any, first: date, last: date
 ) -> Iterator[tuple[int, date, Any, str, str, str]]:
     """See `ledger.selectors.transactions_not_imported`; the text is the payer (`source`)."""
     return transactions_not_imported(
-        model=Income, user=user, first=first, last=last, text_field="source"
+        model=Income, book=book, first=first, last=last, text_field="source"
     )

@@ -1,5 +1,6 @@
 from typing import Any
 
+from books.models import Book
 from core.schema import crud_schema, request_example
 from ledger.views import TransactionViewSet, request_schema
 
@@ -36,12 +37,13 @@ INCOME = {
         "create": (
             "Record income",
             "`amount`, `date` and `description` are required; `source` (the payer) is "
-            "optional. `currency` defaults to your base currency; `base_amount` and "
-            "`exchange_rate` come from the rate on or before `date` (no rate → 400 naming "
-            "the pair). `category` must be an income category you can see "
-            "(`GET /categories/?kind=income`); without one, your first matching rule may "
-            "set it. `tags` are names, created when new. Attach a `receipt` (image or PDF, "
-            "≤ 5 MB) by sending the same fields as `multipart/form-data`.",
+            "optional. `currency` defaults to the book's base currency (your personal "
+            "book's on the top-level path); `base_amount` and `exchange_rate` come from the "
+            "rate on or before `date` (no rate → 400 naming the pair). `category` must be "
+            "an income category of the book or a system one (`GET /categories/?kind=income`; "
+            "another book's → 400); without one, the book's first matching rule may set it. "
+            "`tags` are names of the book's tags, created when new. Attach a `receipt` "
+            "(image or PDF, ≤ 5 MB) by sending the same fields as `multipart/form-data`.",
         ),
         "retrieve": (
             "Get one income record",
@@ -70,18 +72,20 @@ INCOME = {
     },
 )
 class IncomeViewSet(TransactionViewSet):
-    """The user's income. Filters, search (description, source, notes) and ordering."""
+    """The income of the request's book (`/incomes/`: the caller's personal book;
+    `/books/{book_id}/incomes/`: that book). Filters, search (description, source, notes)
+    and ordering."""
 
     queryset = Income.objects.all()
     serializer_class = IncomeSerializer
     filterset_class = IncomeFilter
     search_fields = ["description", "source", "notes"]
 
-    def create_record(self, *, user: Any, data: dict[str, Any]) -> Income:
-        return services.income_create(user=user, data=data)
+    def create_record(self, *, book: Book, user: Any, data: dict[str, Any]) -> Income:
+        return services.income_create(book=book, user=user, data=data)
 
-    def update_record(self, *, instance: Income, data: dict[str, Any]) -> Income:
-        return services.income_update(income=instance, data=data)
+    def update_record(self, *, instance: Income, user: Any, data: dict[str, Any]) -> Income:
+        return services.income_update(income=instance, user=user, data=data)
 
     def delete_record(self, *, instance: Income) -> None:
         services.income_delete(income=instance)

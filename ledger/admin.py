@@ -15,9 +15,9 @@ class TransactionAdmin(admin.ModelAdmin):
         "user",
     )
     list_filter = ("currency", "date", ("category", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("description", "notes", "user__username", "user__email")
+    search_fields = ("description", "notes", "book__name", "user__username", "user__email")
     date_hierarchy = "date"
-    list_select_related = ("category", "user")
+    list_select_related = ("category", "user", "book")
     raw_id_fields = ("user", "category")
     readonly_fields = ("base_amount_shown", "exchange_rate", "created_at", "updated_at")
     exclude = ("base_amount",)
@@ -28,5 +28,5 @@ class TransactionAdmin(admin.ModelAdmin):
     description_short = truncated_column("description", 40)
     amount_shown = money_column("amount", "currency")
     base_amount_shown = money_column(
-        "base_amount", "user__base_currency", description="base amount"
+        "base_amount", "book__base_currency", description="base amount"
     )

@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters import rest_framework as filters
 from rest_framework.exceptions import ValidationError
 
+from books.scoping import book_queryset
 from categories.models import Category
 from core.filters import (
     BoundedDateFilter,
@@ -21,9 +22,10 @@ from core.money import currencies
 
 
 def visible_categories(request: Any) -> QuerySet:
-    if request is None or not request.user.is_authenticated:
+    """The request's book's categories and the system ones: another book's id → 400."""
+    if request is None:
         return Category.objects.none()
-    return Category.objects.visible_to(request.user)
+    return book_queryset(request, Category.objects.all(), include_shared_rows=True)
 
 
 class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
@@ -55,7 +57,7 @@ class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
         if not value:
             return queryset
         # An IN (subquery) over category ids, not a join on the parent: keeps the
-        # (user, category, date) index usable on million-row lists.
+        # (book, category, date) index usable on million-row lists.
         family = Category.objects.filter(Q(pk__in=[c.pk for c in value]) | Q(parent__in=value))
         return queryset.filter(category_id__in=family.values("pk"))
 

@@ -8,7 +8,7 @@ from pathlib import PurePath
 from django.db import models
 from django.db.models import Q
 
-from core.models import OwnedModel
+from books.models import BookOwnedModel
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, MAX_AMOUNT, validate_currency_code
 
 
@@ -18,7 +18,7 @@ def receipt_upload_to(instance: models.Model, filename: str) -> str:
     return f"receipts/{instance._meta.model_name}/{uuid.uuid4().hex}{suffix}"
 
 
-class Transaction(OwnedModel):
+class Transaction(BookOwnedModel):
     """An amount of money on a date, in its own currency and in the owner's base currency.
 
     `base_amount = amount × exchange_rate`, computed at write time from the rate for
@@ -62,12 +62,12 @@ class Transaction(OwnedModel):
         """Duplicate detection looks records up by key within a user's date range."""
         return [
             models.Index(
-                fields=["user", "import_key"],
+                fields=["book", "import_key"],
                 condition=~Q(import_key=""),
                 name=f"{prefix}_import_key_idx",
             ),
             models.Index(
-                fields=["user", "import_fitid"],
+                fields=["book", "import_fitid"],
                 condition=~Q(import_fitid=""),
                 name=f"{prefix}_import_fitid_idx",
             ),

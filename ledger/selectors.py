@@ -3,11 +3,14 @@ them to their model."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from django.apps import apps
 from django.core.files import File
+from django.db.models import Count
 
 from core.exceptions import NotFoundError
 
@@ -30,19 +33,58 @@ def receipt_open(*, record: Transaction) -> File:
 
 
 def transactions_not_imported(
-    *, model: type[Transaction], user: Any, first: date, last: date, text_field: str
+    *, model: type[Transaction], book: Any, first: date, last: date, text_field: str
 ) -> Iterator[tuple[int, date, Any, str, str, str]]:
-    """`(id, date, amount, currency, description, text)` of `user`'s records dated
+    """`(id, date, amount, currency, description, text)` of `book`'s records dated
     `first`..`last` that no statement import created (entered by hand, by a recurring
     item or restored from a backup): they carry neither an import key nor a FITID.
 
-    One query over the (user, date) index, streamed: the caller keeps what it needs.
+    One query over the (book, date) index, streamed: the caller keeps what it needs.
     `text` is `text_field` (an expense's merchant, an income's source)."""
     return (
         model.objects.filter(
-            user=user, date__gte=first, date__lte=last, import_key="", import_fitid=""
+            book=book, date__gte=first, date__lte=last, import_key="", import_fitid=""
         )
         .order_by()
         .values_list("id", "date", "amount", "currency", "description", text_field)
         .iterator(chunk_size=2000)
     )
+
+
+# --- exact duplicates of statement rows (the imports app calls this) --------------------
+
+
+def transactions_import_matches(
+    *, book: Any, keys: set[str], fitids: set[str], first: date, last: date
+) -> tuple[Counter[str], set[str]]:
+    """What a statement import into `book` already stored, over every ledger (expenses
+    and income): how many records dated `first`..`last` carry each of `keys` (the
+    date + amount + description key of a row without FITID), and which of `fitids`
+    any record of the book has, whatever its date. Only `book`'s records count, so the
+    same statement imports once into each book. Two indexed queries per ledger at most.
+    """
+    key_counts: Counter[str] = Counter()
+    known_fitids: set[str] = set()
+    ledgers = [
+        model
+        for model in apps.get_models()
+        if issubclass(model, Transaction) and not model._meta.abstract
+    ]
+    for model in ledgers:
+        records = model.objects.filter(book=book).order_by()
+        if keys:
+            # Grouped in the database and picked here: a statement's keys may be too
+            # many for one IN list.
+            rows = (
+                records.filter(date__gte=first, date__lte=last)
+                .exclude(import_key="")
+                .values("import_key")
+                .annotate(n=Count("*"))
+                .values_list("import_key", "n")
+            )
+            key_counts.update({key: n for key, n in rows if key in keys})
+        if fitids:
+            known_fitids.update(
+                records.filter(import_fitid__in=list(fitids)).values_list("import_fitid", flat=True)
+            )
+    return key_counts, known_fitids

@@ -11,13 +11,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from books.scoping import BookPrimaryKeyRelatedField, request_book
 from categories.models import Category
 from core.money import amount_errors, format_amount
 from core.serializers import (
     BoundedDateField,
     CurrencyCodeField,
     MoneyField,
-    OwnedPrimaryKeyRelatedField,
     StrictModelSerializer,
 )
 from core.uploads import check_upload
@@ -41,14 +41,20 @@ class TagNamesField(serializers.ListField):
 
 @extend_schema_field(OpenApiTypes.URI)
 class ReceiptField(serializers.FileField):
-    """Upload: an image or PDF. Read: the owner-only download URL, or null."""
+    """Upload: an image or PDF. Read: the download URL (members of the record's book
+    only), or null — under `/books/{book_id}/` for a shared book's record, since the
+    top-level paths mean the caller's personal book."""
 
     def to_representation(self, value: Any) -> str | None:
         if not value:
             return None
         record = value.instance
-        path = reverse(f"{record._meta.model_name}-receipt", kwargs={"pk": record.pk})
         request = self.context.get("request")
+        book = request_book(request)
+        kwargs = {"pk": record.pk}
+        if book is not None and not book.is_personal:
+            kwargs["book_id"] = record.book_id
+        path = reverse(f"{record._meta.model_name}-receipt", kwargs=kwargs)
         return request.build_absolute_uri(path) if request else path
 
 
@@ -90,8 +96,9 @@ class TransactionSerializer(StrictModelSerializer):
     exchange_rate = serializers.DecimalField(max_digits=24, decimal_places=12, read_only=True)
     date = BoundedDateField()
     description = serializers.CharField(max_length=255, trim_whitespace=True, allow_blank=False)
-    category = OwnedPrimaryKeyRelatedField(
-        queryset=Category.objects.all(), allow_null=True, required=False
+    # The book's own categories and the system ones; another book's id → 400.
+    category = BookPrimaryKeyRelatedField(
+        queryset=Category.objects.all(), include_shared_rows=True, allow_null=True, required=False
     )
     category_name = serializers.CharField(
         source="category.name", read_only=True, default=None, allow_null=True
@@ -119,7 +126,7 @@ class TransactionSerializer(StrictModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_base_amount(self, obj: Any) -> str:
-        return format_amount(obj.base_amount, obj.user.base_currency)
+        return format_amount(obj.base_amount, obj.book.base_currency)
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -146,7 +153,7 @@ class TransactionSerializer(StrictModelSerializer):
         amount: Decimal | None = attrs.get("amount", getattr(instance, "amount", None))
         currency = attrs.get("currency") or getattr(instance, "currency", None)
         if currency is None:
-            currency = self.context["request"].user.base_currency
+            currency = request_book(self.context["request"]).base_currency
         if amount is not None and ("amount" in attrs or "currency" in attrs):
             errors = amount_errors(amount, currency)
             if errors:

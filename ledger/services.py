@@ -19,6 +19,8 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from books.models import Book
+from books.services import personal_book_ensure
 from categories.services import rules_for, rules_match, tags_resolve
 from core.money import minor_units
 from currencies.selectors import RateQuote, base_amount, get_rate, rates_on
@@ -31,6 +33,26 @@ logger = logging.getLogger(__name__)
 
 # Fields whose change requires recomputing base_amount.
 MONEY_FIELDS = ("amount", "currency", "date")
+
+
+def book_or_personal(*, book: Book | None, user: Any) -> Book:
+    """`book`, or `user`'s personal book for a caller that names none (the top-level
+    paths, and callers not yet converted to books, mean the personal book: SPEC §14)."""
+    if book is not None:
+        return book
+    if user is None:
+        raise ValueError("Name the book (or the user whose personal book is meant).")
+    return personal_book_ensure(user=user)
+
+
+def book_base_currency_lock(*, book: Book) -> str:
+    """The book's base currency, read so that a base-currency change of the book in
+    progress is waited for (bounded: BaseCurrencyChangeInProgress, 409) and the new one
+    is read: the shared side of the book's change lock (`users.base_currency`), the same
+    for personal and shared books. Every write that stores a figure in the book's base
+    currency calls this first, inside its transaction.
+    """
+    return base_currency_lock(book_id=book.pk)
 
 
 def _matchable_text(instance: Transaction) -> str:
@@ -113,26 +135,29 @@ def _store_new_receipt(instance: Transaction) -> None:
 
 @receipt_files_kept_on_commit()
 @transaction.atomic
-def transaction_create(*, model: type[T], kind: str, user: Any, data: dict[str, Any]) -> T:
-    """Create a record owned by `user`.
+def transaction_create(
+    *, model: type[T], kind: str, book: Book, user: Any, data: dict[str, Any]
+) -> T:
+    """Create a record in `book`, created by `user` (a member).
 
-    Currency defaults to the user's base currency; base_amount and exchange_rate are
-    computed here. When no category is given, the first matching rule sets it and
-    adds its tags. Raises RateUnavailable (400) when no rate converts the currency.
+    Currency defaults to the book's base currency; base_amount and exchange_rate are
+    computed here, in the book's base currency. When no category is given, the book's
+    first matching rule sets it and adds its tags; tag names are the book's tags (new
+    ones are created in it). Raises RateUnavailable (400) when no rate converts.
     A receipt file is stored only for a record that is saved: if this fails, its file
     is deleted (see `receipt_files_kept_on_commit` for callers' own transactions).
     """
     data = dict(data)
     tag_names: list[str] = data.pop("tags", None) or []
     # First, before any other row lock: waits for a base-currency change in progress.
-    base_currency = base_currency_lock(user_id=user.pk)
-    instance = model(user=user, **data)
+    base_currency = book_base_currency_lock(book=book)
+    instance = model(book=book, user=user, **data)
     if not instance.currency:
         instance.currency = base_currency
-    tags = tags_resolve(user=user, names=tag_names) if tag_names else []
+    tags = tags_resolve(book=book, user=user, names=tag_names) if tag_names else []
     if instance.category_id is None:
         category, rule_tags = rules_match(
-            user=user,
+            book=book,
             kind=kind,
             description=instance.description,
             merchant=_matchable_text(instance),
@@ -150,15 +175,17 @@ def transaction_create(*, model: type[T], kind: str, user: Any, data: dict[str, 
 
 @receipt_files_kept_on_commit()
 @transaction.atomic
-def transaction_update(*, instance: T, data: dict[str, Any]) -> T:
-    """Apply a (partial) update; base_amount follows any change of amount, currency or date.
+def transaction_update(*, instance: T, data: dict[str, Any], user: Any = None) -> T:
+    """Apply a (partial) update by `user` (the member editing; new tags are created as
+    theirs, default the record's creator); base_amount follows any change of amount,
+    currency or date, in the book's base currency. The record stays in its book.
 
     A replaced or cleared receipt's file is deleted after the commit; a new one is
     deleted again if the update fails (see `receipt_files_kept_on_commit`).
     """
     data = dict(data)
     tag_names = data.pop("tags", None)
-    base_currency = base_currency_lock(user_id=instance.user_id)
+    base_currency = book_base_currency_lock(book=instance.book)
     if not any(field in data for field in MONEY_FIELDS):
         # A base-currency change may have rewritten these since `instance` was read.
         instance.base_amount, instance.exchange_rate = (
@@ -173,7 +200,9 @@ def transaction_update(*, instance: T, data: dict[str, Any]) -> T:
     _store_new_receipt(instance)
     instance.save()
     if tag_names is not None:
-        instance.tags.set(tags_resolve(user=instance.user, names=tag_names))
+        instance.tags.set(
+            tags_resolve(book=instance.book, user=user or instance.user, names=tag_names)
+        )
     return instance
 
 
@@ -181,19 +210,19 @@ def transaction_update(*, instance: T, data: dict[str, Any]) -> T:
 def transaction_delete(*, instance: Transaction) -> None:
     """Delete the record; its receipt file goes once the deletion commits.
 
-    Takes the owner's row lock first, like every write of a record: a base-currency
-    change in progress holds the record's row, so this answers 409 after a bounded wait
-    (`base_currency_lock`) instead of waiting for the whole change.
+    Takes the book's base-currency lock first, like every write of a record: a
+    base-currency change in progress holds the record's row, so this answers 409 after a
+    bounded wait (`book_base_currency_lock`) instead of waiting for the whole change.
     """
-    base_currency_lock(user_id=instance.user_id)
+    book_base_currency_lock(book=instance.book)
     if instance.receipt:
         _delete_file_on_commit(instance.receipt)
     instance.delete()
 
 
 @transaction.atomic
-def transactions_recompute_base(*, model: type[Transaction], user: Any, base_currency: str) -> int:
-    """Re-express every record of `user` in `base_currency` (after a base-currency change).
+def transactions_recompute_base(*, model: type[Transaction], book: Book, base_currency: str) -> int:
+    """Re-express every record of `book` in `base_currency` (after its base-currency change).
 
     Set-based: per currency, the distinct dates are read, their rates computed from
     one load of the rate series (`rates_on`), and the rows rewritten with one UPDATE
@@ -201,10 +230,10 @@ def transactions_recompute_base(*, model: type[Transaction], user: Any, base_cur
     `currencies.selectors.base_amount` does (elsewhere, the rows are rewritten from
     Python with that function). All or nothing: RateUnavailable if a (currency, date)
     has no rate, ConversionOutOfRange if a figure would not fit; nothing changes then.
-    Callers hold the user row lock (users.services.user_update), so no record of
-    `user` is written meanwhile. Returns how many records there are.
+    Callers hold the book's base-currency change lock (see `book_base_currency_lock`),
+    so no record of `book` is written meanwhile. Returns how many records there are.
     """
-    records = model.objects.filter(user=user).order_by()
+    records = model.objects.filter(book=book).order_by()
     total = 0
     for currency in list(records.values_list("currency", flat=True).distinct()):
         rows = records.filter(currency=currency)
@@ -225,7 +254,7 @@ def transactions_recompute_base(*, model: type[Transaction], user: Any, base_cur
             to_currency=base_currency,
         )
         if connection.vendor == "postgresql":
-            total += _recompute_in_database(model, user, currency, base_currency, quotes)
+            total += _recompute_in_database(model, book, currency, base_currency, quotes)
         else:
             total += _recompute_in_python(model, rows, currency, base_currency, quotes)
     return total
@@ -233,7 +262,7 @@ def transactions_recompute_base(*, model: type[Transaction], user: Any, base_cur
 
 def _recompute_in_database(
     model: type[Transaction],
-    user: Any,
+    book: Book,
     currency: str,
     base_currency: str,
     quotes: dict[date, RateQuote],
@@ -249,14 +278,14 @@ def _recompute_in_database(
             SET exchange_rate = v.rate,
                 base_amount = GREATEST(ROUND(t.amount * v.rate, %s::int), %s::numeric)
             FROM unnest(%s::date[], %s::numeric[]) AS v(day, rate)
-            WHERE t.user_id = %s AND t.currency = %s AND t.date = v.day
+            WHERE t.book_id = %s AND t.currency = %s AND t.date = v.day
             """,  # noqa: S608
             [
                 places,
                 Decimal(1).scaleb(-places),
                 list(quotes),
                 [quote.rate for quote in quotes.values()],
-                user.pk,
+                book.pk,
                 currency,
             ],
         )
@@ -299,9 +328,9 @@ def _text_field(model: type[Transaction]) -> str | None:
 
 @transaction.atomic
 def transactions_apply_rules(
-    *, model: type[Transaction], kind: str, user: Any, only_uncategorized: bool = True
+    *, model: type[Transaction], kind: str, book: Any, only_uncategorized: bool = True
 ) -> int:
-    """Run the user's rules over existing records; returns how many records changed.
+    """Run the book's rules over its existing records; returns how many records changed.
 
     A record changes when a rule gives it a different category or new tags. With
     `only_uncategorized`, records that already have a category are left alone (checked
@@ -312,10 +341,10 @@ def transactions_apply_rules(
     chunk of ids, and tag links in bulk. Changed rows are locked (in id order) before
     they are written, so a record deleted meanwhile is skipped, never a 500.
     """
-    matcher = rules_for(user=user)
+    matcher = rules_for(book=book)
     if not len(matcher):
         return 0
-    candidates = model.objects.filter(user=user)
+    candidates = model.objects.filter(book=book)
     if only_uncategorized:
         candidates = candidates.filter(category__isnull=True)
     text_field = _text_field(model)
@@ -379,20 +408,23 @@ def transactions_bulk_import(
     *,
     model: type[Transaction],
     kind: str,
+    book: Book,
     user: Any,
     rows: list[dict[str, Any]],
     text_field: str,
     import_batch: Any,
 ) -> int:
-    """Store imported rows as records of `model` in bulk; returns how many.
+    """Store imported rows as records of `model` in `book` (created by `user`) in bulk;
+    returns how many.
 
     Each row: amount (> 0), currency, date, description, text (merchant or source),
-    fitid, key. Same rules as one-by-one creation: base_amount at the rate of the
-    row's date (RateUnavailable if missing, nothing stored), and the user's rules set
-    the category and tags. Rates and rules are loaded once, not per row.
+    fitid, key. Same rules as one-by-one creation: base_amount in the book's base
+    currency at the rate of the row's date (RateUnavailable if missing, nothing stored),
+    and the book's rules set the category and tags. Rates and rules are loaded once, not
+    per row. Every row gets `book_id` here: bulk inserts do not fill it in.
     """
-    base_currency = base_currency_lock(user_id=user.pk)
-    matcher = rules_for(user=user)
+    base_currency = book_base_currency_lock(book=book)
+    matcher = rules_for(book=book)
     quotes: dict[tuple[str, date], RateQuote] = {}
     through = model.tags.through
     owner = f"{model._meta.model_name}_id"
@@ -411,6 +443,7 @@ def transactions_bulk_import(
                 kind=kind, description=row["description"], merchant=row["text"]
             )
             record = model(
+                book_id=book.pk,
                 user=user,
                 amount=row["amount"],
                 currency=row["currency"],
@@ -489,3 +522,77 @@ def _bulk_insert(model: type[Transaction], records: list[Transaction]) -> None:
                 record.pk = pk
                 values = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
                 copy.write_row([pk, *values])
+
+
+# --- restoring a backup into a book (the backups app calls these) -----------------------
+
+
+@transaction.atomic
+def transactions_restore(
+    *,
+    model: type[T],
+    book: Any,
+    user: Any,
+    records: list[dict[str, Any]],
+    tags: list[list[Any]] | None = None,
+) -> list[T]:
+    """Store restored records of `model` in `book`, in bulk; returns them (with ids).
+
+    Each record is the model's field values (amount, currency, date, description,
+    category …); `tags[i]` are the Tag rows of record i. Base amounts are computed here,
+    as on any write (`_set_base_amount`, `book.base_currency`, one rate lookup per
+    currency and date): RateUnavailable when a rate is missing, nothing stored. Rules are
+    not applied (a restore stores history as it was) and no budget alert is sent. The
+    category and tags must be `book`'s (or a system category): ValueError otherwise.
+    """
+    quotes: dict[tuple[str, date], RateQuote] = {}
+    instances: list[T] = []
+    for data in records:
+        instance = model(book=book, user=user, **data)
+        category = instance.category if instance.category_id is not None else None
+        if category is not None and category.book_id not in (None, book.pk):
+            raise ValueError(f"Category {category.pk} is not in book {book.pk}.")
+        key = (instance.currency, instance.date)
+        if key not in quotes:
+            quotes[key] = get_rate(
+                from_currency=instance.currency, to_currency=book.base_currency, on=instance.date
+            )
+        _set_base_amount(instance, book.base_currency, quotes[key])
+        instances.append(instance)
+    _bulk_insert(model, instances)
+    if tags:
+        through = model.tags.through
+        owner = f"{model._meta.model_name}_id"
+        links = []
+        for instance, record_tags in zip(instances, tags, strict=True):
+            for tag in record_tags:
+                if tag.book_id != book.pk:
+                    raise ValueError(f"Tag {tag.pk} is not in book {book.pk}.")
+                links.append(through(**{owner: instance.pk, "tag_id": tag.pk}))
+        through.objects.bulk_create(links, batch_size=5000)
+    return instances
+
+
+def transactions_clear_book(*, model: type[Transaction], book: Any) -> int:
+    """Delete every record of `model` in `book` (a backup restored in replace mode);
+    receipt files go once the deletion commits. Returns how many."""
+    records = model.objects.filter(book=book)
+    for record in records.exclude(receipt="").only("pk", "receipt"):
+        _delete_file_on_commit(record.receipt)
+    _, deleted = records.delete()
+    return deleted.get(model._meta.label, 0)
+
+
+# --- moving records to another category (the categories app calls this) ----------------
+
+
+def records_reassign_category(
+    *, model: type[Transaction], book: Any, from_category: Any, to_category: Any
+) -> int:
+    """Move `book`'s records of `model` from one category to another (a category being
+    deleted with `?reassign_to=`); `book` None: every book's (a system category).
+    Returns how many moved. Runs in the caller's transaction."""
+    records = model._base_manager.filter(category=from_category)
+    if book is not None:
+        records = records.filter(book=book)
+    return records.update(category=to_category, updated_at=timezone.now())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import filetype
+from django.db.models import QuerySet
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -16,10 +17,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 
+from books.models import Book
+from books.scoping import BookScopedMixin
 from core.filters import StrictOrderingFilter
 from core.pagination import KeysetPagination
 from core.parsers import StrictJSONParser
-from core.views import OwnedQuerysetMixin
 
 from .selectors import receipt_open
 from .serializers import RECEIPT_MIMES, TransactionSerializer, request_bodies
@@ -40,8 +42,10 @@ def request_schema(serializer_class: type[TransactionSerializer]) -> Any:
     )
 
 
-class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
-    """CRUD over the user's own records; writes go through the app's services module.
+class TransactionViewSet(BookScopedMixin, viewsets.ModelViewSet):
+    """CRUD over the records of the request's book (`BookScopedMixin`: the book in the URL
+    or the caller's personal book; viewers read, editors write); writes go through the
+    app's services module, creating in that book.
 
     Subclasses set `queryset`, `serializer_class`, `filterset_class`, `search_fields`
     and `services` (an object with create/update/delete callables).
@@ -58,8 +62,8 @@ class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     ordering = ["-date", "-id"]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
-    def get_owned_queryset(self):  # type: ignore[no-untyped-def]
-        return self.queryset.select_related("category", "user").prefetch_related("tags")
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("category", "book").prefetch_related("tags")
 
     def check_editable(self, instance: Any) -> None:
         """Hook for edit-window style rules; raises to refuse the change."""
@@ -69,24 +73,26 @@ class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: BaseSerializer) -> None:
         with receipt_files_kept_on_commit():
             serializer.instance = self.create_record(
-                user=self.request.user, data=serializer.validated_data
+                book=self.book, user=self.request.user, data=serializer.validated_data
             )
 
     def perform_update(self, serializer: BaseSerializer) -> None:
         self.check_editable(serializer.instance)
         with receipt_files_kept_on_commit():
             serializer.instance = self.update_record(
-                instance=serializer.instance, data=serializer.validated_data
+                instance=serializer.instance,
+                user=self.request.user,
+                data=serializer.validated_data,
             )
 
     def perform_destroy(self, instance: Any) -> None:
         self.check_editable(instance)
         self.delete_record(instance=instance)
 
-    def create_record(self, *, user: Any, data: dict[str, Any]) -> Any:
+    def create_record(self, *, book: Book, user: Any, data: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def update_record(self, *, instance: Any, data: dict[str, Any]) -> Any:
+    def update_record(self, *, instance: Any, user: Any, data: dict[str, Any]) -> Any:
         raise NotImplementedError
 
     def delete_record(self, *, instance: Any) -> None:
@@ -108,8 +114,8 @@ class TransactionViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     @action(
         detail=True, methods=["get"], url_path="receipt", filter_backends=[], pagination_class=None
     )
-    def receipt(self, request: Request, pk: str | None = None) -> FileResponse:
-        """Download the record's receipt (owner only)."""
+    def receipt(self, request: Request, pk: str | None = None, **kwargs: Any) -> FileResponse:
+        """Download the record's receipt (members of its book only)."""
         record = self.get_object()
         stored = receipt_open(record=record)
         head = stored.read(8192)

@@ -10,6 +10,8 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from books.models import Book, Membership
+
 from .models import EMAIL_ON_BY_DEFAULT, Notification, NotificationKind, NotificationPreference
 
 logger = logging.getLogger(__name__)
@@ -88,6 +90,40 @@ def notify(
     if prefs["email"] and user.email:
         transaction.on_commit(lambda: _send_email(notification.pk), robust=True)
     return notification
+
+
+def notify_members(
+    *,
+    book: Book,
+    kind: str,
+    title: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+    dedupe_key: str = "",
+) -> list[Notification]:
+    """Tell every member of `book` (whatever their role) through `notify`: each gets
+    their own notification, per their own preferences, and with a `dedupe_key` at most
+    one per member and key (the database key is (user, dedupe_key)). Notifications
+    stay per user, so one about a shared book says which: its title starts with the
+    book's name in brackets and `data.book` is its id. Returns those stored."""
+    data = dict(data or {})
+    if not book.is_personal:
+        title = f"[{book.name}] {title}"[: Notification._meta.get_field("title").max_length]
+        data["book"] = book.pk
+    members = Membership.objects.filter(book=book).select_related("user").order_by("user_id")
+    stored = []
+    for membership in members:
+        notification = notify(
+            user=membership.user,
+            kind=kind,
+            title=title,
+            body=body,
+            data=data,
+            dedupe_key=dedupe_key,
+        )
+        if notification is not None:
+            stored.append(notification)
+    return stored
 
 
 def _send_email(notification_id: int) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -12,9 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from books.scoping import BookScopedMixin
 from core.filters import StrictOrderingFilter
 from core.schema import NOT_FOUND, VALIDATION_ERROR, request_example
-from core.views import OwnedQuerysetMixin
 
 from . import services
 from .filters import NotificationFilter
@@ -50,13 +48,19 @@ from .serializers import (
     ),
 )
 class NotificationViewSet(
-    OwnedQuerysetMixin,
+    BookScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Notifications the system sent you; they are created by the system, not via the API."""
+    """Notifications the system sent you; they are created by the system, not via the API.
+
+    Per user, whatever the book they are about (SPEC §14): scoped to the caller, served
+    only at the top level (one about a shared book names it, and its id is `data.book`).
+    """
+
+    scope_field = "user"
 
     queryset = Notification.objects.all()
     serializer_class = NotificationSerializer
@@ -65,9 +69,9 @@ class NotificationViewSet(
     ordering_fields = ["created_at"]
     ordering = ["-created_at"]
 
-    def scope_to_user(self, queryset: QuerySet, user: Any) -> QuerySet:
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
         # Kinds the user turned off in-app are stored (for dedupe and email) but not shown.
-        return queryset.visible_to(user)
+        return queryset.visible_to(self.request.user)
 
     @extend_schema(
         request=None,

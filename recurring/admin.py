@@ -9,7 +9,7 @@ from .models import RecurringItem, RecurringOccurrence
 class RecurringItemAdmin(admin.ModelAdmin):
     list_display = (
         "description_short",
-        "user",
+        "book",
         "kind",
         "amount_shown",
         "schedule",
@@ -17,10 +17,10 @@ class RecurringItemAdmin(admin.ModelAdmin):
         "active",
     )
     list_filter = ("kind", "frequency", "active", "auto_create")
-    search_fields = ("description", "merchant", "user__username", "user__email")
-    list_select_related = ("user",)
+    search_fields = ("description", "merchant", "book__name", "user__username", "user__email")
+    list_select_related = ("book", "user")
     raw_id_fields = ("category",)
-    readonly_fields = ("user", "created_at", "updated_at")
+    readonly_fields = ("book", "user", "created_at", "updated_at")
     date_hierarchy = "start_date"
 
     description_short = truncated_column("description", 40)

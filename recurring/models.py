@@ -7,8 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from books.models import BookOwnedModel
 from categories.models import Kind
-from core.models import OwnedModel
 from core.money import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
@@ -29,12 +29,7 @@ class Frequency(models.TextChoices):
     YEARLY = "yearly", "Yearly"
 
 
-class RecurringItemQuerySet(models.QuerySet):
-    def visible_to(self, user) -> RecurringItemQuerySet:  # type: ignore[no-untyped-def]
-        return self.filter(user=user)
-
-
-class RecurringItem(OwnedModel):
+class RecurringItem(BookOwnedModel):
     """A bill or an income that repeats every `interval` days, weeks, months or years.
 
     The schedule starts on `start_date` and keeps its day of the month: an item on the
@@ -88,8 +83,6 @@ class RecurringItem(OwnedModel):
         "again, or auto_create again); nothing before it is created, so a pause is not backfilled.",
     )
 
-    objects = RecurringItemQuerySet.as_manager()
-
     class Meta:
         ordering = ["start_date", "id"]
         constraints = [
@@ -118,7 +111,7 @@ class RecurringItem(OwnedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["user", "start_date"], name="recurring_user_start_idx"),
+            models.Index(fields=["book", "start_date"], name="recurring_book_start_idx"),
             # The jobs scan only live items: auto-creation and reminders.
             models.Index(
                 fields=["id"],
@@ -136,12 +129,12 @@ class RecurringItem(OwnedModel):
         return f"{self.description} ({self.frequency}, {self.amount} {self.currency})"
 
     def clean(self) -> None:
-        """Rules the database cannot state: the category is the owner's or a system one,
-        of the item's kind; the amount suits its currency."""
+        """Rules the database cannot state: the category is the item's book's or a system
+        one, of the item's kind; the amount suits its currency."""
         errors: dict[str, list[str]] = {}
         category = self.category if self.category_id is not None else None
         if category is not None:
-            if category.user_id is not None and category.user_id != self.user_id:
+            if category.book_id is not None and category.book_id != self.book_id:
                 errors["category"] = ["No such category."]
             elif self.kind in Kind.values and category.kind != self.kind:
                 errors["category"] = [f"Choose a category of kind '{self.kind}'."]

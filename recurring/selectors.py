@@ -14,7 +14,7 @@ from typing import Any
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule
 
-from core.dates import MAX_DATE, user_today
+from core.dates import MAX_DATE
 from core.money import format_amount
 
 from .models import Frequency, RecurringItem, RecurringOccurrence
@@ -99,22 +99,20 @@ def next_date(item: RecurringItem, *, today: date) -> date | None:
 
 
 def upcoming_occurrences(
-    *, user: Any, days: int, kind: str | None = None, today: date | None = None
+    *, book: Any, days: int, today: date, kind: str | None = None
 ) -> list[dict[str, Any]]:
-    """Every occurrence of the user's active items in [today, today + days], by date
+    """Every occurrence of the book's active items in [today, today + days], by date
     then description (then item id).
 
-    `today` defaults to the user's today in their time zone; `kind` narrows to
+    `today` is the caller's today in their time zone; `kind` narrows to
     `expense` or `income`. Each row: {recurring, date, description, amount (string with
     the currency's minor units), currency, kind, category, category_name}.
     """
-    if today is None:
-        today = user_today(user)
     try:
         end = min(today + timedelta(days=days), MAX_DATE)
     except OverflowError:
         end = MAX_DATE
-    items = RecurringItem.objects.filter(user=user, active=True, start_date__lte=end).exclude(
+    items = RecurringItem.objects.filter(book=book, active=True, start_date__lte=end).exclude(
         end_date__lt=today
     )
     if kind is not None:

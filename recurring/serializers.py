@@ -1,6 +1,6 @@
 """Request and response shapes of /recurring/ (SPEC §12).
 
-`amount` is in the item's own `currency` (default: the user's base currency), a
+`amount` is in the item's own `currency` (default: the book's base currency), a
 JSON string or number in, a string with the currency's minor units out.
 """
 
@@ -12,15 +12,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from books.scoping import BookPrimaryKeyRelatedField, request_book
 from categories.models import Category, Kind
 from core.dates import MAX_DATE, user_today
 from core.money import amount_errors, format_amount
-from core.serializers import (
-    BoundedDateField,
-    CurrencyCodeField,
-    OwnedPrimaryKeyRelatedField,
-    StrictModelSerializer,
-)
+from core.serializers import BoundedDateField, CurrencyCodeField, StrictModelSerializer
 from expenses.models import PaymentMethod
 from ledger.serializers import AmountField
 
@@ -41,14 +37,15 @@ class RecurringItemSerializer(StrictModelSerializer):
     kind = serializers.ChoiceField(choices=ITEM_KINDS)
     amount = AmountField()
     currency = CurrencyCodeField(
-        max_length=3, required=False, help_text="ISO 4217; defaults to your base currency."
+        max_length=3, required=False, help_text="ISO 4217; defaults to the book's base currency."
     )
     description = serializers.CharField(max_length=255, trim_whitespace=True, allow_blank=False)
-    category = OwnedPrimaryKeyRelatedField(
+    category = BookPrimaryKeyRelatedField(
         queryset=Category.objects.all(),
+        include_shared_rows=True,
         allow_null=True,
         required=False,
-        help_text="Yours or a system category, of the item's kind.",
+        help_text="A category of the book or a system one, of the item's kind.",
     )
     category_name = serializers.CharField(
         source="category.name", read_only=True, default=None, allow_null=True
@@ -151,7 +148,8 @@ class RecurringItemSerializer(StrictModelSerializer):
         if start is not None and end is not None and end < start:
             errors["end_date"] = ["end_date is before start_date."]
         if "amount" in attrs or "currency" in attrs:
-            currency = current("currency") or self.context["request"].user.base_currency
+            book = request_book(self.context["request"])
+            currency = current("currency") or getattr(book, "base_currency", "")
             problems = amount_errors(current("amount"), currency)
             if problems:
                 errors["amount"] = problems

@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
+from books.models import Book, BookKind, Membership, Role
 from categories.models import Kind
 from core.dates import user_today
 from core.exceptions import ApplicationError
@@ -67,17 +69,18 @@ def _check_and_save(item: RecurringItem) -> RecurringItem:
 
 
 @transaction.atomic
-def recurring_create(*, user: Any, data: dict[str, Any]) -> RecurringItem:
-    """Create an item owned by `user`; `currency` defaults to their base currency.
+def recurring_create(*, book: Book, user: Any, data: dict[str, Any]) -> RecurringItem:
+    """Create an item in `book`, created by `user`; `currency` defaults to the book's base
+    currency.
 
-    Raises ValidationError (naming the field) when the category is another user's or
+    Raises ValidationError (naming the field) when the category is another book's or
     of the other kind, the amount does not suit the currency, `end_date` is before
     `start_date`, or a value is out of range. An income item's payment method is `other`.
     """
     values = {field: data[field] for field in ITEM_FIELDS if field in data}
-    item = RecurringItem(user=user, **values)
+    item = RecurringItem(book=book, user=user, **values)
     if not item.currency:
-        item.currency = user.base_currency
+        item.currency = book.base_currency
     return _check_and_save(item)
 
 
@@ -87,7 +90,8 @@ def recurring_update(*, item: RecurringItem, data: dict[str, Any]) -> RecurringI
 
     Transactions already recorded stay as they are; the new schedule applies to dates
     not yet created. Switching auto-creation back on (`active` or `auto_create` made true
-    again) does not backfill the pause: the job starts again from the owner's today.
+    again) does not backfill the pause: the job starts again from today (in the time zone
+    of the item's creator).
     """
     locked = RecurringItem.objects.select_for_update().get(pk=item.pk)
     was_creating = locked.active and locked.auto_create
@@ -95,7 +99,7 @@ def recurring_update(*, item: RecurringItem, data: dict[str, Any]) -> RecurringI
         if field in data:
             setattr(locked, field, data[field])
     if locked.active and locked.auto_create and not was_creating:
-        locked.resumed_on = user_today(locked.user)
+        locked.resumed_on = user_today(_clock_user(locked))
     return _check_and_save(locked)
 
 
@@ -107,8 +111,24 @@ def recurring_delete(*, item: RecurringItem) -> None:
 # --- jobs: creating due transactions ---------------------------------------------------------
 
 
+def _clock_user(item: RecurringItem) -> Any:
+    """Whose time zone an item's dates are counted in, and who acts for it in the jobs:
+    the member who created it, or — once they deleted their account (the item stays in
+    its shared book) — the book's longest-standing owner. None only for a book without
+    owners, counted in UTC."""
+    if item.user_id is not None:
+        return item.user
+    membership = (
+        Membership.objects.filter(book_id=item.book_id, role=Role.OWNER)
+        .select_related("user")
+        .order_by("id")
+        .first()
+    )
+    return membership.user if membership is not None else None
+
+
 def _local_date(moment: Any, user: Any) -> date:
-    return moment.astimezone(ZoneInfo(user.timezone or "UTC")).date()
+    return moment.astimezone(ZoneInfo(getattr(user, "timezone", None) or "UTC")).date()
 
 
 def _record_data(item: RecurringItem, day: date) -> dict[str, Any]:
@@ -157,10 +177,12 @@ def _create_occurrence(item: RecurringItem, day: date) -> bool:
             if occurrence is None:
                 return False
             data = _record_data(item, day)
+            actor = _clock_user(item)
+            # In the item's book (its base currency and rules), whoever created the item.
             if item.kind == Kind.EXPENSE:
-                occurrence.expense = expense_create(user=item.user, data=data)
+                occurrence.expense = expense_create(book=item.book, user=actor, data=data)
             else:
-                occurrence.income = income_create(user=item.user, data=data)
+                occurrence.income = income_create(book=item.book, user=actor, data=data)
             occurrence.save(update_fields=["expense", "income"])
             return True
     except RateUnavailable as exc:
@@ -176,7 +198,8 @@ def create_due_occurrences(*, today: date | None = None) -> int:
     """Record the expense or income of every due occurrence of active `auto_create` items.
 
     Due: dates of the schedule from max(start_date, the day the item was created, in
-    the owner's time zone) up to today (the owner's today unless `today` is given).
+    its creator's time zone) up to today (their today unless `today` is given). The
+    expense or income is recorded in the item's book.
     Starting no earlier than the item's creation is deliberate: a new item with an old
     start date describes a schedule, and backfilling years of history the user has
     likely recorded already would double their figures. Likewise nothing is created
@@ -190,14 +213,15 @@ def create_due_occurrences(*, today: date | None = None) -> int:
     created = 0
     items = (
         RecurringItem.objects.filter(active=True, auto_create=True)
-        .select_related("user", "category")
+        .select_related("user", "book", "category")
         .order_by("pk")
     )
     for item in items.iterator(chunk_size=500):
-        until = today if today is not None else user_today(item.user)
+        clock = _clock_user(item)
+        until = today if today is not None else user_today(clock)
         start = max(
             item.start_date,
-            _local_date(item.created_at, item.user),
+            _local_date(item.created_at, clock),
             item.resumed_on or item.start_date,
         )
         due = occurrences(item, start=start, end=until)
@@ -218,6 +242,7 @@ def create_due_occurrences(*, today: date | None = None) -> int:
 
 
 def _remind(item: RecurringItem, day: date, today: date) -> bool:
+    """Tell every member of the item's book (each per their own preferences) once."""
     with transaction.atomic():
         occurrence, _ = RecurringOccurrence.objects.get_or_create(item=item, date=day)
         marked = RecurringOccurrence.objects.filter(
@@ -228,41 +253,54 @@ def _remind(item: RecurringItem, day: date, today: date) -> bool:
         amount = f"{format_amount(item.amount, item.currency)} {item.currency}"
         days = (day - today).days
         when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
-        notification = notify(
-            user=item.user,
-            kind=NotificationKind.BILL_DUE,
-            title=f"Bill due {when}: {item.description}"[:200],
-            body=f"{item.description}: {amount} due on {day.isoformat()}.",
-            data={
-                "recurring": item.pk,
-                "date": day.isoformat(),
-                "amount": format_amount(item.amount, item.currency),
-                "currency": item.currency,
-            },
-            dedupe_key=f"bill_due:{item.pk}:{day.isoformat()}",
-        )
-        return notification is not None
+        book = item.book
+        shared = book.kind == BookKind.SHARED
+        where = f" ({book.name})" if shared else ""
+        sent = False
+        for membership in book.memberships.all():
+            notification = notify(
+                user=membership.user,
+                kind=NotificationKind.BILL_DUE,
+                title=f"Bill due {when}: {item.description}{where}"[:200],
+                body=f"{item.description}: {amount} due on {day.isoformat()}"
+                + (f", in the book {book.name}." if shared else "."),
+                data={
+                    "recurring": item.pk,
+                    "book": book.pk,
+                    "date": day.isoformat(),
+                    "amount": format_amount(item.amount, item.currency),
+                    "currency": item.currency,
+                },
+                dedupe_key=f"bill_due:{item.pk}:{day.isoformat()}",
+            )
+            sent = sent or notification is not None
+        return sent
 
 
 def send_bill_reminders(*, today: date | None = None) -> int:
     """Send one `bill_due` notification per occurrence of an active expense item that
-    falls in [today, today + remind_days_before] (the owner's today unless given).
+    falls in [today, today + remind_days_before] (its creator's today unless given) to
+    every member of the item's book.
 
     Once per occurrence, even if the job runs twice or in parallel: the occurrence's
     `reminded_at` is set by a conditional update and the notification has a dedupe key.
     The occurrence row made here for a future date is later used (claimed) by
-    `create_due_occurrences`. Income items get no reminders. Returns how many were sent.
+    `create_due_occurrences`. Income items get no reminders. Returns for how many
+    occurrences reminders were sent.
     """
     sent = 0
     items = (
         RecurringItem.objects.filter(
             active=True, kind=Kind.EXPENSE, remind_days_before__isnull=False
         )
-        .select_related("user")
+        .select_related("user", "book")
+        .prefetch_related(
+            Prefetch("book__memberships", queryset=Membership.objects.select_related("user"))
+        )
         .order_by("pk")
     )
     for item in items.iterator(chunk_size=500):
-        start = today if today is not None else user_today(item.user)
+        start = today if today is not None else user_today(_clock_user(item))
         ahead = timedelta(days=item.remind_days_before or 0)
         due = occurrences(item, start=start, end=start + ahead)
         if not due:
@@ -276,3 +314,83 @@ def send_bill_reminders(*, today: date | None = None) -> int:
             if day not in reminded and _remind(item, day, start):
                 sent += 1
     return sent
+
+
+# --- moving items to another category (the categories app calls this) ------------------
+
+
+def recurring_items_reassign_category(*, book: Any, from_category: Any, to_category: Any) -> int:
+    """Move `book`'s recurring items of one category to another (a category deleted with
+    `?reassign_to=`); `book` None: every book's (a system category). Returns how many."""
+    items = RecurringItem._base_manager.filter(category=from_category)
+    if book is not None:
+        items = items.filter(book=book)
+    return items.update(category=to_category, updated_at=timezone.now())
+
+
+# --- restoring a backup into a book (the backups app calls these) -----------------------
+
+# What a restored item takes from the backup: every concrete field but these.
+RESTORE_EXCLUDED = frozenset({"id", "book", "user", "created_at", "updated_at"})
+
+
+class RecurringRestoreInvalid(ApplicationError):
+    """Restored items that fail their checks: `problems[index] = {field: [messages]}`
+    (answered as `{"recurring": {index: {field: [messages]}}}` when not caught)."""
+
+    def __init__(self, problems: dict[int, dict[str, list[str]]]) -> None:
+        super().__init__(f"{len(problems)} recurring items are not valid.")
+        self.problems = problems
+        self.errors = {"recurring": {str(index): fields for index, fields in problems.items()}}
+
+
+def recurring_restore_fields() -> list[Any]:
+    """The model fields a backup carries for an item (and that make two items the same)."""
+    return [
+        field for field in RecurringItem._meta.concrete_fields if field.name not in RESTORE_EXCLUDED
+    ]
+
+
+@transaction.atomic
+def recurring_restore(
+    *, book: Book, user: Any, items: list[dict[str, Any]], merge: bool
+) -> tuple[list[RecurringItem], int]:
+    """Store restored items in `book`, in bulk; each item is field values (the category
+    a Category). Every item is checked as the model checks it (`full_clean`: validators,
+    `clean` — the category must be `book`'s or a system one — and constraints). With
+    `merge`, an item identical to one `book` has (or to an earlier one restored) is
+    skipped. Raises RecurringRestoreInvalid listing every problem (nothing stored).
+    Returns (the items stored, how many were skipped)."""
+    fields = recurring_restore_fields()
+    existing = set(
+        RecurringItem.objects.filter(book=book).values_list(*(field.attname for field in fields))
+    )
+    problems: dict[int, dict[str, list[str]]] = {}
+    new: list[RecurringItem] = []
+    skipped = 0
+    for index, values in enumerate(items):
+        item = RecurringItem(book=book, user=user, **values)
+        key = tuple(getattr(item, field.attname) for field in fields)
+        if merge and key in existing:
+            skipped += 1
+            continue
+        try:
+            item.full_clean()
+        except ValidationError as exc:
+            problems[index] = (
+                exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            )
+            continue
+        existing.add(key)
+        new.append(item)
+    if problems:
+        raise RecurringRestoreInvalid(problems)
+    RecurringItem.objects.bulk_create(new)
+    return new, skipped
+
+
+def recurring_clear_book(*, book: Book) -> int:
+    """Delete every recurring item of `book` with its occurrence log (a backup restored in
+    replace mode); the expenses and income they created stay. Returns how many."""
+    _, deleted = RecurringItem.objects.filter(book=book).delete()
+    return deleted.get(RecurringItem._meta.label, 0)

@@ -1,4 +1,4 @@
-"""/recurring/: the user's recurring bills and income, what is coming up, and each
+"""/recurring/: a book's recurring bills and income, what is coming up, and each
 item's occurrences (SPEC §12). Views validate and delegate."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from books.scoping import BookScopedMixin
 from core.dates import user_today
 from core.filters import StrictOrderingFilter
 from core.schema import NOT_FOUND, VALIDATION_ERROR, crud_schema, request_example
-from core.views import OwnedQuerysetMixin
 
 from . import selectors, services
 from .filters import RecurringItemFilter
@@ -94,8 +94,9 @@ SCHEDULE = (
         "partial_update": [request_example({"amount": "980.00", "remind_days_before": 5})],
     },
 )
-class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
-    """The user's recurring bills (`kind: expense`) and income.
+class RecurringItemViewSet(BookScopedMixin, viewsets.ModelViewSet):
+    """The book's recurring bills (`kind: expense`) and income (the caller's personal
+    book on the top-level path, the book of `/books/{book_id}/recurring/` there).
 
     Filters `kind`, `active`, `frequency`, `auto_create`; `ordering` by `start_date`,
     `amount`, `description`, `created_at` (default newest first).
@@ -112,8 +113,8 @@ class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     def today(self) -> date:
         return user_today(self.request.user)
 
-    def get_owned_queryset(self) -> QuerySet:
-        return self.queryset.select_related("category")
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("category")
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
@@ -123,7 +124,7 @@ class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.recurring_create(
-            user=self.request.user, data=serializer.validated_data
+            book=self.book, user=self.request.user, data=serializer.validated_data
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -145,13 +146,13 @@ class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         ),
     )
     @action(detail=False, methods=["get"], filter_backends=[])
-    def upcoming(self, request: Request) -> Response:
+    def upcoming(self, request: Request, **kwargs: Any) -> Response:
         """Every occurrence of your active items from today to `days` ahead (inclusive),
         by date, then description. Paginated like any list."""
         query = UpcomingQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         rows = selectors.upcoming_occurrences(
-            user=request.user,
+            book=self.book,
             days=query.validated_data["days"],
             kind=query.validated_data.get("kind"),
             today=self.today,
@@ -174,7 +175,7 @@ class RecurringItemViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         ),
     )
     @action(detail=True, methods=["get"], filter_backends=[])
-    def occurrences(self, request: Request, pk: str | None = None) -> Response:
+    def occurrences(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         """The item's dates between `start` and `end` (at most 3660 days apart), each with
         the expense/income recorded for it and when its reminder was sent. Paginated."""
         item = self.get_object()

@@ -17,13 +17,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from books.models import Book
+from books.scoping import BookScopedMixin
 from core.negotiation import JSONErrorsNegotiation
 from core.schema import VALIDATION_ERROR
 
 from . import charts, services
 from .views import budget_status_data, category_breakdown_data, monthly_data, timeseries_data
 
-CHARTS: dict[str, Callable[[Request], dict[str, Any]]] = {
+CHARTS: dict[str, Callable[[Request, Book], dict[str, Any]]] = {
     "category-breakdown": category_breakdown_data,
     "monthly": monthly_data,
     "timeseries": timeseries_data,
@@ -84,7 +86,9 @@ CHART_PARAMETERS = [
 ]
 
 
-class ChartView(APIView):
+class ChartView(BookScopedMixin, APIView):
+    """Draws the request's book's figures (see reports.views)."""
+
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONErrorsNegotiation
 
@@ -100,7 +104,7 @@ class ChartView(APIView):
             404: OpenApiResponse(description="No such chart or format."),
         },
     )
-    def get(self, request: Request, name: str, fmt: str) -> HttpResponse:
+    def get(self, request: Request, name: str, fmt: str, **kwargs: Any) -> HttpResponse:
         """A report drawn server-side, with the query parameters of the report it draws:
         category-breakdown ↔ /reports/summary/, monthly ↔ /reports/monthly/,
         timeseries ↔ /reports/timeseries/, budget-status ↔ /budgets/status/."""
@@ -109,7 +113,7 @@ class ChartView(APIView):
             raise NotFound(f"No chart named {name!r}; charts: {', '.join(CHARTS)}.")
         if fmt not in charts.FORMATS:
             raise NotFound(f"No format {fmt!r}; formats: {', '.join(charts.FORMATS)}.")
-        image = charts.render(name, load(request), fmt)
+        image = charts.render(name, load(request, self.book), fmt)
         response = HttpResponse(image, content_type=charts.content_type(fmt))
         response["Cache-Control"] = "private, max-age=60"
         response["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'

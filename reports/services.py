@@ -1,5 +1,9 @@
-"""Read-only reports (SPEC §10), in the user's base currency, and the scheduled job that
-sends each user the summary of their last month (SPEC §12).
+"""Read-only reports (SPEC §10) of one book, and the scheduled job that sends each user
+the summary of their last month (SPEC §12).
+
+A report is of a book (SPEC §14): its records, in its base currency, by its budget months
+(`book.month_start_day`), so every member of a shared book sees the same figures. Only
+"today" belongs to the reader (their time zone): callers pass it in.
 
 Every total, count and group is computed by the database (`aggregate`, grouped
 `annotate`, `Trunc*`, the budget-month expression); Python only zero-fills
@@ -19,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, DateField, F, Max, QuerySet, Sum
 from django.db.models.functions import Coalesce, Lower, TruncDay, TruncWeek
 
+from books.models import Book
 from budgets.models import Scope
 from budgets.selectors import EXCEEDED, OK, WARN, budget_lines
 from categories.models import Kind
@@ -91,17 +96,17 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole * HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _in_range(model: type, user: Any, start: date, end: date) -> QuerySet:
-    return model.objects.filter(user=user, date__gte=start, date__lte=end)
+def _in_range(model: type, book: Book, start: date, end: date) -> QuerySet:
+    return model.objects.filter(book=book, date__gte=start, date__lte=end)
 
 
 # --- ranges ----------------------------------------------------------------------------------
 
 
-def period_range(*, user: Any, period: str) -> tuple[date, date]:
-    """Named ranges in the user's time zone; months are the user's budget months."""
-    today = user_today(user)
-    start_day = user.month_start_day
+def period_range(*, book: Book, today: date, period: str) -> tuple[date, date]:
+    """Named ranges ending on or around `today` (the reader's); months are the book's
+    budget months."""
+    start_day = book.month_start_day
     if period == "last_7_days":
         return today - timedelta(days=6), today
     if period == "last_30_days":
@@ -118,8 +123,9 @@ def period_range(*, user: Any, period: str) -> tuple[date, date]:
     raise ValueError(f"Unknown period {period!r}.")
 
 
-def current_budget_month(user: Any) -> tuple[int, int]:
-    return budget_month_of(user_today(user), user.month_start_day)
+def current_budget_month(*, book: Book, today: date) -> tuple[int, int]:
+    """The book's budget month containing `today`."""
+    return budget_month_of(today, book.month_start_day)
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -139,9 +145,9 @@ def _largest_remainder_percents(totals: list[Decimal], whole: Decimal) -> list[D
     return floored
 
 
-def by_category(*, user: Any, start: date, end: date) -> list[dict[str, Any]]:
+def by_category(*, book: Book, start: date, end: date) -> list[dict[str, Any]]:
     rows = list(
-        _in_range(Expense, user, start, end)
+        _in_range(Expense, book, start, end)
         .values("category_id", "category__name")
         .annotate(total=_sum(), count=Count("*"))
         # Uncategorised last on every database (NULL ordering differs by default).
@@ -150,11 +156,11 @@ def by_category(*, user: Any, start: date, end: date) -> list[dict[str, Any]]:
     return rows
 
 
-def summary(*, user: Any, start: date, end: date) -> dict[str, Any]:
+def summary(*, book: Book, start: date, end: date) -> dict[str, Any]:
     """Totals, counts, savings rate, category breakdown and top merchants for [start, end]."""
-    currency = user.base_currency
-    income = _in_range(Income, user, start, end).aggregate(total=_sum(), count=Count("*"))
-    categories = by_category(user=user, start=start, end=end)
+    currency = book.base_currency
+    income = _in_range(Income, book, start, end).aggregate(total=_sum(), count=Count("*"))
+    categories = by_category(book=book, start=start, end=end)
     totals = [_money(row["total"], currency) for row in categories]
     # Expense totals add up the per-category sums the database returned (one figure per
     # category, not rows): a separate aggregate would read the same rows twice.
@@ -165,7 +171,7 @@ def summary(*, user: Any, start: date, end: date) -> dict[str, Any]:
     days = (end - start).days + 1
     percents = _largest_remainder_percents(totals, total_expenses)
     merchants = (
-        _in_range(Expense, user, start, end)
+        _in_range(Expense, book, start, end)
         .exclude(merchant="")
         .annotate(key=Lower("merchant"))
         .values("key")
@@ -223,13 +229,13 @@ def _budget_totals(lines: list[Any]) -> BudgetTotals:
 
 
 def month_summary(
-    *, user: Any, year: int, month: int, lines: list[Any] | None = None
+    *, book: Book, year: int, month: int, lines: list[Any] | None = None
 ) -> dict[str, Any]:
     """`summary` of one budget month plus `budget_total` and `budget_remaining`."""
-    start, end = month_range(year, month, user.month_start_day)
-    data = summary(user=user, start=start, end=end)
+    start, end = month_range(year, month, book.month_start_day)
+    data = summary(book=book, start=start, end=end)
     if lines is None:
-        lines = budget_lines(user=user, year=year, month=month)
+        lines = budget_lines(book=book, year=year, month=month)
     totals = _budget_totals(lines)
     data.update(
         {
@@ -245,26 +251,26 @@ def month_summary(
 
 
 def _monthly_totals(
-    model: type, user: Any, first: tuple[int, int], last: tuple[int, int]
+    model: type, book: Book, first: tuple[int, int], last: tuple[int, int]
 ) -> dict[date, Decimal]:
-    start_day = user.month_start_day
+    start_day = book.month_start_day
     start, _ = month_range(*first, start_day)
     _, end = month_range(*last, start_day)
     rows = (
-        _in_range(model, user, start, end)
+        _in_range(model, book, start, end)
         .annotate(label=budget_month_expression("date", start_day))
         .values("label")
         .annotate(total=_sum())
         .order_by()
     )
-    return {row["label"]: _money(row["total"], user.base_currency) for row in rows}
+    return {row["label"]: _money(row["total"], book.base_currency) for row in rows}
 
 
-def month_series(*, user: Any, first: tuple[int, int], count: int) -> list[dict[str, Any]]:
+def month_series(*, book: Book, first: tuple[int, int], count: int) -> list[dict[str, Any]]:
     """`count` consecutive budget months from `first`: income, expenses and net each."""
     last = add_months(*first, count - 1)
-    expenses = _monthly_totals(Expense, user, first, last)
-    income = _monthly_totals(Income, user, first, last)
+    expenses = _monthly_totals(Expense, book, first, last)
+    income = _monthly_totals(Income, book, first, last)
     series = []
     for i in range(count):
         year, month = add_months(*first, i)
@@ -281,35 +287,35 @@ def month_series(*, user: Any, first: tuple[int, int], count: int) -> list[dict[
     return series
 
 
-def monthly(*, user: Any, year: int) -> dict[str, Any]:
-    months = month_series(user=user, first=(year, 1), count=12)
+def monthly(*, book: Book, year: int) -> dict[str, Any]:
+    months = month_series(book=book, first=(year, 1), count=12)
     # The year's totals add up the 12 monthly sums the database returned (12 figures,
     # not rows): a second pass over a year of rows would double the cost.
     earned = sum((m["income"] for m in months), _zero())
     spent = sum((m["expenses"] for m in months), _zero())
     return {
         "year": year,
-        "currency": user.base_currency,
+        "currency": book.base_currency,
         "months": months,
         "totals": {"income": earned, "expenses": spent, "net": earned - spent},
     }
 
 
-def trends(*, user: Any, year: int, month: int) -> dict[str, Any]:
+def trends(*, book: Book, year: int, month: int) -> dict[str, Any]:
     """This budget month's spending against the previous one, overall and per category."""
-    start_day = user.month_start_day
+    start_day = book.month_start_day
     previous = add_months(year, month, -1)
     current_label, previous_label = date(year, month, 1), date(*previous, 1)
     start, _ = month_range(*previous, start_day)
     _, end = month_range(year, month, start_day)
     rows = list(
-        _in_range(Expense, user, start, end)
+        _in_range(Expense, book, start, end)
         .annotate(label=budget_month_expression("date", start_day))
         .values("label", "category_id", "category__name")
         .annotate(total=_sum())
         .order_by()
     )
-    currency = user.base_currency
+    currency = book.base_currency
     # Month totals add up the per-category sums of the same query (a few dozen figures).
     totals: dict[date, Decimal] = {}
     for row in rows:
@@ -353,7 +359,7 @@ def trends(*, user: Any, year: int, month: int) -> dict[str, Any]:
 # --- time series --------------------------------------------------------------------------------
 
 
-def bucket_starts(*, user: Any, start: date, end: date, bucket: str) -> list[date]:
+def bucket_starts(*, book: Book, start: date, end: date, bucket: str) -> list[date]:
     """The first day of every bucket touching [start, end]; raises TooManyPoints."""
     if bucket == "day":
         count = (end - start).days + 1
@@ -366,7 +372,7 @@ def bucket_starts(*, user: Any, start: date, end: date, bucket: str) -> list[dat
         if count > MAX_POINTS:
             raise TooManyPoints(count, bucket)
         return [first + timedelta(weeks=i) for i in range(count)]
-    start_day = user.month_start_day
+    start_day = book.month_start_day
     first, last = budget_month_of(start, start_day), budget_month_of(end, start_day)
     count = (last[0] - first[0]) * 12 + last[1] - first[1] + 1
     if count > MAX_POINTS:
@@ -375,10 +381,10 @@ def bucket_starts(*, user: Any, start: date, end: date, bucket: str) -> list[dat
 
 
 def _bucketed(
-    model: type, user: Any, start: date, end: date, bucket: str
+    model: type, book: Book, start: date, end: date, bucket: str
 ) -> dict[date, tuple[Decimal, int]]:
-    queryset = _in_range(model, user, start, end)
-    start_day = user.month_start_day
+    queryset = _in_range(model, book, start, end)
+    start_day = book.month_start_day
     if bucket == "day":
         key = TruncDay("date", output_field=DateField())
     elif bucket == "week":
@@ -396,16 +402,16 @@ def _bucketed(
         label = row["bucket"]
         if bucket == "month":  # label → the budget month's first day
             label = month_range(label.year, label.month, start_day)[0]
-        result[label] = (_money(row["total"], user.base_currency), row["count"])
+        result[label] = (_money(row["total"], book.base_currency), row["count"])
     return result
 
 
-def timeseries(*, user: Any, start: date, end: date, bucket: str, kind: str) -> dict[str, Any]:
+def timeseries(*, book: Book, start: date, end: date, bucket: str, kind: str) -> dict[str, Any]:
     """One point per bucket in the range, zero-filled; weeks start on Monday and months are
     budget months. Records outside [start, end] never count, even in a partial bucket."""
-    starts = bucket_starts(user=user, start=start, end=end, bucket=bucket)
-    expense = _bucketed(Expense, user, start, end, bucket) if kind in (Kind.EXPENSE, NET) else {}
-    income = _bucketed(Income, user, start, end, bucket) if kind in (Kind.INCOME, NET) else {}
+    starts = bucket_starts(book=book, start=start, end=end, bucket=bucket)
+    expense = _bucketed(Expense, book, start, end, bucket) if kind in (Kind.EXPENSE, NET) else {}
+    income = _bucketed(Income, book, start, end, bucket) if kind in (Kind.INCOME, NET) else {}
     empty = (_zero(), 0)
     points = []
     for period_start in starts:
@@ -423,7 +429,7 @@ def timeseries(*, user: Any, start: date, end: date, bucket: str, kind: str) -> 
         "end": end,
         "bucket": bucket,
         "kind": kind,
-        "currency": user.base_currency,
+        "currency": book.base_currency,
         "points": points,
     }
 
@@ -431,7 +437,7 @@ def timeseries(*, user: Any, start: date, end: date, bucket: str, kind: str) -> 
 # --- dashboard -----------------------------------------------------------------------------------
 
 
-def _recent_transactions(user: Any, limit: int) -> list[dict[str, Any]]:
+def _recent_transactions(book: Book, limit: int) -> list[dict[str, Any]]:
     fields = (
         "id",
         "date",
@@ -443,8 +449,8 @@ def _recent_transactions(user: Any, limit: int) -> list[dict[str, Any]]:
         "created_at",
     )
     newest = ("-date", "-created_at", "-id")
-    expenses = Expense.objects.filter(user=user).order_by(*newest).values(*fields)[:limit]
-    incomes = Income.objects.filter(user=user).order_by(*newest).values(*fields)[:limit]
+    expenses = Expense.objects.filter(book=book).order_by(*newest).values(*fields)[:limit]
+    incomes = Income.objects.filter(book=book).order_by(*newest).values(*fields)[:limit]
     merged = [{**row, "type": Kind.EXPENSE.value} for row in expenses] + [
         {**row, "type": Kind.INCOME.value} for row in incomes
     ]
@@ -452,9 +458,9 @@ def _recent_transactions(user: Any, limit: int) -> list[dict[str, Any]]:
     return merged[:limit]
 
 
-def _upcoming_bills(user: Any, days: int, limit: int) -> list[dict[str, Any]]:
-    """Recurring expenses due soon."""
-    occurrences = upcoming_occurrences(user=user, days=days, kind=Kind.EXPENSE)
+def _upcoming_bills(book: Book, today: date, days: int, limit: int) -> list[dict[str, Any]]:
+    """The book's recurring expenses due soon."""
+    occurrences = upcoming_occurrences(book=book, days=days, kind=Kind.EXPENSE, today=today)
     return occurrences[:limit]
 
 
@@ -472,37 +478,36 @@ def _goal_progress(goal: Any, figures: Any) -> dict[str, Any]:
     }
 
 
-def dashboard(*, user: Any) -> dict[str, Any]:
-    """One payload for a home screen (SPEC §10)."""
-    year, month = current_budget_month(user)
-    lines = budget_lines(user=user, year=year, month=month)
-    this_month = month_summary(user=user, year=year, month=month, lines=lines)
+def dashboard(*, book: Book, today: date) -> dict[str, Any]:
+    """One payload for a home screen (SPEC §10): the book's figures as of `today`."""
+    year, month = current_budget_month(book=book, today=today)
+    lines = budget_lines(book=book, year=year, month=month)
+    this_month = month_summary(book=book, year=year, month=month, lines=lines)
     counts = {OK: 0, WARN: 0, EXCEEDED: 0}
     for line in lines:
         counts[line.status] += 1
-    today = user_today(user)
     goals_qs = (
-        goals_with_totals(user=user, today=today)
+        goals_with_totals(book=book, today=today)
         .exclude(status=GoalStatus.ARCHIVED)
         .order_by("target_date", "id")[:10]
     )
     return {
         "month": this_month["month"],
-        "currency": user.base_currency,
+        "currency": book.base_currency,
         "summary": this_month,
         "budgets": {
             "overall": next((ln for ln in lines if ln.budget.scope == Scope.OVERALL), None),
             "items": [ln for ln in lines if ln.budget.scope == Scope.CATEGORY],
             "counts": counts,
         },
-        "last_6_months": month_series(user=user, first=add_months(year, month, -5), count=6),
+        "last_6_months": month_series(book=book, first=add_months(year, month, -5), count=6),
         "top_categories": this_month["by_category"][:5],
         "goals": [
-            _goal_progress(goal, goal_figures(goal=goal, today=today, currency=user.base_currency))
+            _goal_progress(goal, goal_figures(goal=goal, today=today, currency=book.base_currency))
             for goal in goals_qs
         ],
-        "recent_transactions": _recent_transactions(user, 5),
-        "upcoming_bills": _upcoming_bills(user, 30, 5),
+        "recent_transactions": _recent_transactions(book, 5),
+        "upcoming_bills": _upcoming_bills(book, today, 30, 5),
     }
 
 
@@ -510,7 +515,13 @@ def dashboard(*, user: Any) -> dict[str, Any]:
 
 
 def _users_in_batches() -> Iterator[list[Any]]:
-    users = get_user_model().objects.filter(is_active=True).order_by("pk")
+    # The summary is of the user's personal book (the top-level reports).
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, personal_book__isnull=False)
+        .select_related("personal_book")
+        .order_by("pk")
+    )
     last = 0
     while True:
         batch = list(users.filter(pk__gt=last)[:USER_BATCH_SIZE])
@@ -522,11 +533,11 @@ def _users_in_batches() -> Iterator[list[Any]]:
 
 def _previous_month(user: Any, today: date | None) -> tuple[int, int]:
     day = today if today is not None else user_today(user)
-    return add_months(*budget_month_of(day, user.month_start_day), -1)
+    return add_months(*budget_month_of(day, user.personal_book.month_start_day), -1)
 
 
-def _summary_message(user: Any, year: int, month: int) -> dict[str, Any]:
-    figures = month_summary(user=user, year=year, month=month)
+def _summary_message(book: Book, year: int, month: int) -> dict[str, Any]:
+    figures = month_summary(book=book, year=year, month=month)
     currency = figures["currency"]
     label = format_month(year, month)
 
@@ -565,8 +576,8 @@ def _summary_message(user: Any, year: int, month: int) -> dict[str, Any]:
 
 
 def send_monthly_summaries(*, today: date | None = None) -> int:
-    """Notify each active user once with the figures of their previous budget month
-    (income, expenses, net, savings rate, top category; reports.month_summary).
+    """Notify each active user once with the figures of their personal book's previous
+    budget month (income, expenses, net, savings rate, top category; month_summary).
 
     "Previous" is relative to the user's today (or `today` when given). Users who
     joined after that month ended get none. Runs daily: the dedupe key
@@ -578,7 +589,7 @@ def send_monthly_summaries(*, today: date | None = None) -> int:
         wanted = {}
         for user in batch:
             year, month = _previous_month(user, today)
-            _, end = month_range(year, month, user.month_start_day)
+            _, end = month_range(year, month, user.personal_book.month_start_day)
             if user.date_joined.astimezone(ZoneInfo(user.timezone or "UTC")).date() > end:
                 continue
             wanted[user.pk] = (user, year, month, f"monthly_summary:{format_month(year, month)}")
@@ -592,7 +603,7 @@ def send_monthly_summaries(*, today: date | None = None) -> int:
         for user_id, (user, year, month, key) in wanted.items():
             if (user_id, key) in already:
                 continue
-            message = _summary_message(user, year, month)
+            message = _summary_message(user.personal_book, year, month)
             if notify(user=user, kind=NotificationKind.MONTHLY_SUMMARY, dedupe_key=key, **message):
                 sent += 1
     return sent

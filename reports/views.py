@@ -1,4 +1,10 @@
-"""Report endpoints: thin views over reports.services, with validated query parameters."""
+"""Report endpoints: thin views over reports.services, with validated query parameters.
+
+Every report is of the request's book (SPEC §14): `BookScopedMixin` resolves it from the
+URL (`/books/{book_id}/reports/…`) or, on the top-level paths, the caller's personal book,
+and 404s strangers; figures come in the book's base currency and budget months. "Today"
+is the reader's (their time zone).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from books.models import Book
+from books.scoping import BookScopedMixin
 from budgets.selectors import budget_status
 from core.dates import user_today
 from core.schema import VALIDATION_ERROR
@@ -40,50 +48,54 @@ def respond(serializer_class: type[serializers.Serializer], data: dict[str, Any]
     return Response(serializer_class(data, context={"currency": data["currency"]}).data)
 
 
-def month_or_current(request: Request) -> tuple[int, int]:
+def month_or_current(request: Request, book: Book) -> tuple[int, int]:
     month = read_query(request, MonthQuery).get("month")
     if month is None:
-        return services.current_budget_month(request.user)
+        return services.current_budget_month(book=book, today=user_today(request.user))
     return month.year, month.month
 
 
 # --- request -> report data (shared by the JSON views and the charts) ---------------
 
 
-def category_breakdown_data(request: Request) -> dict[str, Any]:
+def category_breakdown_data(request: Request, book: Book) -> dict[str, Any]:
     """As GET /reports/summary/: start/end or period (default this_month)."""
     query = read_query(request, SummaryQuery)
     if "start" in query:
         start, end = query["start"], query["end"]
     else:
         start, end = services.period_range(
-            user=request.user, period=query.get("period", "this_month")
+            book=book, today=user_today(request.user), period=query.get("period", "this_month")
         )
-    return services.summary(user=request.user, start=start, end=end)
+    return services.summary(book=book, start=start, end=end)
 
 
-def monthly_data(request: Request) -> dict[str, Any]:
+def monthly_data(request: Request, book: Book) -> dict[str, Any]:
     """As GET /reports/monthly/: year (default this year)."""
     year = read_query(request, YearQuery).get("year") or user_today(request.user).year
-    return services.monthly(user=request.user, year=year)
+    return services.monthly(book=book, year=year)
 
 
-def timeseries_data(request: Request) -> dict[str, Any]:
+def timeseries_data(request: Request, book: Book) -> dict[str, Any]:
     """As GET /reports/timeseries/: start/end (default the last 30 days), bucket, kind."""
     query = read_query(request, TimeseriesQuery)
     start, end = default_last_days(query, user_today(request.user))
     return services.timeseries(
-        user=request.user, start=start, end=end, bucket=query["bucket"], kind=query["kind"]
+        book=book, start=start, end=end, bucket=query["bucket"], kind=query["kind"]
     )
 
 
-def budget_status_data(request: Request) -> dict[str, Any]:
+def budget_status_data(request: Request, book: Book) -> dict[str, Any]:
     """As GET /budgets/status/: month (default the current budget month)."""
-    year, month = month_or_current(request)
-    return budget_status(user=request.user, year=year, month=month)
+    year, month = month_or_current(request, book)
+    return budget_status(book=book, year=year, month=month)
 
 
-class SummaryView(APIView):
+class ReportView(BookScopedMixin, APIView):
+    """A read-only report of the request's book (`self.book`); any member may read it."""
+
+
+class SummaryView(ReportView):
     @extend_schema(
         tags=["reports"],
         parameters=[SummaryQuery],
@@ -92,17 +104,17 @@ class SummaryView(APIView):
         description=(
             "Income, expenses, net, savings rate, average daily expense, spending by category "
             "(largest first, uncategorised as `category: null`, percents summing to 100) and "
-            "top merchants, in your base currency. Give `start` and `end` (calendar dates, "
-            "inclusive) or a `period` (default `this_month`, your budget month). Drawn by "
+            "top merchants, in the book's base currency. Give `start` and `end` (calendar dates, "
+            "inclusive) or a `period` (default `this_month`, the book's budget month). Drawn by "
             "`GET /reports/charts/category-breakdown.png`."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, **kwargs: Any) -> Response:
         """Totals, savings rate, category breakdown and top merchants for a range."""
-        return respond(SummarySerializer, category_breakdown_data(request))
+        return respond(SummarySerializer, category_breakdown_data(request, self.book))
 
 
-class MonthSummaryView(APIView):
+class MonthSummaryView(ReportView):
     @extend_schema(
         tags=["reports"],
         parameters=[MonthQuery],
@@ -110,20 +122,20 @@ class MonthSummaryView(APIView):
         summary="One budget month's financial summary",
         description=(
             "The figures of `GET /reports/summary/` for a budget month (`month` YYYY-MM, "
-            "default the current one, from your `month_start_day`) plus `budget_total` and "
-            "`budget_remaining` from your budgets."
+            "default the current one, from the book's `month_start_day`) plus `budget_total` and "
+            "`budget_remaining` from the book's budgets."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, **kwargs: Any) -> Response:
         """The monthly financial summary: a budget month's figures plus its budget totals."""
-        year, month = month_or_current(request)
+        year, month = month_or_current(request, self.book)
         return respond(
             MonthSummarySerializer,
-            services.month_summary(user=request.user, year=year, month=month),
+            services.month_summary(book=self.book, year=year, month=month),
         )
 
 
-class MonthlyView(APIView):
+class MonthlyView(ReportView):
     @extend_schema(
         tags=["reports"],
         parameters=[YearQuery],
@@ -131,15 +143,16 @@ class MonthlyView(APIView):
         summary="Income, expenses and net per month of a year",
         description=(
             "Twelve budget months of `year` (default this year), zero-filled, with the "
-            "year's totals, in your base currency. Drawn by `GET /reports/charts/monthly.png`."
+            "year's totals, in the book's base currency. Drawn by "
+            "`GET /reports/charts/monthly.png`."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, **kwargs: Any) -> Response:
         """Income, expenses and net for each of the year's 12 budget months."""
-        return respond(MonthlySerializer, monthly_data(request))
+        return respond(MonthlySerializer, monthly_data(request, self.book))
 
 
-class TrendsView(APIView):
+class TrendsView(ReportView):
     @extend_schema(
         tags=["reports"],
         parameters=[MonthQuery],
@@ -151,32 +164,32 @@ class TrendsView(APIView):
             "previous value is 0."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, **kwargs: Any) -> Response:
         """A budget month's spending against the previous month, overall and per category."""
-        year, month = month_or_current(request)
-        return respond(TrendsSerializer, services.trends(user=request.user, year=year, month=month))
+        year, month = month_or_current(request, self.book)
+        return respond(TrendsSerializer, services.trends(book=self.book, year=year, month=month))
 
 
-class TimeseriesView(APIView):
+class TimeseriesView(ReportView):
     @extend_schema(
         tags=["reports"],
         parameters=[TimeseriesQuery],
         responses={200: TimeseriesSerializer, 400: VALIDATION_ERROR},
         summary="Totals over time, per day, week or month",
         description=(
-            "One zero-filled point per `bucket` (day; week from Monday; your budget month) "
+            "One zero-filled point per `bucket` (day; week from Monday; the book's budget month) "
             "between `start` and `end` (default the last 30 days) of expenses, income or "
             "`net`; more than 5000 points is a 400 on `bucket`. Drawn by "
             "`GET /reports/charts/timeseries.png`."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, **kwargs: Any) -> Response:
         """Zero-filled totals per day, week (from Monday) or budget month; at most 5000 points.
         Without start/end: the last 30 days."""
-        return respond(TimeseriesSerializer, timeseries_data(request))
+        return respond(TimeseriesSerializer, timeseries_data(request, self.book))
 
 
-class DashboardView(APIView):
+class DashboardView(ReportView):
     @extend_schema(
         tags=["reports"],
         responses={200: DashboardSerializer},
@@ -187,6 +200,9 @@ class DashboardView(APIView):
             "most recent transactions and the bills due soon."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, **kwargs: Any) -> Response:
         """Everything a home screen needs in one request."""
-        return respond(DashboardSerializer, services.dashboard(user=request.user))
+        return respond(
+            DashboardSerializer,
+            services.dashboard(book=self.book, today=user_today(request.user)),
+        )

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.db import models
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from books.models import Book, BookKind, Membership
 from budgets.models import Budget
 from categories.models import Category
 from categories.tests.factories import CategoryFactory
@@ -48,17 +49,30 @@ def reset_to_populated(user, settings: dict) -> None:
     settings restored, and `populate` again. A stateful fuzzing scenario starts from here,
     so what one scenario created cannot change what the next one's requests answer
     (hypothesis replays scenarios and requires them to behave the same)."""
-    owned = [
-        model
-        for model in apps.get_models()
-        for field in model._meta.concrete_fields
-        if field.many_to_one
-        and field.remote_field.model is User
-        and field.remote_field.on_delete is models.CASCADE
-    ]
-    for model in sorted(owned, key=lambda m: m is Category):
-        model._base_manager.filter(user=user).delete()
+
+    def dying_with(target: type) -> list[type]:
+        return [
+            model
+            for model in apps.get_models()
+            for field in model._meta.concrete_fields
+            if field.many_to_one
+            and field.remote_field.model is target
+            and field.remote_field.on_delete is models.CASCADE
+            and model is not Book
+        ]
+
+    # Shared books the scenario made go whole; the personal book is emptied.
+    Book.objects.filter(memberships__user=user, kind=BookKind.SHARED).delete()
+    personal = Book.objects.get(personal_owner=user)
+    for model in sorted(set(dying_with(Book)) - {Membership}, key=lambda m: m is Category):
+        model._base_manager.filter(book=personal).delete()
+    for model in dying_with(User):
+        if model is not Membership:
+            model._base_manager.filter(user=user).delete()
     User.objects.filter(pk=user.pk).update(**settings)
+    Book.objects.filter(pk=personal.pk).update(
+        **{key: settings[key] for key in ("base_currency", "month_start_day") if key in settings}
+    )
     user.refresh_from_db()
     populate(user)
 

@@ -301,9 +301,11 @@ def test_me_refuses_identity_and_role_fields(auth_client, user, other_user):
 
 
 def test_page_size_is_capped_on_page_number_and_cursor_lists(auth_client, user):
-    Tag.objects.bulk_create(Tag(user=user, name=f"t{i:03}") for i in range(501))
+    book = user.personal_book  # bulk_create does not fill it in
+    Tag.objects.bulk_create(Tag(book=book, user=user, name=f"t{i:03}") for i in range(501))
     Expense.objects.bulk_create(
         Expense(
+            book=book,
             user=user,
             amount=Decimal("1.00"),
             currency="USD",

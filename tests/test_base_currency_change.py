@@ -221,6 +221,7 @@ def test_recompute_is_set_based_and_matches_the_one_rule(user, django_assert_max
         amount = {"EUR": "12.35", "KWD": "0.001", "CLF": "0.0001", "USD": "5"}[currency]
         expenses.append(
             Expense(
+                book=user.personal_book,
                 user=user,
                 amount=Decimal(amount) * (i + 1),
                 currency=currency,
@@ -232,7 +233,7 @@ def test_recompute_is_set_based_and_matches_the_one_rule(user, django_assert_max
     Expense.objects.bulk_create(expenses)
     # About a dozen statements for 300 rows over 60 days (not one lookup per row).
     with django_assert_max_num_queries(20 if connection.vendor == "postgresql" else 40):
-        assert expenses_recompute_base(user=user, base_currency="USD") == 300
+        assert expenses_recompute_base(book=user.personal_book, base_currency="USD") == 300
     for expense in Expense.objects.filter(user=user):
         quote = get_rate(from_currency=expense.currency, to_currency="USD", on=expense.date)
         assert expense.exchange_rate == quote.rate
@@ -557,18 +558,24 @@ def test_a_second_change_while_one_is_queued_is_a_409(
     assert len(handed) == 2 and handed[-1] != change_id
 
 
-def test_at_most_one_pending_change_per_user_in_the_database(user):
+def test_at_most_one_pending_change_per_book_in_the_database(user, other_user, shared_book):
     from django.db import IntegrityError, transaction
 
     from users.models import BaseCurrencyChange
 
-    BaseCurrencyChange.objects.create(user=user, from_currency="USD", to_currency="GBP")
+    book = user.personal_book
+    BaseCurrencyChange.objects.create(book=book, user=user, from_currency="USD", to_currency="GBP")
     with pytest.raises(IntegrityError), transaction.atomic():
         BaseCurrencyChange.objects.create(
-            user=user, from_currency="USD", to_currency="JPY", status="running"
+            book=book, user=user, from_currency="USD", to_currency="JPY", status="running"
         )
     BaseCurrencyChange.objects.create(
-        user=user, from_currency="USD", to_currency="JPY", status="done"
+        book=book, user=user, from_currency="USD", to_currency="JPY", status="done"
+    )
+    # Per book, not per user: the same owner may have a shared book's change pending too.
+    shared = shared_book(owner=user)
+    BaseCurrencyChange.objects.create(
+        book=shared, user=user, from_currency="USD", to_currency="JPY"
     )
 
 
@@ -668,7 +675,7 @@ def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, sett
         """Holds the change lock and a rewritten row, as a running base-currency change does."""
         try:
             with transaction.atomic():
-                base_currency_change_lock(user_id=user.pk)
+                base_currency_change_lock(book_id=user.personal_book.pk)
                 Expense.objects.filter(pk=expense.pk).update(description="kept")  # row lock
                 held.set()
                 release.wait(30)
@@ -724,3 +731,280 @@ def test_writes_during_a_held_change_answer_409_within_the_wait(client_for, sett
     assert response.status_code == 201, response.content
     response = client.patch(f"{api}/budgets/{budget.pk}/", {"amount": "70"}, format="json")
     assert response.status_code == 200, response.content
+
+
+# --- Shared books: the same change, per book (SPEC §14) -----------------------------
+
+
+def _book_figures(book):
+    """A book's figures, in a comparable order (as `_figures`, by book)."""
+    return {
+        "expenses": list(
+            Expense.objects.filter(book=book)
+            .order_by("description")
+            .values_list("description", "base_amount", "exchange_rate")
+        ),
+        "budgets": list(Budget.objects.filter(book=book).values_list("amount", flat=True)),
+        "goals": list(Goal.objects.filter(book=book).values_list("target_amount", "status")),
+        "contributions": list(
+            Contribution.objects.filter(goal__book=book)
+            .order_by("date", "amount")
+            .values_list("amount", flat=True)
+        ),
+    }
+
+
+def _book_account(book, member, *, expenses=8):
+    """`_account`, written into `book` by `member`."""
+    currencies = ("USD", "EUR", "JPY", "GBP")
+    for i in range(expenses):
+        currency = currencies[i % len(currencies)]
+        amount = Decimal("1234") if currency == "JPY" else Decimal("12.34") * (i + 1)
+        Expense.objects.create(
+            book=book,
+            user=member,
+            amount=amount,
+            currency=currency,
+            base_amount=Decimal(1),
+            date=date(2026, 1, 1) + timedelta(days=i * 5),
+            description=f"e{i}",
+        )
+    Budget.objects.create(
+        book=book,
+        user=member,
+        month=date(2026, 3, 1),
+        scope="overall",
+        amount=Decimal("500"),
+    )
+    goal = Goal.objects.create(book=book, user=member, name="Car", target_amount=Decimal("3000.00"))
+    for amount in ("250.00", "0.01", "-100.00"):
+        Contribution.objects.create(goal=goal, amount=Decimal(amount), date=date(2026, 1, 5))
+
+
+def _book_patch(client, book, body):
+    return client.patch(f"/api/v1/books/{book.pk}/", body, format="json")
+
+
+def test_a_shared_books_new_currency_converts_that_book_only(
+    auth_client, user, other_user, client_for, shared_book
+):
+    _rates()
+    book = shared_book(owner=user, editors=[other_user], base_currency="USD")
+    _book_account(book, other_user)
+    _account(user)  # the owner's personal book, in USD too
+    personal = _figures(user)
+    before = _book_figures(book)
+
+    response = _book_patch(auth_client, book, {"base_currency": "GBP", "name": "Flat"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["base_currency"], body["name"]) == ("GBP", "Flat")
+    assert body["base_currency_change"] is None  # converted inline, nothing queued
+    after = _book_figures(book)
+    assert after["budgets"] == [_fresh(Decimal("500"), "USD", "GBP")]
+    assert after["goals"][0][0] == _fresh(Decimal("3000"), "USD", "GBP")
+    assert sum(after["contributions"]) == _fresh(Decimal("150.01"), "USD", "GBP")
+    usd = next(row for row in after["expenses"] if row[0] == "e0")
+    assert usd[1] == _fresh(Decimal("12.34"), "USD", "GBP") and after != before
+    # The members' personal books and settings are not the shared book's.
+    user.refresh_from_db()
+    assert user.base_currency == "USD" and user.personal_book.base_currency == "USD"
+    assert _figures(user) == personal
+    # Every member now sees the book's figures in GBP.
+    budget = client_for(other_user).get(f"/api/v1/books/{book.pk}/budgets/").json()
+    assert budget["results"][0]["amount"] == str(_fresh(Decimal("500"), "USD", "GBP"))
+    # Back to USD: from the originals, so nothing drifted.
+    assert _book_patch(auth_client, book, {"base_currency": "USD"}).status_code == 200
+    restored = _book_figures(book)
+    assert restored["budgets"] == [Decimal("500")]
+    assert restored["goals"][0][0] == Decimal("3000")
+
+
+def test_only_an_owner_changes_a_books_currency_and_a_missing_rate_changes_nothing(
+    auth_client, user, other_user, client_for, shared_book
+):
+    from users.tests.factories import UserFactory
+
+    viewer, outsider = UserFactory(), UserFactory()
+    book = shared_book(owner=user, editors=[other_user], viewers=[viewer], base_currency="USD")
+    _book_account(book, user)
+    before = _book_figures(book)
+    for member in (other_user, viewer):
+        refused = _book_patch(client_for(member), book, {"base_currency": "GBP"})
+        assert refused.status_code == 403, refused.content
+    assert _book_patch(client_for(outsider), book, {"base_currency": "GBP"}).status_code == 404
+    # No rates at all: 400 naming the pair, and the book keeps its currency and figures.
+    response = _book_patch(auth_client, book, {"base_currency": "CHF", "name": "Renamed"})
+    assert response.status_code == 400 and response.json()["code"] == "rate_unavailable"
+    book.refresh_from_db()
+    assert (book.base_currency, book.name) == ("USD", "Household")
+    assert _book_figures(book) == before
+    # A personal book's currency is the account's.
+    personal = _book_patch(auth_client, user.personal_book, {"base_currency": "GBP"})
+    assert personal.status_code == 400 and personal.json()["code"] == "personal_book"
+
+
+def test_a_big_shared_book_changes_on_the_queue_exactly_as_inline(
+    auth_client,
+    user,
+    other_user,
+    client_for,
+    shared_book,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    _rates()
+    big = shared_book(owner=user, editors=[other_user], name="Big", base_currency="USD")
+    twin = shared_book(owner=user, name="Twin", base_currency="USD")
+    _book_account(big, other_user)
+    _book_account(twin, user)
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 5
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = _book_patch(auth_client, big, {"base_currency": "GBP", "month_start_day": 5})
+        assert response.status_code == 202, response.content
+        body = response.json()
+        # The other settings apply now; the currency once the queued change is done.
+        assert (body["month_start_day"], body["base_currency"]) == (5, "USD")
+        change = body["base_currency_change"]
+        assert (change["status"], change["from_currency"], change["to_currency"]) == (
+            "queued",
+            "USD",
+            "GBP",
+        )
+    assert len(queued) == 1
+    # Every member sees the change's state on the book, in the list too.
+    for client in (auth_client, client_for(other_user)):
+        shown = client.get(f"/api/v1/books/{big.pk}/").json()
+        assert shown["base_currency"] == "GBP"
+        assert shown["base_currency_change"]["id"] == change["id"]
+        assert shown["base_currency_change"]["status"] == "done"
+    listed = {row["id"]: row for row in auth_client.get("/api/v1/books/").json()["results"]}
+    assert listed[big.pk]["base_currency_change"]["status"] == "done"
+    assert listed[twin.pk]["base_currency_change"] is None
+    # The owner's personal book has no change of its own.
+    assert auth_client.get("/api/v1/auth/me/").json()["base_currency_change"] is None
+
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 1000
+    assert _book_patch(auth_client, twin, {"base_currency": "GBP"}).status_code == 200
+    assert _book_figures(big) == _book_figures(twin)
+    assert _book_figures(big)["expenses"][0][1] != Decimal(1)
+
+
+def test_a_second_change_of_a_shared_book_while_one_is_queued_is_a_409(
+    auth_client, user, shared_book, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from users import services
+    from users.models import BaseCurrencyChange
+    from users.tasks import base_currency_change_task
+
+    _rates()
+    book = shared_book(owner=user, base_currency="USD")
+    _book_account(book, user)
+    settings.BASE_CURRENCY_SYNC_MAX_ROWS = 5
+    handed: list[int] = []
+    monkeypatch.setattr(base_currency_change_task, "delay", handed.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _book_patch(auth_client, book, {"base_currency": "GBP"})
+    assert first.status_code == 202
+    change_id = first.json()["base_currency_change"]["id"]
+    assert handed == [change_id]
+
+    refused = _book_patch(auth_client, book, {"base_currency": "JPY", "name": "X"})
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "base_currency_change_in_progress"
+    assert "GBP" in refused.json()["detail"] and int(refused["Retry-After"]) > 0
+    book.refresh_from_db()
+    assert (book.name, book.base_currency) == ("Household", "USD")  # nothing of it applied
+    # The pending currency again is the same request; other settings apply at once.
+    again = _book_patch(auth_client, book, {"base_currency": "GBP"})
+    assert again.status_code == 202 and again.json()["base_currency_change"]["id"] == change_id
+    renamed = _book_patch(auth_client, book, {"name": "Flat"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Flat"
+    # The personal book is another book: its own change is not held up.
+    assert _patch(auth_client, "JPY").status_code == 200
+    assert BaseCurrencyChange.objects.filter(book=book).count() == 1
+
+    services.base_currency_change_run(change_id=change_id)
+    converted = _book_figures(book)
+    services.base_currency_change_run(change_id=change_id)  # delivered twice: once
+    assert _book_figures(book) == converted
+    book.refresh_from_db()
+    assert book.base_currency == "GBP"
+    assert Budget.objects.get(book=book).amount == _fresh(Decimal("500"), "USD", "GBP")
+    user.refresh_from_db()
+    assert user.base_currency == "JPY"  # the shared book's change is not the owner's
+
+
+def test_listing_books_with_their_changes_takes_constant_queries(auth_client, user, shared_book):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from users.models import BaseCurrencyChange
+
+    def count() -> int:
+        with CaptureQueriesContext(db) as queries:
+            assert auth_client.get("/api/v1/books/").status_code == 200
+        return len(queries)
+
+    book = shared_book(owner=user)
+    BaseCurrencyChange.objects.create(book=book, user=user, from_currency="USD", to_currency="GBP")
+    one = count()
+    for i in range(9):
+        other = shared_book(owner=user, name=f"B{i}")
+        BaseCurrencyChange.objects.create(
+            book=other, user=user, from_currency="USD", to_currency="GBP", status="done"
+        )
+    assert count() == one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_into_a_book_during_its_held_change_answer_409_other_books_do_not(
+    client_for, settings
+):
+    import threading
+
+    from django.db import transaction
+
+    from books.services import book_create
+    from users.base_currency import base_currency_change_lock
+    from users.tests.factories import UserFactory
+
+    require_postgresql()
+    settings.BASE_CURRENCY_LOCK_WAIT_SECONDS = 1
+    user = UserFactory(base_currency="USD")
+    book = book_create(user=user, name="Household")
+    client = client_for(user)
+    held, release = threading.Event(), threading.Event()
+
+    def change_in_progress() -> None:
+        try:
+            with transaction.atomic():
+                base_currency_change_lock(book_id=book.pk)
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=change_in_progress)
+    holder.start()
+    assert held.wait(10)
+    body = {"amount": "1", "date": "2026-02-02", "description": "n"}
+    budget = {"month": "2026-04", "scope": "overall", "amount": "50"}
+    try:
+        for path, data in (("expenses", body), ("budgets", budget)):
+            inside = client.post(f"/api/v1/books/{book.pk}/{path}/", data, format="json")
+            assert inside.status_code == 409, inside.content
+            assert inside.json()["code"] == "base_currency_change_in_progress"
+            # The personal book is not held by the shared book's change.
+            outside = client.post(f"/api/v1/{path}/", data, format="json")
+            assert outside.status_code == 201, outside.content
+        changed = client.patch(f"/api/v1/books/{book.pk}/", {"base_currency": "GBP"})
+        assert changed.status_code == 409, changed.content
+        renamed = client.patch(f"/api/v1/books/{book.pk}/", {"name": "Late"})
+        assert renamed.status_code == 200, renamed.content
+    finally:
+        release.set()
+        holder.join()
+    assert not Expense.objects.filter(book=book).exists()
+    response = client.post(f"/api/v1/books/{book.pk}/expenses/", body, format="json")
+    assert response.status_code == 201, response.content

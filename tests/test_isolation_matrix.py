@@ -21,34 +21,29 @@ filter that takes an owned id, is given A's id by B → 400, never a silent link
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.files.base import ContentFile
-from django.db import models
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
-from django_filters import rest_framework as filters
-from rest_framework import serializers
 
 from books.services import book_create
-from budgets.models import Budget
-from categories.models import Category, RuleApplication
-from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
+from categories.models import Category
+from categories.tests.factories import CategoryFactory
 from currencies.tests.factories import ExchangeRateFactory
 from expenses.models import Expense
-from expenses.tests.factories import ExpenseFactory
-from goals.tests.factories import ContributionFactory, GoalFactory
-from imports.parsers.base import CsvOptions
-from imports.profiles import profile_create
-from imports.services import import_preview
-from income.tests.factories import IncomeFactory
-from notifications.tests.factories import NotificationFactory
-from recurring.tests.factories import RecurringItemFactory
+from tests.matrix_world import (
+    BOOK_ROUTES_PREFIX,
+    Route,
+    body_text,
+    build_records,
+    discover_routes,
+    id_filters,
+    send,
+    writable_foreign_keys,
+)
 from users.tests.factories import UserFactory
 
 MARKER = "ALICE-SECRET"
@@ -228,8 +223,6 @@ ROUTES: dict[str, Any] = {
     "book-invitation-detail": InBook(),
     "invitation-accept": Auth("books/tests/test_api.py (invitation tokens)"),
 }
-# The same views serve a book's routes under this prefix (budget_tracker/api_urls.py).
-BOOK_ROUTES_PREFIX = "api/v1/books/<int:book_id>/"
 
 # Routes outside /api/v1/ that are public by design; everything else must be in ROUTES.
 PUBLIC_OUTSIDE_API = {"admin/": "Django admin (staff login)", "health/": "health alias"}
@@ -237,48 +230,6 @@ CATCH_ALL = "^api/"
 
 
 # --- route discovery -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str | None
-    pattern: str
-    callback: Any
-
-    @property
-    def formatted(self) -> bool:
-        return "(?P<format>" in self.pattern
-
-    @property
-    def view_class(self) -> Any:
-        return getattr(self.callback, "cls", None) or getattr(self.callback, "view_class", None)
-
-    @property
-    def methods(self) -> list[str]:
-        actions = getattr(self.callback, "actions", None)
-        if actions:
-            return sorted(actions)
-        view = self.view_class
-        return [
-            m
-            for m in ("get", "post", "put", "patch", "delete")
-            if hasattr(view, m) and m in view.http_method_names
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.pattern}"
-
-
-def _walk(resolver: URLResolver, prefix: str = "") -> Iterator[Route]:
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            yield from _walk(entry, prefix + str(entry.pattern))
-        elif isinstance(entry, URLPattern):
-            yield Route(entry.name, prefix + str(entry.pattern), entry.callback)
-
-
-def discover_routes() -> list[Route]:
-    return list(_walk(get_resolver()))
 
 
 def api_routes() -> list[Route]:
@@ -330,86 +281,11 @@ class World:
 
 
 def build_world(marker: str, **user_kwargs: Any) -> World:
-    today = timezone.localdate()
+    """A user with one of every kind of record in their personal book, and a shared book."""
     user = UserFactory(**user_kwargs)
-    category = CategoryFactory(user=user, name=f"{marker}-cat", kind="expense")
-    income_category = CategoryFactory(user=user, name=f"{marker}-inc-cat", kind="income")
-    tag = TagFactory(user=user, name=f"{marker}-tag")
-    rule = RuleFactory(user=user, name=f"{marker}-rule", category=category, value=marker)
-    rule_application = RuleApplication.objects.create(user=user)
-    book = book_create(user=user, name=f"{marker}-book")
-    batch = import_preview(
-        user=user,
-        content=f"Date,Description,Amount\n{today.isoformat()},{marker}-imported,-3.00\n".encode(),
-        fmt="csv",
-        filename=f"{marker}-statement.csv",
-        options=CsvOptions(),
-        default_currency="USD",
-    )
-    import_profile = profile_create(
-        user=user,
-        name=f"{marker}-profile",
-        options={"columns": {"date": f"{marker}-date"}},
-        header=[f"{marker}-date", "text", "amount"],
-    )
-    expense = ExpenseFactory(
-        user=user,
-        amount=Decimal("42.00"),
-        date=today,
-        description=f"{marker}-expense",
-        merchant=f"{marker}-merchant",
-        category=category,
-        receipt=ContentFile(b"%PDF-1.4 receipt", name="receipt.pdf"),
-    )
-    expense.tags.add(tag)
-    uncategorized = ExpenseFactory(
-        user=user, date=today, description=f"{marker} uncategorized", merchant=marker
-    )
-    income = IncomeFactory(
-        user=user,
-        amount=Decimal("500.00"),
-        date=today,
-        description=f"{marker}-income",
-        category=income_category,
-        receipt=ContentFile(b"%PDF-1.4 receipt", name="receipt.pdf"),
-    )
-    budget = Budget.objects.create(
-        user=user,
-        month=today.replace(day=1),
-        scope="category",
-        category=category,
-        amount=Decimal("50.00"),
-    )
-    goal = GoalFactory(user=user, name=f"{marker}-goal")
-    contribution = ContributionFactory(goal=goal, note=f"{marker}-contribution", date=today)
-    notification = NotificationFactory(user=user, title=f"{marker}-notification")
-    recurring = RecurringItemFactory(
-        user=user,
-        description=f"{marker}-recurring",
-        category=category,
-        start_date=today,
-    )
-    return World(
-        user=user,
-        objects={
-            "book": book,
-            "category": category,
-            "income_category": income_category,
-            "tag": tag,
-            "rule": rule,
-            "rule_application": rule_application,
-            "import": batch,
-            "import_profile": import_profile,
-            "expense": expense,
-            "uncategorized": uncategorized,
-            "income": income,
-            "budget": budget,
-            "goal": goal,
-            "contribution": contribution,
-            "notification": notification,
-            "recurring": recurring,
-        },
-    )
+    objects = build_records(book=user.personal_book, user=user, marker=marker)
+    objects["book"] = book_create(user=user, name=f"{marker}-book")
+    return World(user=user, objects=objects)
 
 
 @pytest.fixture
@@ -434,29 +310,6 @@ def alice_client(worlds, client_for):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def body_text(response: Any) -> str:
-    """Everything a client could read in the body, as text (XLSX cells, PDF text too)."""
-    raw = b"".join(response.streaming_content) if response.streaming else response.content
-    content_type = response.get("Content-Type", "")
-    if "spreadsheetml" in content_type:
-        import openpyxl
-
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
-        cells = [
-            str(value)
-            for sheet in book.worksheets
-            for row in sheet.iter_rows(values_only=True)
-            for value in row
-            if value is not None
-        ]
-        return "\n".join([*book.sheetnames, *cells])
-    if "pdf" in content_type:
-        from pypdf import PdfReader
-
-        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(raw)).pages)
-    return raw.decode("utf-8", errors="replace")
-
-
 def assert_no_marker(response: Any, where: str) -> str:
     text = body_text(response)
     assert MARKER.lower() not in text.lower(), f"{where} leaks user A's data: {text[:500]}"
@@ -467,18 +320,6 @@ def url_for(route: Route, **kwargs: Any) -> str:
     if route.formatted:
         kwargs["format"] = "json"
     return reverse(route.name, kwargs=kwargs)
-
-
-def send(client: Any, method: str, url: str, data: Any = None) -> Any:
-    if method in ("get", "delete"):
-        return getattr(client, method)(url, data)
-    if isinstance(data, dict) and any(isinstance(v, bytes) for v in data.values()):
-        files = {
-            k: ContentFile(v, name="backup.json") if isinstance(v, bytes) else v
-            for k, v in data.items()
-        }
-        return client.post(url, files, format="multipart")
-    return getattr(client, method)(url, data if data is not None else {}, format="json")
 
 
 def snapshot(world: World) -> dict[str, Any]:
@@ -680,66 +521,9 @@ FOREIGN_FILTERS: dict[tuple[str, str], str] = {
 }
 
 
-def _is_owned_relation(model: type[models.Model], name: str) -> bool:
-    try:
-        model_field = model._meta.get_field(name)
-    except Exception:
-        return False
-    related = getattr(model_field, "related_model", None)
-    return related is not None and (
-        any(f.name == "user" for f in related._meta.get_fields()) or related is Category
-    )
-
-
-def writable_foreign_keys() -> set[tuple[str, str]]:
-    """(route, field) for every writable related field of a routed serializer."""
-    found = set()
-    for route in API_ROUTES:
-        serializer_class = getattr(route.view_class, "serializer_class", None)
-        if serializer_class is None or not issubclass(serializer_class, serializers.Serializer):
-            continue
-        actions = getattr(route.callback, "actions", None)
-        writes = {"create", "update", "partial_update"}
-        if actions is not None and not writes & set(actions.values()):
-            continue  # @actions bring their own input serializers, listed by hand
-        if actions is None and not {"post", "put", "patch"} & set(route.methods):
-            continue
-        for name, serializer_field in serializer_class().fields.items():
-            if serializer_field.read_only:
-                continue
-            child = getattr(serializer_field, "child_relation", serializer_field)
-            if isinstance(child, serializers.RelatedField):
-                found.add((route.name, name))
-    return found
-
-
-def id_filters() -> set[tuple[str, str]]:
-    """(route, param) for every list filter on an owned relation (or a model choice)."""
-    found = set()
-    for route in API_ROUTES:
-        filterset_class = getattr(route.view_class, "filterset_class", None)
-        actions = getattr(route.callback, "actions", None)
-        if filterset_class is None or "get" not in route.methods:
-            continue
-        if actions is not None and "list" not in actions.values():
-            continue  # retrieve and @actions do not run the list filters
-        model = filterset_class._meta.model
-        for name, declared in filterset_class.base_filters.items():
-            if declared.lookup_expr == "isnull":
-                continue  # a yes/no question about the relation, not an id
-            target = (declared.field_name or name).split("__")[0]
-            if target.endswith("_id"):
-                target = target[:-3]
-            if isinstance(
-                declared, filters.ModelChoiceFilter | filters.ModelMultipleChoiceFilter
-            ) or _is_owned_relation(model, target):
-                found.add((route.name, name))
-    return found
-
-
 def test_every_foreign_key_and_id_filter_is_in_the_tables():
-    missing_bodies = writable_foreign_keys() - set(FOREIGN_BODIES)
-    missing_filters = id_filters() - set(FOREIGN_FILTERS)
+    missing_bodies = writable_foreign_keys(API_ROUTES) - set(FOREIGN_BODIES)
+    missing_filters = id_filters(API_ROUTES) - set(FOREIGN_FILTERS)
     assert not missing_bodies, (
         f"Writable foreign keys without an isolation case; add them to FOREIGN_BODIES: "
         f"{sorted(missing_bodies)}"

@@ -21,6 +21,7 @@ def rows(user):
     # 3 rows per date and repeated amounts, so every ordering has many ties.
     objs = [
         Expense(
+            book=user.personal_book,  # bulk_create does not fill it in
             user=user,
             amount=Decimal(1 + i % 4),
             currency="USD",

@@ -449,11 +449,13 @@ def test_list_query_count_does_not_grow_with_rows(auth_client, user, ep):
 
 def test_sums_are_exact_to_the_cent_over_thousands_of_rows(user, ep):
     model = ep["model"]
+    book = user.personal_book  # bulk_create does not fill it in
     rows = []
     for i in range(3000):
         amount = Decimal("0.10") if i % 2 else Decimal("0.20")
         rows.append(
             model(
+                book=book,
                 user=user,
                 amount=amount,
                 currency="USD",

@@ -157,7 +157,9 @@ def world():
         "expenses": ExpenseFactory(user=user),
         "incomes": IncomeFactory(user=user),
         "budgets": budget_upsert(
-            user=user, data={"month": date(2026, 3, 1), "scope": "overall", "amount": 900}
+            book=user.personal_book,
+            user=user,
+            data={"month": date(2026, 3, 1), "scope": "overall", "amount": 900},
         )[0],
         "goals": goal,
         "contributions": ContributionFactory(goal=goal, amount=1000),

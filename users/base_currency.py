@@ -1,13 +1,17 @@
-"""The user's base currency: the lock that serializes its changes against money writes,
-and the apps that re-express their stored figures when it changes.
+"""A book's base currency: the lock that serializes its changes against money writes,
+and the apps that re-express their stored figures when it changes (SPEC §14: base
+currency and month start day belong to the book; the personal book follows the user's
+`PATCH /auth/me/`).
 
 Users sits below every app that stores money, so it cannot name them: each such app
 registers a converter from its `AppConfig.ready()`,
 
     register_converter("budgets", services.budgets_convert_currency)
 
-and a base-currency change runs every registered converter (in INSTALLED_APPS order)
-inside its one transaction. The same pattern as `core.jobs`.
+and a base-currency change of a book runs every registered converter (in INSTALLED_APPS
+order) inside its one transaction. The same pattern as `core.jobs`. This is the one
+registry: `PATCH /auth/me/` (the personal book) and `PATCH /books/{id}/` (a shared book)
+both go through `users.services`.
 """
 
 from __future__ import annotations
@@ -21,16 +25,15 @@ from django.apps import apps
 from django.conf import settings
 from django.db import OperationalError, connection, models, transaction
 
+from books.models import Book
 from core.exceptions import ConflictError, is_lock_timeout
 from core.locks import UserLock, user_lock
-
-from .models import User
 
 # --- the lock -------------------------------------------------------------------------
 
 
 class BaseCurrencyChangeInProgress(ConflictError):
-    """A base-currency change holds the user's records longer than a request may wait.
+    """A base-currency change holds the book's records longer than a request may wait.
 
     Raised after BASE_CURRENCY_LOCK_WAIT_SECONDS instead of keeping a worker waiting for
     a change that may take minutes; nothing was written. 409 with Retry-After.
@@ -42,7 +45,7 @@ class BaseCurrencyChangeInProgress(ConflictError):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(
             message
-            or "Your base currency is being changed and your records converted; "
+            or "The base currency is being changed and the records converted; "
             "try again in a moment."
         )
 
@@ -78,34 +81,35 @@ def base_currency_lock_wait(*, seconds: float | None = None) -> Iterator[None]:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
 
-def base_currency_change_lock(*, user_id: int) -> None:
-    """Held by a base-currency change for its whole transaction (PostgreSQL advisory
-    lock, exclusive): one change of a user at a time, and none while a write of theirs
-    that stores base-currency figures is in flight (those hold it shared, see
-    `base_currency_lock`). An advisory lock rather than the user row's, so a long change
-    (a big account's, on the task queue) never blocks what only touches the user row —
-    login, token refresh, password change. Must be called inside `transaction.atomic`;
-    SQLite serializes writers, so there it does nothing.
+def base_currency_change_lock(*, book_id: int) -> None:
+    """Held by a base-currency change of the book for its whole transaction (PostgreSQL
+    advisory lock, exclusive): one change of a book at a time, and none while a write
+    into the book that stores base-currency figures is in flight (those hold it shared,
+    see `base_currency_lock`). An advisory lock rather than the book's or the user's row,
+    so a long change (a big book's, on the task queue) never blocks what only touches
+    those rows — login, token refresh, renaming the book. Must be called inside
+    `transaction.atomic`; SQLite serializes writers, so there it does nothing.
     """
-    user_lock(UserLock.BASE_CURRENCY, user_id)
+    user_lock(UserLock.BASE_CURRENCY, book_id)
 
 
-def base_currency_lock(*, user_id: int) -> str:
-    """The user's base currency, read under the shared side of the change lock.
+def base_currency_lock(*, book_id: int) -> str:
+    """The book's base currency, read under the shared side of its change lock.
 
-    Every write that stores a figure in the base currency calls this first: on
-    PostgreSQL it waits for a base-currency change in progress and then reads the new
-    currency, and a change waits for such writes to finish, so none is converted twice
-    or left in the old currency. The wait is bounded (`base_currency_lock_wait`): a
-    change that takes longer (a big account's, on the task queue) makes the write fail
-    with BaseCurrencyChangeInProgress (409, Retry-After) rather than hang a worker.
+    Every write that stores a figure in the base currency calls this first (inside its
+    transaction): on PostgreSQL it waits for a base-currency change of the book in
+    progress and then reads the new currency, and a change waits for such writes to
+    finish, so none is converted twice or left in the old currency. The wait is bounded
+    (`base_currency_lock_wait`): a change that takes longer (a big book's, on the task
+    queue) makes the write fail with BaseCurrencyChangeInProgress (409, Retry-After)
+    rather than hang a worker.
     """
     if connection.vendor == "postgresql":
         # savepoint=False: no extra statements inside the caller's transaction; outside
         # one, the lock needs a transaction of its own to live in.
         with transaction.atomic(savepoint=False), base_currency_lock_wait():
-            user_lock(UserLock.BASE_CURRENCY, user_id, shared=True)
-    return User.objects.values_list("base_currency", flat=True).get(pk=user_id)
+            user_lock(UserLock.BASE_CURRENCY, book_id, shared=True)
+    return Book.objects.values_list("base_currency", flat=True).get(pk=book_id)
 
 
 # --- the converters -------------------------------------------------------------------
@@ -113,12 +117,13 @@ def base_currency_lock(*, user_id: int) -> str:
 
 @dataclass(frozen=True)
 class Converter:
-    """How one app re-expresses a user's stored figures in their new base currency.
+    """How one app re-expresses a book's stored figures in its new base currency.
 
-    `convert(user=..., base_currency=...)` converts every figure of the user's (all or
+    `convert(book=..., base_currency=...)` converts every figure in the book (all or
     nothing: it raises, e.g. RateUnavailable, to undo the whole change) and returns how
-    many records it touched. `records`, when given, is the model whose rows of the user
-    count toward BASE_CURRENCY_SYNC_MAX_ROWS (a bigger account's change is queued).
+    many records it touched. `records`, when given, is the model (with a `book` key)
+    whose rows in the book count toward BASE_CURRENCY_SYNC_MAX_ROWS (a bigger book's
+    change is queued).
     """
 
     name: str

@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from books.models import Book
 from core.money import default_currency, validate_currency_code
 
 from .validators import UsernameValidator, validate_timezone
@@ -68,14 +69,23 @@ PENDING_STATUSES = (BaseCurrencyChangeStatus.QUEUED, BaseCurrencyChangeStatus.RU
 
 
 class BaseCurrencyChange(models.Model):
-    """A base-currency change of an account too big to convert within a request.
+    """A base-currency change of a book too big to convert within a request.
 
-    Handed to the task queue and shown on `/auth/me/` until the next one. A `failed`
-    change converted nothing (it runs in one transaction); `error` says why. At most
-    one change per user is queued or running, which the database enforces.
+    Handed to the task queue and shown until the next one: on `/auth/me/` for the
+    personal book, on `/books/{id}/` for any book. A `failed` change converted nothing
+    (it runs in one transaction); `error` says why. At most one change per book is
+    queued or running, which the database enforces. `user` asked for it (kept null when
+    they delete their account; the change of a shared book stays).
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="base_currency_changes")
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="base_currency_changes",
+    )
     from_currency = models.CharField(max_length=3)
     to_currency = models.CharField(max_length=3, validators=[validate_currency_code])
     status = models.CharField(
@@ -92,16 +102,16 @@ class BaseCurrencyChange(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user"],
+                fields=["book"],
                 condition=models.Q(status__in=["queued", "running"]),
-                name="users_currency_change_one_pending",
+                name="users_currency_change_one_pending_per_book",
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=["queued", "running", "done", "failed"]),
                 name="users_currency_change_status_valid",
             ),
         ]
-        indexes = [models.Index(fields=["user", "-id"], name="users_currency_change_user_idx")]
+        indexes = [models.Index(fields=["book", "-id"], name="users_currency_change_book_idx")]
 
     def __str__(self) -> str:
         return f"{self.from_currency}→{self.to_currency} ({self.status})"

@@ -39,7 +39,7 @@ def _validate_password(password: str, user: User) -> None:
 
 
 class BaseCurrencyChangeSerializer(serializers.ModelSerializer):
-    """A base-currency change handed to the task queue (accounts over
+    """A base-currency change of the personal book handed to the task queue (books over
     BASE_CURRENCY_SYNC_MAX_ROWS records); `error` says why a `failed` one changed nothing."""
 
     class Meta:

@@ -20,6 +20,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from books.models import Book, Membership
+from books.services import personal_book_ensure
 from core.exceptions import ApplicationError
 
 from .base_currency import (
@@ -68,17 +70,12 @@ def user_register(
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Change the user's own settings (names, email, currency, time zone, month start).
 
-    A new base currency re-expresses every stored expense, income, budget and goal in
-    it, here and now, whatever the account's size (PATCH /auth/me/ goes through
-    `user_settings_update`, which hands big accounts to the task queue); if a needed
-    rate is missing (RateUnavailable) or a figure would not fit (ConversionOutOfRange),
-    400 and nothing changes. Currency changes of one user are serialized: the change
-    lock (`users.base_currency.base_currency_change_lock`) is taken and the currency
-    re-read first, and every figure is derived from stored
-    originals, so concurrent changes end exactly as one change to the last currency
-    would. While a queued change is pending, asking for another currency raises
-    BaseCurrencyChangeInProgress (409); a lock wait longer than
-    BASE_CURRENCY_LOCK_WAIT_SECONDS (a change running) raises it too.
+    A new base currency is the personal book's (SPEC §14): it re-expresses every stored
+    expense, income, budget and goal of that book, here and now, whatever its size
+    (PATCH /auth/me/ goes through `user_settings_update`, which hands big books to the
+    task queue); if a needed rate is missing (RateUnavailable) or a figure would not fit
+    (ConversionOutOfRange), 400 and nothing changes. See `book_base_currency_change`
+    for how changes are serialized and when BaseCurrencyChangeInProgress (409) is raised.
     """
     _settings_write(user=user, data=data, enqueue=None)
     return user
@@ -87,8 +84,8 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
 def user_settings_update(
     *, user: User, data: dict[str, Any], enqueue: Callable[[int], Any]
 ) -> BaseCurrencyChange | None:
-    """PATCH /auth/me/: `user_update`, except that the base-currency change of an account
-    with more than BASE_CURRENCY_SYNC_MAX_ROWS expenses and income is queued.
+    """PATCH /auth/me/: `user_update`, except that the base-currency change of a personal
+    book with more than BASE_CURRENCY_SYNC_MAX_ROWS expenses and income is queued.
 
     Then the other settings change now, the currency stays as it is, and a `queued`
     BaseCurrencyChange is recorded and its id handed to `enqueue` (the task queue's
@@ -96,78 +93,124 @@ def user_settings_update(
     (also when the request repeats the pending change's currency). Returns None when
     nothing was queued. Raises like `user_update`.
     """
-    wanted = data.get("base_currency")
-    big = (
-        wanted is not None
-        and wanted != user.base_currency
-        and not _records_at_most(user=user, limit=settings.BASE_CURRENCY_SYNC_MAX_ROWS)
-    )
-    return _settings_write(user=user, data=data, enqueue=enqueue if big else None)
+    return _settings_write(user=user, data=data, enqueue=enqueue)
 
 
-def _records_at_most(*, user: User, limit: int) -> bool:
-    """Whether the user has at most `limit` records (expenses and income) together: the
+def book_base_currency_change(
+    *, book: Book, to_currency: str, by: Any, enqueue: Callable[[int], Any] | None = None
+) -> BaseCurrencyChange | None:
+    """Change a book's base currency, re-expressing every figure in it (all or nothing).
+
+    The one way a base currency changes: `PATCH /auth/me/` for the personal book (whose
+    owner's `base_currency` follows), `PATCH /books/{id}/` for a shared one (through
+    `books.services.book_update`). Changes of one book are serialized: the book's change
+    lock (`users.base_currency.base_currency_change_lock`) is taken and the currency
+    re-read first, and every figure is derived from stored originals, so concurrent
+    changes end exactly as one change to the last currency would. With `enqueue`, a
+    book of more than BASE_CURRENCY_SYNC_MAX_ROWS records is not converted now: a
+    `queued` BaseCurrencyChange is recorded, handed to `enqueue` after commit and
+    returned (also when the currency asked for is the pending change's). Returns None
+    otherwise. While a change is pending, asking for another currency raises
+    BaseCurrencyChangeInProgress (409), as does a lock wait longer than
+    BASE_CURRENCY_LOCK_WAIT_SECONDS (a change running); RateUnavailable or
+    ConversionOutOfRange (400) change nothing.
+    """
+    with transaction.atomic(), base_currency_lock_wait():
+        return _book_currency_write(book=book, to_currency=to_currency, by=by, enqueue=enqueue)
+
+
+def _book_currency_write(
+    *, book: Book, to_currency: str, by: Any, enqueue: Callable[[int], Any] | None
+) -> BaseCurrencyChange | None:
+    """`book_base_currency_change` inside the caller's transaction (and lock wait)."""
+    # One change of this book at a time (bounded wait: 409 while a long one runs); then
+    # compare with the committed currency, not the caller's copy.
+    base_currency_change_lock(book_id=book.pk)
+    current = Book.objects.values_list("base_currency", flat=True).get(pk=book.pk)
+    pending = _pending_change(book=book)
+    if pending is not None:
+        if to_currency == pending.to_currency:
+            return pending  # asked again; the queued change does it
+        if to_currency != current:
+            raise BaseCurrencyChangeInProgress(
+                f"The base currency is already being changed to {pending.to_currency}; "
+                "wait until that change is done."
+            )
+    if to_currency == current:
+        return None
+    if enqueue is not None and not _records_at_most(
+        book=book, limit=settings.BASE_CURRENCY_SYNC_MAX_ROWS
+    ):
+        change = _change_queue(book=book, by=by, from_currency=current, to_currency=to_currency)
+        change_id = change.pk
+        transaction.on_commit(lambda: enqueue(change_id))
+        return change
+    _convert_book(book=book, to_currency=to_currency)
+    return None
+
+
+def _records_at_most(*, book: Book, limit: int) -> bool:
+    """Whether the book holds at most `limit` records (expenses and income) together: the
     `records` models of the registered converters (`users.base_currency`).
 
-    Counts no further than the limit, so a huge account costs no more than a small one.
+    Counts no further than the limit, so a huge book costs no more than a small one.
     """
     remaining = limit + 1
     for converter in converters():
         if converter.records is None:
             continue
-        records = converter.records._base_manager.filter(user=user)
+        records = converter.records._base_manager.filter(book=book)
         remaining -= records.values("pk")[:remaining].count()
         if remaining <= 0:
             return False
     return True
 
 
+def _convert_book(*, book: Book, to_currency: str) -> None:
+    """Re-express the book's stored figures in `to_currency`, then make it the book's
+    (and, for a personal book, its owner's) base currency; all or nothing.
+
+    Each app that stores such figures registered its converter (`users.base_currency`):
+    expenses and income convert at the rate of their own dates; budgets and goals,
+    which have no date of their own, at the latest rate, from their stored originals.
+    Runs under the book's change lock, inside the change's transaction; the book and
+    user rows are written last, so they stay locked only briefly.
+    """
+    for converter in converters():
+        converter.convert(book=book, base_currency=to_currency)
+    Book.objects.filter(pk=book.pk).update(base_currency=to_currency, updated_at=timezone.now())
+    if book.personal_owner_id is not None:
+        User.objects.filter(pk=book.personal_owner_id).update(base_currency=to_currency)
+    book.base_currency = to_currency
+
+
 def _settings_write(
     *, user: User, data: dict[str, Any], enqueue: Callable[[int], Any] | None
 ) -> BaseCurrencyChange | None:
-    """`user_update`'s one transaction; with `enqueue`, a currency change is queued
-    instead of applied (see `user_settings_update`). Returns the pending change the
-    request asked for, if any."""
+    """`user_update`'s one transaction; with `enqueue`, a big personal book's currency
+    change is queued instead of applied (see `user_settings_update`). Returns the
+    pending change the request asked for, if any."""
     before = {field: getattr(user, field) for field in USER_SETTINGS_FIELDS}
     pending: BaseCurrencyChange | None = None
     try:
         with transaction.atomic(), base_currency_lock_wait():
             changes = dict(data)
             if "base_currency" in changes:
-                # One change of this user at a time (bounded wait: 409 while a long one
-                # runs); then compare with the committed currency, not this request's copy.
-                base_currency_change_lock(user_id=user.pk)
-                user.base_currency = User.objects.values_list("base_currency", flat=True).get(
-                    pk=user.pk
+                book = personal_book_ensure(user=user)
+                pending = _book_currency_write(
+                    book=book, to_currency=changes.pop("base_currency"), by=user, enqueue=enqueue
                 )
-                pending = _pending_change(user=user)
-                if pending is not None and changes["base_currency"] == pending.to_currency:
-                    del changes["base_currency"]  # asked again; the queued change does it
-                elif pending is not None and changes["base_currency"] != user.base_currency:
-                    raise BaseCurrencyChangeInProgress(
-                        f"Your base currency is already being changed to "
-                        f"{pending.to_currency}; wait until that change is done."
-                    )
-                else:
-                    pending = None
+                # Converted now, queued, or unchanged: the book's currency is the user's.
+                user.base_currency = Book.objects.values_list("base_currency", flat=True).get(
+                    pk=book.pk
+                )
             changed = [
                 field
                 for field in USER_SETTINGS_FIELDS
                 if field in changes and getattr(user, field) != changes[field]
             ]
-            if enqueue is not None and "base_currency" in changed:
-                changed.remove("base_currency")
-                pending = _change_queue(
-                    user=user,
-                    from_currency=user.base_currency,
-                    to_currency=changes["base_currency"],
-                )
-                change_id = pending.pk
-                transaction.on_commit(lambda: enqueue(change_id))
             for field in changed:
                 setattr(user, field, changes[field])
-            if "base_currency" in changed:
-                _recompute_base_amounts(user=user)
             if changed:
                 # Last: the user row stays locked from here to commit, briefly.
                 user.save(update_fields=changed)
@@ -182,40 +225,63 @@ def _settings_write(
     return pending
 
 
-def _change_queue(*, user: User, from_currency: str, to_currency: str) -> BaseCurrencyChange:
-    """Record a queued change; the database keeps it the only pending one of the user (on
+def _change_queue(
+    *, book: Book, by: Any, from_currency: str, to_currency: str
+) -> BaseCurrencyChange:
+    """Record a queued change; the database keeps it the only pending one of the book (on
     SQLite, where the change lock is no lock, a concurrent request may get there first)."""
     try:
         with transaction.atomic():
             return BaseCurrencyChange.objects.create(
-                user=user, from_currency=from_currency, to_currency=to_currency
+                book=book,
+                user=by if getattr(by, "pk", None) else None,
+                from_currency=from_currency,
+                to_currency=to_currency,
             )
     except IntegrityError:
         raise BaseCurrencyChangeInProgress(
-            "Your base currency is already being changed; wait until that change is done."
+            "The base currency is already being changed; wait until that change is done."
         ) from None
 
 
-def _pending_change(*, user: User) -> BaseCurrencyChange | None:
-    return BaseCurrencyChange.objects.filter(user=user, status__in=PENDING_STATUSES).first()
+def _pending_change(*, book: Book) -> BaseCurrencyChange | None:
+    return BaseCurrencyChange.objects.filter(book=book, status__in=PENDING_STATUSES).first()
 
 
-def base_currency_change_latest(*, user: User) -> BaseCurrencyChange | None:
-    """The user's most recent queued base-currency change, whatever its status."""
-    return BaseCurrencyChange.objects.filter(user=user).order_by("-id").first()
+def base_currency_change_latest(
+    *, user: User | None = None, book: Book | None = None
+) -> BaseCurrencyChange | None:
+    """The most recent queued base-currency change of the book (default: `user`'s
+    personal book), whatever its status."""
+    if book is None:
+        return BaseCurrencyChange.objects.filter(book__personal_owner=user).order_by("-id").first()
+    return BaseCurrencyChange.objects.filter(book=book).order_by("-id").first()
+
+
+def base_currency_changes_latest(*, books: list[Book]) -> dict[int, BaseCurrencyChange]:
+    """The most recent queued change of each of `books` that had one, by book id: one
+    query, whatever the number of books."""
+    latest = (
+        BaseCurrencyChange.objects.filter(book__in=books)
+        .values("book")
+        .annotate(last=models.Max("id"))
+        .values("last")
+    )
+    return {change.book_id: change for change in BaseCurrencyChange.objects.filter(pk__in=latest)}
 
 
 def base_currency_change_run(*, change_id: int) -> None:
     """Carry out one queued change: `running`, then `done`, or `failed` with the reason.
 
-    Does what `user_update` does inline (`_recompute_base_amounts`), all or nothing in
-    one transaction, holding the change lock for as long as that takes (writes of the
-    user meanwhile answer 409 after BASE_CURRENCY_LOCK_WAIT_SECONDS). The state is
-    re-read under the lock, so delivering the task twice (or once more after a crash)
-    converts once: a change already `done` or `failed` is left alone. A missing rate or
-    a figure that would not fit marks it `failed` with that error's message (naming the
-    pair) and changes nothing — as does any other domain error (ApplicationError) a
-    converter raises; any other error is logged and marks it `failed` too.
+    Does what `book_base_currency_change` does inline (`_convert_book`), all or nothing
+    in one transaction, holding the book's change lock for as long as that takes
+    (writes into the book meanwhile answer 409 after BASE_CURRENCY_LOCK_WAIT_SECONDS).
+    The state is re-read under the lock, so delivering the task twice (or once more
+    after a crash) converts once: a change already `done` or `failed` is left alone. A
+    missing rate or a figure that would not fit marks it `failed` with that error's
+    message (naming the pair) and changes nothing — as does any other domain error
+    (ApplicationError) a converter raises; any other error is logged and marks it
+    `failed` too.
     """
     claimed = BaseCurrencyChange.objects.filter(
         pk=change_id, status=BaseCurrencyChangeStatus.QUEUED
@@ -224,23 +290,21 @@ def base_currency_change_run(*, change_id: int) -> None:
         return
     try:
         with transaction.atomic():
-            owner = BaseCurrencyChange.objects.values_list("user_id", flat=True).get(pk=change_id)
+            book_id = BaseCurrencyChange.objects.values_list("book_id", flat=True).get(pk=change_id)
             # The change lock first, as every writer takes it: then the change's own row.
-            # Not the user row: login and refresh keep working during a long change.
-            base_currency_change_lock(user_id=owner)
-            user = User.objects.get(pk=owner)
+            # Not the book or user row: login, refresh and renames keep working meanwhile.
+            base_currency_change_lock(book_id=book_id)
+            book = Book.objects.get(pk=book_id)
             change = BaseCurrencyChange.objects.select_for_update().get(pk=change_id)
             if change.status != BaseCurrencyChangeStatus.RUNNING:
                 return  # finished by another delivery meanwhile
-            if user.base_currency != change.to_currency:
-                user.base_currency = change.to_currency
-                _recompute_base_amounts(user=user)
-                user.save(update_fields=["base_currency"])
+            if book.base_currency != change.to_currency:
+                _convert_book(book=book, to_currency=change.to_currency)
             change.status = BaseCurrencyChangeStatus.DONE
             change.finished_at = timezone.now()
             change.save(update_fields=["status", "finished_at"])
-    except (BaseCurrencyChange.DoesNotExist, User.DoesNotExist):
-        return  # the account was deleted meanwhile
+    except (BaseCurrencyChange.DoesNotExist, Book.DoesNotExist):
+        return  # the book (or the account with its personal book) was deleted meanwhile
     except ApplicationError as exc:  # RateUnavailable, ConversionOutOfRange, ...
         _change_failed(change_id, exc.message)
     except Exception:  # recorded for the poller; the traceback goes to the log
@@ -258,24 +322,14 @@ def _change_failed(change_id: int, error: str) -> None:
     )
 
 
-def _recompute_base_amounts(*, user: User) -> None:
-    """Re-express stored figures in the user's (new) base currency; all or nothing.
-
-    Each app that stores such figures registered its converter (`users.base_currency`):
-    expenses and income convert at the rate of their own dates; budgets and goals,
-    which have no date of their own, at the latest rate (today, in the user's zone),
-    from their stored originals. Runs under the change lock taken by `user_update`
-    or `base_currency_change_run`, inside its transaction.
-    """
-    for converter in converters():
-        converter.convert(user=user, base_currency=user.base_currency)
-
-
 def user_delete(*, user: User) -> None:
-    """Remove the user and, by cascade, every record they own, and then their files.
+    """Remove the user with their personal book and every record in it, and then the
+    files of those records (receipts).
 
-    Stored files (receipts) are deleted once the deletion commits, never before: a
-    failed deletion keeps the account whole.
+    Shared books are handed on first (`books.services.user_leaving`, on pre_delete): one
+    they are the only member of goes with them, in the others the records they created
+    stay, with `user` cleared. Stored files are deleted once the deletion commits, never
+    before: a failed deletion keeps the account whole.
     """
     with transaction.atomic():
         revoke_refresh_tokens(user=user)
@@ -284,23 +338,38 @@ def user_delete(*, user: User) -> None:
         transaction.on_commit(lambda: _delete_files(files), robust=True)
 
 
+def _books_leaving_with(user: User) -> list[int]:
+    """The ids of the books deleted with `user`: their personal book, and each shared
+    book they are the only member of (see `books.services.user_leaving`)."""
+    others = Membership.objects.filter(book=models.OuterRef("pk")).exclude(user=user)
+    return list(
+        Book.objects.filter(memberships__user=user)
+        .filter(models.Q(personal_owner=user) | ~models.Exists(others))
+        .values_list("id", flat=True)
+    )
+
+
 def _owned_files(user: User) -> list[tuple[Any, str]]:
-    """(storage, name) of every file a model that dies with `user` (a CASCADE foreign key
-    to the user) stores: found through the model registry, so users imports no app."""
+    """(storage, name) of every file a model that dies with `user` stores — a row with a
+    CASCADE foreign key to the user or to a book leaving with them: found through the
+    model registry, so users imports no app."""
+    books = _books_leaving_with(user)
     files: list[tuple[Any, str]] = []
     for model in apps.get_models():
         file_fields = [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
-        owners = [
-            f
-            for f in model._meta.concrete_fields
-            if f.many_to_one
-            and f.remote_field.model is User
-            and f.remote_field.on_delete is models.CASCADE
+        if not file_fields:
+            continue
+        lookups = [
+            {field.name: user} if field.remote_field.model is User else {f"{field.name}__in": books}
+            for field in model._meta.concrete_fields
+            if field.many_to_one
+            and field.remote_field.model in (User, Book)
+            and field.remote_field.on_delete is models.CASCADE
         ]
-        for owner in owners:
+        for lookup in lookups:
             for field in file_fields:
                 names = (
-                    model._default_manager.filter(**{owner.name: user})
+                    model._default_manager.filter(**lookup)
                     .exclude(**{field.name: ""})
                     .values_list(field.name, flat=True)
                 )

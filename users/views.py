@@ -193,10 +193,11 @@ class MeView(APIView):
             200: UserSerializer,
             202: OpenApiResponse(
                 UserSerializer,
-                description="The account has more than BASE_CURRENCY_SYNC_MAX_ROWS expenses "
-                "and income: the base-currency change was queued (the other settings are "
-                "applied). Poll `GET /auth/me/` until `base_currency_change.status` is "
-                "`done` (or `failed`, which changed nothing and says why in `error`).",
+                description="Your personal book has more than BASE_CURRENCY_SYNC_MAX_ROWS "
+                "expenses and income: the base-currency change was queued (the other "
+                "settings are applied). Poll `GET /auth/me/` until "
+                "`base_currency_change.status` is `done` (or `failed`, which changed nothing "
+                "and says why in `error`).",
             ),
             409: OpenApiResponse(
                 ErrorSerializer,
@@ -207,9 +208,11 @@ class MeView(APIView):
         summary="Change your settings",
         description=(
             "Any of `email`, `first_name`, `last_name`, `base_currency`, `timezone` (IANA "
-            "name) and `month_start_day` (1–28: your budget month runs from that day). A new "
-            "`base_currency` re-expresses every stored base amount, budget and goal: inline "
-            "(200) for most accounts, on the task queue (202) for big ones."
+            "name) and `month_start_day` (1–28: your budget month runs from that day). "
+            "`base_currency` and `month_start_day` are your personal book's: a new "
+            "`base_currency` re-expresses every base amount, budget and goal in it (shared "
+            "books keep theirs: `PATCH /books/{id}/`): inline (200) for most, on the task "
+            "queue (202) for big ones."
         ),
         examples=[
             request_example(
@@ -236,8 +239,11 @@ class MeView(APIView):
         request=PasswordSerializer,
         responses={204: None},
         summary="Delete your account and all your data",
-        description="Confirm with your current password. Everything you own goes, receipts "
-        "included, and cannot be recovered: download `GET /export/backup.json` first.",
+        description="Confirm with your current password. Your personal book and everything "
+        "in it goes, receipts included, and cannot be recovered: download "
+        "`GET /export/backup.json` first. So does a shared book you are the only member of; "
+        "in other shared books what you wrote stays (without your name), and if you were "
+        "the only owner, the longest-standing member becomes owner.",
         examples=[request_example({"password": DEMO_LOGIN["password"]})],
     )
     def delete(self, request: Request) -> Response:

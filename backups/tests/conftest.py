@@ -192,6 +192,7 @@ def build_rich_account(user: Any) -> None:
     )
     for month in (date(2026, 2, 1), date(2026, 3, 1)):
         budget_upsert(
+            book=user.personal_book,
             user=user,
             data={
                 "month": month,
@@ -201,6 +202,7 @@ def build_rich_account(user: Any) -> None:
             },
         )
     budget_upsert(
+        book=user.personal_book,
         user=user,
         data={
             "month": date(2026, 3, 1),
@@ -211,6 +213,7 @@ def build_rich_account(user: Any) -> None:
         },
     )
     budget_upsert(
+        book=user.personal_book,
         user=user,
         data={
             "month": date(2026, 3, 1),

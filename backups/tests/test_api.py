@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
+from budgets.models import Budget
 from categories.models import Category, Kind, Tag
 from categories.services import category_create, tag_create
 from expenses.models import Expense
@@ -20,7 +21,6 @@ from expenses.services import expense_create
 from expenses.tests.factories import ExpenseFactory
 from goals.models import Goal
 from goals.tests.factories import GoalFactory
-from income.models import Income
 from users.tests.factories import UserFactory
 
 from .conftest import (
@@ -453,7 +453,9 @@ def test_a_failure_in_the_middle_leaves_nothing_half_written(backup_of_rich, ric
     doc = copy.deepcopy(backup_of_rich)
     doc["user"]["timezone"] = "Asia/Tokyo"
 
-    with mock.patch.object(Income.objects, "bulk_create", side_effect=DatabaseError("disk full")):
+    # Budgets come after the settings, the deletions and the records (which the ledger
+    # may COPY in on PostgreSQL rather than bulk_create).
+    with mock.patch.object(Budget.objects, "bulk_create", side_effect=DatabaseError("disk full")):
         response = restore(client, doc, mode="replace")
 
     assert response.status_code == 500

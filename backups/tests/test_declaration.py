@@ -220,7 +220,7 @@ def test_a_declared_limit_is_enforced_on_restore_and_stated_in_the_schema(auth_c
 def test_backup_errors_are_application_errors_answered_by_the_one_handler(user):
     assert issubclass(BackupInvalid, ApplicationError)
     with pytest.raises(ApplicationError) as unknown_mode:
-        backup_restore(user=user, document={}, mode="overwrite")  # type: ignore[arg-type]
+        backup_restore(book=user.personal_book, user=user, document={}, mode="overwrite")  # type: ignore[arg-type]
     assert (unknown_mode.value.field, unknown_mode.value.message) == (
         "mode",
         "Use one of: merge, replace.",

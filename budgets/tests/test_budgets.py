@@ -376,17 +376,26 @@ def test_no_alert_without_a_budget_or_for_other_months(auth_client, user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_upserts_leave_one_row(client_for):
+@pytest.mark.parametrize("where", ["personal book", "shared book, two members"])
+def test_concurrent_upserts_leave_one_row(client_for, shared_book, where):
     require_postgresql()
     user = UserFactory()
+    if where == "personal book":
+        writers, url, book = [user], URL, user.personal_book
+    else:
+        editor = UserFactory()
+        book = shared_book(owner=user, editors=[editor])
+        writers, url = [user, editor], f"/api/v1/books/{book.pk}/budgets/"
+    clients = [client_for(writer) for writer in writers]
 
     def post(i: int) -> int:
-        response = client_for(user).post(
-            URL, {"month": "2026-05", "scope": "overall", "amount": str(100 + i)}
+        response = clients[i % len(clients)].post(
+            url, {"month": "2026-05", "scope": "overall", "amount": str(100 + i)}
         )
         return response.status_code
 
     results, errors = run_concurrently(post, threads=20)
     assert errors == []
     assert sorted(results).count(201) == 1 and sorted(results).count(200) == 19
-    assert Budget.objects.filter(user=user).count() == 1
+    assert Budget.objects.filter(book=book).count() == 1
+    assert Budget.objects.count() == 1

@@ -601,8 +601,8 @@ def test_rules_apply_calls_both_apps_and_sums(auth_client, user, monkeypatch):
     calls = []
 
     def fake(label, result):
-        def apply(*, user, only_uncategorized):
-            calls.append((label, user.pk, only_uncategorized))
+        def apply(*, book, only_uncategorized):
+            calls.append((label, book.pk, only_uncategorized))
             return result
 
         return apply
@@ -624,11 +624,12 @@ def test_rules_apply_calls_both_apps_and_sums(auth_client, user, monkeypatch):
     response = auth_client.post(APPLY, {})
     assert response.status_code == 200
     assert response.json() == {"changed": 5, "expenses": 3, "incomes": 2}
-    assert calls == [("expenses", user.pk, True), ("incomes", user.pk, True)]
+    book = user.personal_book.pk
+    assert calls == [("expenses", book, True), ("incomes", book, True)]
 
     calls.clear()
     auth_client.post(APPLY, {"only_uncategorized": False})
-    assert calls == [("expenses", user.pk, False), ("incomes", user.pk, False)]
+    assert calls == [("expenses", book, False), ("incomes", book, False)]
 
 
 def test_rules_apply_rejects_bad_input(auth_client):
@@ -773,7 +774,7 @@ def test_failed_apply_is_reported_and_changes_nothing(
     _coffee, records = big_run
 
     def fail_after_writing(**kwargs):
-        Category.objects.filter(user=kwargs["user"]).update(color="#000000")
+        Category.objects.filter(book=kwargs["book"]).update(color="#000000")
         raise RuntimeError("boom")
 
     monkeypatch.setattr(ledger, "transactions_apply_rules", fail_after_writing)

@@ -120,7 +120,9 @@ def test_a_stored_costly_rule_is_skipped_not_compiled(user, monkeypatch):
     RuleFactory(user=user, value="coffee", category=food, priority=2)
     tracemalloc.start()
     try:
-        category, _tags = services.rules_match(user=user, kind=Kind.EXPENSE, description="Coffee")
+        category, _tags = services.rules_match(
+            book=user.personal_book, kind=Kind.EXPENSE, description="Coffee"
+        )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -134,7 +136,7 @@ def test_a_slow_regex_stops_after_its_run_budget(user, monkeypatch):
     monkeypatch.setattr(services, "REGEX_TIMEOUT_SECONDS", 0.01)
     monkeypatch.setattr(services, "REGEX_RUN_BUDGET_SECONDS", 0.05)
     RuleFactory(user=user, operator=RuleOperator.REGEX, value=r"(?:a|aa)+$", priority=1)
-    matcher = services.rules_for(user=user)
+    matcher = services.rules_for(book=user.personal_book)
     hostile = "a" * 60 + "b"
     started = time.perf_counter()
     for _ in range(200):

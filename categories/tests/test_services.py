@@ -205,7 +205,9 @@ def test_tags_resolve_survives_a_concurrent_creation(user, monkeypatch):
 
 
 def match(user, description, merchant="", kind=Kind.EXPENSE):
-    return services.rules_match(user=user, kind=kind, description=description, merchant=merchant)
+    return services.rules_match(
+        book=user.personal_book, kind=kind, description=description, merchant=merchant
+    )
 
 
 @pytest.mark.parametrize(
@@ -316,8 +318,9 @@ def test_rules_for_loads_once_and_matches_without_queries(
 ):
     for n in range(10):
         RuleFactory(user=user, value=f"shop{n}", add_tags=[TagFactory(user=user)])
+    book = user.personal_book
     with django_assert_max_num_queries(2):
-        matcher = services.rules_for(user=user)
+        matcher = services.rules_for(book=book)
     assert len(matcher) == 10
     with django_assert_num_queries(0):
         for n in range(10):
@@ -467,7 +470,7 @@ def test_apply_rules_sets_categories_and_adds_missing_tags_only(user, make_expen
     by_merchant = make_expense(user, description="x", merchant="Tea House")
     unmatched = make_expense(user, description="Rent")
 
-    assert expenses_apply_rules(user=user, only_uncategorized=True) == 2
+    assert expenses_apply_rules(book=user.personal_book, only_uncategorized=True) == 2
     for record in (plain, tagged, by_merchant, unmatched):
         record.refresh_from_db()
     assert plain.category == coffee and set(plain.tags.all()) == {caffeine, hot}
@@ -475,9 +478,9 @@ def test_apply_rules_sets_categories_and_adds_missing_tags_only(user, make_expen
     assert by_merchant.category == tea and unmatched.category is None
 
     # Every record: `tagged` only gains its missing tag; nothing else changes any more.
-    assert expenses_apply_rules(user=user, only_uncategorized=False) == 1
+    assert expenses_apply_rules(book=user.personal_book, only_uncategorized=False) == 1
     assert set(tagged.tags.all()) == {caffeine, hot}
-    assert expenses_apply_rules(user=user, only_uncategorized=False) == 0
+    assert expenses_apply_rules(book=user.personal_book, only_uncategorized=False) == 0
 
 
 def test_apply_rules_query_count_does_not_grow_with_records(user, make_expense):
@@ -488,7 +491,7 @@ def test_apply_rules_query_count_does_not_grow_with_records(user, make_expense):
         for _ in range(count):
             make_expense(user, description="coffee")
         with CaptureQueriesContext(connection) as captured:
-            assert expenses_apply_rules(user=user, only_uncategorized=True) == count
+            assert expenses_apply_rules(book=user.personal_book, only_uncategorized=True) == count
         return len(captured)
 
     assert queries_for(3) == queries_for(60)
@@ -505,3 +508,19 @@ def test_tag_names_clean_never_returns_more_than_the_cap(names, cap):
     assert len(cleaned) <= cap
     assert len({name.casefold() for name in cleaned}) == len(cleaned)
     assert all(0 < len(name) <= services.NAME_MAX_LENGTH for name in cleaned)
+
+
+def test_every_model_protecting_its_category_registers_its_own_reassign_service():
+    """`?reassign_to=` moves rows only through the owning apps' services, never by a
+    write from categories: each protecting model declares one (from its AppConfig)."""
+    protecting = {relation.related_model for relation in services.protected_relations()}
+    assert {model._meta.label for model in protecting} == {
+        "expenses.Expense",
+        "income.Income",
+        "budgets.Budget",
+        "recurring.RecurringItem",
+    }
+    reassigners = services._category_reassigners
+    assert set(reassigners) == protecting
+    for model in protecting:
+        assert reassigners[model].__module__ == f"{model._meta.app_label}.services"

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 def heard():
     events: list[tuple[type, int, list[date]]] = []
 
-    def receiver(sender, *, user, dates, **kwargs):
+    def receiver(sender, *, user, book, dates, **kwargs):
+        assert book == user.personal_book
         events.append((sender, user.pk, sorted(dates)))
 
     expenses_written.connect(receiver, dispatch_uid="test-expenses-written")
@@ -42,17 +43,19 @@ def test_budgets_listens_and_alerts(user, monkeypatch):
     heard_by_budgets = []
     monkeypatch.setattr(
         "budgets.services.budget_alerts_for_expense_dates",
-        lambda *, user, dates: heard_by_budgets.append(sorted(dates)),
+        lambda *, book, user, dates: heard_by_budgets.append((book, sorted(dates))),
     )
     expense_create(
         user=user,
         data={"amount": Decimal("1.00"), "date": date(2026, 3, 4), "description": "x"},
     )
-    assert heard_by_budgets == [[date(2026, 3, 4)]]
+    assert heard_by_budgets == [(user.personal_book, [date(2026, 3, 4)])]
     monkeypatch.undo()
 
     budget_upsert(
-        user=user, data={"month": date(2026, 3, 1), "scope": "overall", "amount": Decimal("10")}
+        book=user.personal_book,
+        user=user,
+        data={"month": date(2026, 3, 1), "scope": "overall", "amount": Decimal("10")},
     )
     expense_create(
         user=user,

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from budgets.models import Budget
 from categories.tests.factories import CategoryFactory
+from core.dates import user_today
 from expenses.tests.factories import ExpenseFactory
 from exports.pdf_report import money
 from goals.tests.factories import ContributionFactory, GoalFactory
@@ -85,7 +86,7 @@ def test_empty_month_still_renders(auth_client, user):
 
 
 def test_default_month_is_the_current_budget_month(auth_client, user):
-    year, month = current_budget_month(user)
+    year, month = current_budget_month(book=user.personal_book, today=user_today(user))
 
     response = auth_client.get(URL)
 

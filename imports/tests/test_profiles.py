@@ -140,8 +140,8 @@ def test_names_are_unique_per_user_case_insensitively(auth_client, other_client)
     assert create(auth_client, name="   ").status_code == 400
 
 
-def test_at_most_the_cap_per_user(auth_client, monkeypatch):
-    monkeypatch.setattr(profile_services, "MAX_PROFILES_PER_USER", 3)
+def test_at_most_the_cap_per_book(auth_client, monkeypatch):
+    monkeypatch.setattr(profile_services, "MAX_PROFILES_PER_BOOK", 3)
     for n in range(3):
         assert create(auth_client, name=f"P{n}").status_code == 201
     refused = create(auth_client, name="P3")

@@ -167,7 +167,7 @@ def test_upcoming_occurrences_are_the_users_active_items_by_date_then_descriptio
     RecurringItemFactory(user=user, description="Paused", active=False)
     RecurringItemFactory(user=other_user, description="Not mine")
 
-    rows = upcoming_occurrences(user=user, days=14, today=date(2026, 3, 20))
+    rows = upcoming_occurrences(book=user.personal_book, days=14, today=date(2026, 3, 20))
 
     assert [(row["date"], row["description"]) for row in rows] == [
         (date(2026, 3, 24), "Gym"),
@@ -186,7 +186,9 @@ def test_upcoming_occurrences_are_the_users_active_items_by_date_then_descriptio
         "category_name": "Housing",
     }
     assert rows[1]["amount"] == "2500"
-    bills = upcoming_occurrences(user=user, days=14, kind="expense", today=date(2026, 3, 20))
+    bills = upcoming_occurrences(
+        book=user.personal_book, days=14, kind="expense", today=date(2026, 3, 20)
+    )
     assert "Salary" not in {row["description"] for row in bills}
     assert UpcomingBillSerializer(data=bills, many=True).is_valid()
 
@@ -194,7 +196,7 @@ def test_upcoming_occurrences_are_the_users_active_items_by_date_then_descriptio
 @pytest.mark.django_db
 def test_upcoming_includes_today_and_the_last_day(user):
     RecurringItemFactory(user=user, frequency="daily", start_date=date(2026, 3, 1))
-    rows = upcoming_occurrences(user=user, days=2, today=date(2026, 3, 10))
+    rows = upcoming_occurrences(book=user.personal_book, days=2, today=date(2026, 3, 10))
     assert [row["date"] for row in rows] == [
         date(2026, 3, 10),
         date(2026, 3, 11),

@@ -40,6 +40,7 @@ def expense_dates(user) -> list[date]:
 
 def test_create_defaults_the_currency_and_income_has_no_payment_method(user):
     item = recurring_create(
+        book=user.personal_book,
         user=user,
         data={
             "kind": "income",
@@ -78,7 +79,7 @@ def test_service_rejects_what_the_database_forbids(user, changes, field):
         **changes,
     }
     with pytest.raises(ValidationError) as excinfo:
-        recurring_create(user=user, data=data)
+        recurring_create(book=user.personal_book, user=user, data=data)
     assert field in excinfo.value.message_dict
     assert not RecurringItem.objects.exists()
 
@@ -232,6 +233,7 @@ def test_a_missing_rate_skips_only_that_occurrence_and_a_later_run_retries(user,
 
 def test_an_auto_created_bill_that_exceeds_a_budget_alerts_like_any_expense(user):
     budget_upsert(
+        book=user.personal_book,
         user=user,
         data={"month": date(2026, 3, 1), "scope": "overall", "amount": Decimal("100.00")},
     )

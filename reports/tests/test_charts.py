@@ -240,7 +240,7 @@ def test_category_breakdown_draws_the_top_eight_and_other(user):
     for i in range(12):
         category = CategoryFactory(user=user, name=f"Cat{i:02d}")
         ExpenseFactory(user=user, category=category, amount=Decimal(100 - i), date=date(2026, 3, 4))
-    data = services.summary(user=user, start=date(2026, 3, 1), end=date(2026, 3, 31))
+    data = services.summary(book=user.personal_book, start=date(2026, 3, 1), end=date(2026, 3, 31))
     text = charts.render_category_breakdown(data, "svg").decode()
     assert "Cat07" in text and "Cat08" not in text
     assert "Other (4 categories)" in text
@@ -249,7 +249,7 @@ def test_category_breakdown_draws_the_top_eight_and_other(user):
 def test_user_text_is_drawn_literally(user):
     odd = CategoryFactory(user=user, name="Rent $ and $ more <b> & --")
     ExpenseFactory(user=user, category=odd, amount=Decimal("10.00"), date=date(2026, 3, 4))
-    data = services.summary(user=user, start=date(2026, 3, 1), end=date(2026, 3, 31))
+    data = services.summary(book=user.personal_book, start=date(2026, 3, 1), end=date(2026, 3, 31))
     body = charts.render_category_breakdown(data, "svg")
     assert svg_root(body).tag == SVG_ROOT
     png_size(charts.render_category_breakdown(data, "png"))
@@ -259,7 +259,11 @@ def test_a_long_timeseries_is_drawn_as_a_line(user):
     ExpenseFactory(user=user, amount=Decimal("10.00"), date=date(2025, 6, 1))
     IncomeFactory(user=user, amount=Decimal("20.00"), date=date(2025, 7, 1))
     data = services.timeseries(
-        user=user, start=date(2025, 1, 1), end=date(2025, 12, 31), bucket="day", kind="net"
+        book=user.personal_book,
+        start=date(2025, 1, 1),
+        end=date(2025, 12, 31),
+        bucket="day",
+        kind="net",
     )
     assert len(data["points"]) > charts.MAX_BARS
     for fmt in ("png", "svg"):
@@ -268,7 +272,7 @@ def test_a_long_timeseries_is_drawn_as_a_line(user):
 
 
 def test_unknown_format_is_refused_by_the_renderer(user):
-    data = services.monthly(user=user, year=2026)
+    data = services.monthly(book=user.personal_book, year=2026)
     with pytest.raises(ValueError, match="format"):
         charts.render_monthly(data, "gif")
 

@@ -524,6 +524,8 @@ def write(scenario: Scenario) -> tuple[Any, Ledger]:
     a = UserFactory(month_start_day=scenario.start_day)
     b = UserFactory(month_start_day=(scenario.start_day % 28) + 1)
     users = {"a": a, "b": b}
+    # bulk_create does not fill in the personal book (SPEC §14): every row names it.
+    books = {owner: user.personal_book for owner, user in users.items()}
     categories = {owner: make_categories(owner, user) for owner, user in users.items()}
     rates = sorted(scenario.rates)
     ExchangeRate.objects.bulk_create(
@@ -545,6 +547,7 @@ def write(scenario: Scenario) -> tuple[Any, Ledger]:
         )
         fields = {
             "user": users[draft.owner],
+            "book": books[draft.owner],
             "amount": draft.amount,
             "currency": draft.currency,
             "base_amount": base,

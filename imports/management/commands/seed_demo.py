@@ -81,11 +81,13 @@ class Command(BaseCommand):
 
     def _seed(self, *, months: int, rng: random.Random) -> dict[str, int]:
         user = user_register(username=DEMO_USERNAME, email=DEMO_EMAIL, password=DEMO_PASSWORD)
-        system = {(c.kind, c.name): c for c in Category.objects.filter(user__isnull=True)}
+        book = user.personal_book  # the demo data lives in the account's personal book
+        system = {(c.kind, c.name): c for c in Category.objects.filter(book__isnull=True)}
         expense_cat = {name: cat for (kind, name), cat in system.items() if kind == Kind.EXPENSE}
         income_cat = {name: cat for (kind, name), cat in system.items() if kind == Kind.INCOME}
         rule_create(
             user=user,
+            book=book,
             data={
                 "name": "Coffee shops are Food",
                 "field": "any",
@@ -96,7 +98,7 @@ class Command(BaseCommand):
                 "priority": 10,
             },
         )
-        tags_resolve(user=user, names=["caffeine", "holiday", "work"])
+        tags_resolve(user=user, book=book, names=["caffeine", "holiday", "work"])
 
         today = date.today()
         first_year, first_month = add_months(today.year, today.month, -(months - 1))
@@ -129,6 +131,7 @@ class Command(BaseCommand):
                 return
             expense_create(
                 user=user,
+                book=book,
                 data={
                     "amount": amount,
                     "date": day,
@@ -146,6 +149,7 @@ class Command(BaseCommand):
                 return
             income_create(
                 user=user,
+                book=book,
                 data={
                     "amount": amount,
                     "date": day,
