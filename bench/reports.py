@@ -63,6 +63,7 @@ class User:
     year: int
     month: int
     food_id: int
+    book_id: int  # the personal book holding the records (SPEC §14)
 
     @property
     def shift(self) -> int:
@@ -180,12 +181,12 @@ def summary_queries(
 ) -> tuple[dict[str, Any], list[tuple]]:
     """Totals and counts, by category, top merchants: three grouped queries. Also returns
     the by-category rows in the API's order (total descending), for the dashboard."""
-    params = {"user": user.id, "start": start, "end": end}
+    params = {"book": user.book_id, "start": start, "end": end}
     by_category = conn.execute(
         """
         SELECT e.category_id, c.name, sum(e.base_amount) AS total, count(*) AS n
         FROM expenses_expense e LEFT JOIN categories_category c ON c.id = e.category_id
-        WHERE e.user_id = %(user)s AND e.date BETWEEN %(start)s AND %(end)s
+        WHERE e.book_id = %(book)s AND e.date BETWEEN %(start)s AND %(end)s
         GROUP BY e.category_id, c.name
         ORDER BY total DESC, c.name
         """,
@@ -194,7 +195,7 @@ def summary_queries(
     income = conn.execute(
         """
         SELECT coalesce(sum(base_amount), 0), count(*) FROM income_income
-        WHERE user_id = %(user)s AND date BETWEEN %(start)s AND %(end)s
+        WHERE book_id = %(book)s AND date BETWEEN %(start)s AND %(end)s
         """,
         params,
     ).fetchone()
@@ -202,7 +203,7 @@ def summary_queries(
         """
         SELECT max(merchant), sum(base_amount) AS total, count(*)
         FROM expenses_expense
-        WHERE user_id = %(user)s AND date BETWEEN %(start)s AND %(end)s AND merchant <> ''
+        WHERE book_id = %(book)s AND date BETWEEN %(start)s AND %(end)s AND merchant <> ''
         GROUP BY lower(merchant)
         ORDER BY total DESC, lower(merchant)
         LIMIT %(limit)s
@@ -250,9 +251,9 @@ def raw_budget_status(conn: psycopg.Connection, user: User) -> dict[str, Any]:
     budgets = conn.execute(
         """
         SELECT id, month, scope, category_id, amount, rollover, warn_threshold
-        FROM budgets_budget WHERE user_id = %s AND month BETWEEN %s AND %s
+        FROM budgets_budget WHERE book_id = %s AND month BETWEEN %s AND %s
         """,
-        (user.id, earliest, this_month),
+        (user.book_id, earliest, this_month),
     ).fetchall()
     by_key = {(row[3], row[1]): row for row in budgets}
     current = [row for row in budgets if row[1] == this_month]
@@ -276,10 +277,10 @@ def raw_budget_status(conn: psycopg.Connection, user: User) -> dict[str, Any]:
         SELECT date_trunc('month', (e.date - %(shift)s)::timestamp)::date AS label,
                e.category_id, c.parent_id, sum(e.base_amount)
         FROM expenses_expense e LEFT JOIN categories_category c ON c.id = e.category_id
-        WHERE e.user_id = %(user)s AND e.date BETWEEN %(start)s AND %(end)s
+        WHERE e.book_id = %(book)s AND e.date BETWEEN %(start)s AND %(end)s
         GROUP BY 1, 2, 3
         """,
-        {"shift": user.shift, "user": user.id, "start": start, "end": end},
+        {"shift": user.shift, "book": user.book_id, "start": start, "end": end},
     ).fetchall()
     spent: dict[tuple[int | None, date], Decimal] = defaultdict(Decimal)
     budgeted = {key for key in chains if key is not None}
@@ -373,10 +374,10 @@ def raw_month_series(
                 SELECT date_trunc('month', (date - %(shift)s)::timestamp)::date,
                        sum(base_amount)
                 FROM {table}
-                WHERE user_id = %(user)s AND date BETWEEN %(start)s AND %(end)s
+                WHERE book_id = %(book)s AND date BETWEEN %(start)s AND %(end)s
                 GROUP BY 1
                 """,
-                {"shift": user.shift, "user": user.id, "start": start, "end": end},
+                {"shift": user.shift, "book": user.book_id, "start": start, "end": end},
             ).fetchall()
         )
     series = []
@@ -423,10 +424,10 @@ def raw_trends(conn: psycopg.Connection, user: User) -> dict[str, Any]:
                coalesce(sum(base_amount) FILTER (WHERE date >= %(current)s), 0),
                coalesce(sum(base_amount) FILTER (WHERE date < %(current)s), 0)
         FROM expenses_expense
-        WHERE user_id = %(user)s AND date BETWEEN %(start)s AND %(end)s
+        WHERE book_id = %(book)s AND date BETWEEN %(start)s AND %(end)s
         GROUP BY category_id
         """,
-        {"current": current_start, "user": user.id, "start": start, "end": end},
+        {"current": current_start, "book": user.book_id, "start": start, "end": end},
     ).fetchall()
     return {
         "current_total": money(sum((row[1] for row in rows), Decimal(0))),
@@ -448,13 +449,13 @@ def api_trends(payload: dict[str, Any]) -> dict[str, Any]:
 
 TIMESERIES_SOURCES = {
     "expense": "SELECT date, base_amount AS amount FROM expenses_expense "
-    "WHERE user_id = %(user)s AND date BETWEEN %(start)s AND %(end)s",
+    "WHERE book_id = %(book)s AND date BETWEEN %(start)s AND %(end)s",
     "income": "SELECT date, base_amount AS amount FROM income_income "
-    "WHERE user_id = %(user)s AND date BETWEEN %(start)s AND %(end)s",
+    "WHERE book_id = %(book)s AND date BETWEEN %(start)s AND %(end)s",
     "net": "SELECT date, base_amount AS amount FROM income_income "
-    "WHERE user_id = %(user)s AND date BETWEEN %(start)s AND %(end)s "
+    "WHERE book_id = %(book)s AND date BETWEEN %(start)s AND %(end)s "
     "UNION ALL SELECT date, -base_amount FROM expenses_expense "
-    "WHERE user_id = %(user)s AND date BETWEEN %(start)s AND %(end)s",
+    "WHERE book_id = %(book)s AND date BETWEEN %(start)s AND %(end)s",
 }
 TIMESERIES_BUCKETS = {
     "day": ("date", "1 day"),
@@ -493,7 +494,7 @@ def raw_timeseries(
             "end": end,
             "step": step,
             "shift": user.shift,
-            "user": user.id,
+            "book": user.book_id,
             "start": start,
         },
     ).fetchall()
@@ -514,12 +515,12 @@ def raw_goals(conn: psycopg.Connection, user: User) -> list[tuple[int, Decimal |
                coalesce(sum(c.amount), 0),
                coalesce(sum(c.amount) FILTER (WHERE c.date BETWEEN %s AND %s), 0)
         FROM goals_goal g LEFT JOIN goals_contribution c ON c.goal_id = g.id
-        WHERE g.user_id = %s AND g.status <> 'archived'
+        WHERE g.book_id = %s AND g.status <> 'archived'
         GROUP BY g.id
         ORDER BY g.target_date NULLS LAST, g.id
         LIMIT 10
         """,
-        (recent_start, user.today, user.id),
+        (recent_start, user.today, user.book_id),
     ).fetchall()
     return sorted((row[0], money(row[4])) for row in rows)
 
@@ -528,14 +529,14 @@ def raw_recent(conn: psycopg.Connection, user: User) -> list[tuple[str, int]]:
     rows = conn.execute(
         """
         (SELECT 'expense' AS type, id, date, created_at FROM expenses_expense
-         WHERE user_id = %(user)s ORDER BY date DESC, created_at DESC, id DESC LIMIT 5)
+         WHERE book_id = %(book)s ORDER BY date DESC, created_at DESC, id DESC LIMIT 5)
         UNION ALL
         (SELECT 'income', id, date, created_at FROM income_income
-         WHERE user_id = %(user)s ORDER BY date DESC, created_at DESC, id DESC LIMIT 5)
+         WHERE book_id = %(book)s ORDER BY date DESC, created_at DESC, id DESC LIMIT 5)
         ORDER BY date DESC, created_at DESC, id DESC
         LIMIT 5
         """,
-        {"user": user.id},
+        {"book": user.book_id},
     ).fetchall()
     return [(row[0], row[1]) for row in rows]
 
@@ -588,7 +589,7 @@ def raw_list_page(conn: psycopg.Connection, where: str, params: dict[str, Any]) 
         f"""
         SELECT {LIST_COLUMNS}
         FROM expenses_expense e LEFT JOIN categories_category c ON c.id = e.category_id
-        WHERE e.user_id = %(user)s {where}
+        WHERE e.book_id = %(book)s {where}
         ORDER BY e.date DESC, e.id DESC
         LIMIT {PAGE_SIZE}
         """,
@@ -707,7 +708,7 @@ def deep_page(client: Any, conn: psycopg.Connection, user: User, repeat: int) ->
     result.path = url
     assert previous_payload is not None
     last = previous_payload["results"][-1]
-    boundary = {"user": user.id, "date": last["date"], "id": last["id"]}
+    boundary = {"book": user.book_id, "date": last["date"], "id": last["id"]}
     case = Case(
         result.label,
         url,
@@ -737,7 +738,9 @@ def heavy_user() -> User:
     today = user_today(account)
     year, month = user_budget_month(today, account.month_start_day)
     food = Category.objects.get(user__isnull=True, kind="expense", name="Food")
-    return User(account.pk, account.month_start_day, today, year, month, food.pk)
+    return User(
+        account.pk, account.month_start_day, today, year, month, food.pk, account.personal_book.pk
+    )
 
 
 def report_cases(user: User) -> list[Case]:
@@ -815,13 +818,13 @@ def report_cases(user: User) -> list[Case]:
 
 def list_cases(user: User) -> list[Case]:
     since = user.today - timedelta(days=365)
-    filtered = {"user": user.id, "category": user.food_id, "min": 20, "since": since}
+    filtered = {"book": user.book_id, "category": user.food_id, "min": 20, "since": since}
     return [
         Case(
             "/expenses/ first page",
             f"{API}/expenses/",
             FIRST_PAGE_TARGET,
-            raw=lambda c: raw_list_page(c, "", {"user": user.id}),
+            raw=lambda c: raw_list_page(c, "", {"book": user.book_id}),
             api_figures=api_list_ids,
         ),
         Case(

@@ -6,17 +6,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
-from books.scoping import book_queryset
-from categories.models import Category
+from categories.filters import book_categories
 from core.dates import parse_month
 from core.filters import MonthField
 
 from .models import Budget, Scope
-
-
-def visible_categories(request: Any) -> QuerySet:
-    """System categories and the book's own: another book's id is "not a valid choice"."""
-    return book_queryset(request, Category.objects.all(), include_shared_rows=True)
 
 
 class BudgetMonthLabelFilter(filters.Filter):
@@ -37,7 +31,7 @@ class BudgetFilter(filters.FilterSet):
     month = BudgetMonthLabelFilter(label="Budget month YYYY-MM")
     scope = filters.ChoiceFilter(choices=Scope.choices)
     category = filters.ModelChoiceFilter(
-        queryset=visible_categories,
+        queryset=book_categories,
         label="Category id (the book's or a system one; another book's id is a 400)",
     )
 

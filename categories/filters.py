@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from books.scoping import book_queryset
 from core.filters import StrictBooleanFilter
 
 from .models import Category, Kind, Rule, RuleField, RuleOperator
+
+
+def book_categories(request: Any) -> QuerySet:
+    """Choices of a `category` filter: the request's book's categories and the system
+    ones, so another book's id is "not a valid choice" (400)."""
+    if request is None:
+        return Category.objects.none()
+    return book_queryset(request, Category.objects.all(), include_shared_rows=True)
 
 
 class CategoryFilter(filters.FilterSet):

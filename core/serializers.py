@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -72,22 +71,6 @@ class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """Base of every model serializer that reads a request body (see `StrictFieldsMixin`)."""
-
-
-class OwnedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
-    """A foreign key in a request body, looked up only among records the user may use.
-
-    The model's queryset must offer `visible_to(user)` (own records, plus shared
-    ones such as system categories) — so another user's id is "does not exist" (400),
-    never a silent link.
-    """
-
-    def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset()
-        request = self.context.get("request")
-        if request is None or not request.user.is_authenticated:
-            return queryset.none()
-        return queryset.visible_to(request.user)
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}(-\d{2})?$", "example": "2026-03"})

@@ -1,4 +1,7 @@
-"""Shared views and the ownership mixin every owned-model viewset goes through."""
+"""Shared views: health, the JSON 404 under /api/, and Django's error handlers.
+
+Who may see which records is decided in one place, `books.scoping.BookScopedMixin`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import DatabaseError, connection
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -19,35 +21,6 @@ from rest_framework.views import APIView
 
 from .exceptions import ServerError, json_error_response
 from .middleware import is_api_request
-
-
-class OwnedQuerysetMixin:
-    """Scopes a viewset's queryset to `request.user` and sets the owner on create.
-
-    This is the only way an owned-model viewset obtains its queryset, so a new
-    endpoint cannot forget the filter: another user's object is simply "not found".
-    Subclasses may narrow `get_owned_queryset` (select_related, annotations).
-    """
-
-    owner_field = "user"
-    request: Request
-    queryset: QuerySet
-
-    def get_queryset(self) -> QuerySet:
-        model = self.queryset.model
-        if getattr(self, "swagger_fake_view", False) or not self.request.user.is_authenticated:
-            return model.objects.none()
-        return self.scope_to_user(self.get_owned_queryset(), self.request.user)
-
-    def scope_to_user(self, queryset: QuerySet, user: Any) -> QuerySet:
-        """The records `user` may see: their own. Widen it (e.g. shared system rows) here only."""
-        return queryset.filter(**{self.owner_field: user})
-
-    def get_owned_queryset(self) -> QuerySet:
-        return self.queryset.all()
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.save(**{self.owner_field: self.request.user})
 
 
 class HealthView(APIView):

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters import rest_framework as filters
 from rest_framework.exceptions import ValidationError
 
-from books.scoping import book_queryset
+from categories.filters import book_categories
 from categories.models import Category
 from core.filters import (
     BoundedDateFilter,
@@ -21,13 +21,6 @@ from core.filters import (
 from core.money import currencies
 
 
-def visible_categories(request: Any) -> QuerySet:
-    """The request's book's categories and the system ones: another book's id → 400."""
-    if request is None:
-        return Category.objects.none()
-    return book_queryset(request, Category.objects.all(), include_shared_rows=True)
-
-
 class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
     start_date = BoundedDateFilter(
         field_name="date", lookup_expr="gte", label="From this date (inclusive)"
@@ -37,7 +30,7 @@ class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
     )
     month = BudgetMonthFilter(field_name="date", label="Budget month YYYY-MM (or YYYY-MM-DD)")
     category = IdMultipleChoiceFilter(
-        queryset=visible_categories,
+        queryset=book_categories,
         method="filter_category",
         label="Category id (repeatable); includes its subcategories",
     )
