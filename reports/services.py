@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.db.models import Count, DateField, F, Max, QuerySet, Sum
 from django.db.models.functions import Coalesce, Lower, TruncDay, TruncWeek
+from django.utils import timezone
 
-from books.models import Book
+from books.models import Book, BookKind
 from budgets.models import Scope
 from budgets.selectors import EXCEEDED, OK, WARN, budget_lines
 from categories.models import Kind
@@ -42,7 +43,7 @@ from goals.models import GoalStatus
 from goals.selectors import goal_figures, goals_with_totals
 from income.models import Income
 from notifications.models import Notification, NotificationKind
-from notifications.services import notify
+from notifications.services import notify, notify_members
 from recurring.selectors import upcoming_occurrences
 
 MAX_POINTS = 5000
@@ -582,7 +583,8 @@ def send_monthly_summaries(*, today: date | None = None) -> int:
     "Previous" is relative to the user's today (or `today` when given). Users who
     joined after that month ended get none. Runs daily: the dedupe key
     `monthly_summary:YYYY-MM` makes it once a month per user in effect, on the first
-    run of a new month, and a late run catches up. Returns how many were sent.
+    run of a new month, and a late run catches up. Each shared book's month goes to its
+    members as well (`_send_shared_book_summaries`). Returns how many were sent.
     """
     sent = 0
     for batch in _users_in_batches():
@@ -606,4 +608,26 @@ def send_monthly_summaries(*, today: date | None = None) -> int:
             message = _summary_message(user.personal_book, year, month)
             if notify(user=user, kind=NotificationKind.MONTHLY_SUMMARY, dedupe_key=key, **message):
                 sent += 1
+    return sent + _send_shared_book_summaries(today=today)
+
+
+def _send_shared_book_summaries(*, today: date | None) -> int:
+    """Each shared book's previous budget month, to every member (each by their own
+    preferences; the title names the book). Members may live in several time zones, so
+    "today" is UTC's (or `today`). Once per member, book and month: the dedupe key is
+    `monthly_summary:book:<id>:YYYY-MM`. Books made after that month ended get none."""
+    day = today if today is not None else timezone.now().date()
+    sent = 0
+    for book in Book.objects.filter(kind=BookKind.SHARED).order_by("pk").iterator():
+        year, month = add_months(*budget_month_of(day, book.month_start_day), -1)
+        _, end = month_range(year, month, book.month_start_day)
+        if book.created_at.date() > end:
+            continue
+        key = f"monthly_summary:book:{book.pk}:{format_month(year, month)}"
+        message = _summary_message(book, year, month)
+        sent += len(
+            notify_members(
+                book=book, kind=NotificationKind.MONTHLY_SUMMARY, dedupe_key=key, **message
+            )
+        )
     return sent

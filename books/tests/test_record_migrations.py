@@ -1,5 +1,6 @@
-"""Records written before books move into their owner's personal book (the `*_books`
-migrations), on SQLite and PostgreSQL; system categories stay in no book."""
+"""Accounts written before books get a personal book with their settings (books.0002),
+and their records move into it (the `*_books` migrations), on SQLite and PostgreSQL;
+system categories stay in no book."""
 
 from __future__ import annotations
 
@@ -94,7 +95,12 @@ def test_every_record_moves_into_its_owners_personal_book():
     Book = new.get_model("books", "Book")
     books = {b.personal_owner.username: b for b in Book.objects.select_related("personal_owner")}
     assert set(books) == {"ann", "bob"}
-    assert books["bob"].base_currency == "JPY"
+    assert (books["bob"].kind, books["bob"].base_currency) == ("personal", "JPY")
+    Membership = new.get_model("books", "Membership")
+    assert sorted(Membership.objects.values_list("user__username", "role")) == [
+        ("ann", "owner"),
+        ("bob", "owner"),
+    ]
     for username, records in made.items():
         for kind, record in records.items():
             model = new.get_model(record._meta.app_label, record._meta.object_name)

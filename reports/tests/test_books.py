@@ -226,3 +226,41 @@ def test_the_monthly_summary_is_of_the_personal_book(household, user, freeze_tod
 
     note = Notification.objects.get(user=user, dedupe_key="monthly_summary:2026-03")
     assert note.data["expenses"] == "7.00" and note.data["currency"] == "USD"
+
+
+def test_each_member_gets_the_shared_books_monthly_summary_once(
+    household, user, editor, viewer, freeze_today
+):
+    for member in (user, editor, viewer):
+        member.date_joined = datetime(2026, 1, 1, tzinfo=UTC)
+        member.save(update_fields=["date_joined"])
+    # The book's March runs 03-15 to 04-14; on 04-20 it is the previous budget month.
+    freeze_today(date(2026, 4, 20))
+
+    sent = send_monthly_summaries()
+
+    key = f"monthly_summary:book:{household.pk}:2026-03"
+    notes = Notification.objects.filter(dedupe_key=key).order_by("user_id")
+    assert [n.user_id for n in notes] == sorted([user.pk, editor.pk, viewer.pk])
+    for note in notes:
+        assert note.title.startswith(f"[{household.name}] ")
+        assert note.data["book"] == household.pk
+        assert (note.data["currency"], note.data["expenses"], note.data["income"]) == (
+            "EUR",
+            "100.00",
+            "500.00",
+        )
+    # Each member's personal book has its own summary too (the user's spent 7 USD).
+    assert (
+        Notification.objects.get(user=user, dedupe_key="monthly_summary:2026-03").data["expenses"]
+        == "7.00"
+    )
+    assert sent == Notification.objects.count()
+    assert send_monthly_summaries() == 0
+
+
+def test_a_book_made_after_the_month_gets_no_summary_for_it(household, freeze_today):
+    # On 04-02 the previous budget month of the book ended 03-14, before it was made (03-20).
+    freeze_today(date(2026, 4, 2))
+    send_monthly_summaries()
+    assert not Notification.objects.filter(dedupe_key__contains=f"book:{household.pk}:").exists()
