@@ -775,16 +775,7 @@ def categories_restore(
             raise ValidationError({"parent": ["No such category."]})
         if parent is not None and parent.parent_id is not None:
             raise ValidationError({"parent": ["The parent must be a top-level category."]})
-        category = Category(book=book, user=user)
-        for field in CATEGORY_FIELDS:
-            if field in data:
-                setattr(category, field, data[field])
-        try:
-            with transaction.atomic():
-                category.save()
-        except IntegrityError:
-            raise _name_taken_error() from None
-        created.append(category)
+        created.append(_category_save(Category(book=book, user=user), data, CATEGORY_FIELDS))
     return created
 
 
