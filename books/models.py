@@ -61,6 +61,10 @@ class Book(models.Model):
     month_start_day = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(28)]
     )
+    # How expenses that arrive without a split (imports, recurring items) are split in a
+    # shared book (SPEC §15): null = equally among the members at the time, or
+    # {"mode": "shares", "parts": [{"user": id, "value": "2"}, ...]}. Set by an owner.
+    default_split = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

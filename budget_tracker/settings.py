@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "notifications",
     "budgets",
     "goals",
+    "splits",
     "recurring",
     "reports",
     "imports",

@@ -18,6 +18,7 @@ from core.exceptions import ForbiddenError
 from ledger import services as ledger
 from users.roles import is_admin
 
+from . import splits
 from .models import Expense
 from .signals import expenses_written
 
@@ -30,7 +31,13 @@ def expense_create(*, user: Any, data: dict[str, Any], book: Book | None = None)
     ledger.transaction_create) and send `expenses_written`, on which budgets alerts on
     thresholds it crosses, in the same transaction."""
     book = ledger.book_or_personal(book=book, user=user)
+    data = dict(data)
+    paid_by, split = data.pop("paid_by_id", None), data.pop("split", None)
+    splits.refuse_in_personal_book(book=book, paid_by=paid_by, split=split)
     expense = ledger.transaction_create(model=Expense, kind=KIND, book=book, user=user, data=data)
+    splits.expense_split_apply(
+        expense=expense, by_user_id=getattr(user, "pk", None), paid_by=paid_by, split=split
+    )
     expenses_written.send(sender=Expense, user=user, book=book, dates=[expense.date])
     return expense
 
@@ -40,7 +47,17 @@ def expense_update(*, expense: Expense, data: dict[str, Any], user: Any = None) 
     """Update an expense by `user` (default: its creator) and send `expenses_written`
     (budget alerts), in one transaction. The expense stays in its book."""
     user = user or expense.user
+    data = dict(data)
+    paid_by, split = data.pop("paid_by_id", None), data.pop("split", None)
+    splits.refuse_in_personal_book(book=expense.book, paid_by=paid_by, split=split)
     expense = ledger.transaction_update(instance=expense, data=data, user=user)
+    splits.expense_split_apply(
+        expense=expense,
+        by_user_id=getattr(user, "pk", None),
+        paid_by=paid_by,
+        split=split,
+        resplit=any(field in data for field in ledger.MONEY_FIELDS),
+    )
     expenses_written.send(sender=Expense, user=user, book=expense.book, dates=[expense.date])
     return expense
 
@@ -66,7 +83,11 @@ def expenses_recompute_base(
 ) -> int:
     """Re-express the book's expenses (default: `user`'s personal book) in `base_currency`."""
     book = ledger.book_or_personal(book=book, user=user)
-    return ledger.transactions_recompute_base(model=Expense, book=book, base_currency=base_currency)
+    count = ledger.transactions_recompute_base(
+        model=Expense, book=book, base_currency=base_currency
+    )
+    splits.shares_recompute_base(book=book)
+    return count
 
 
 def expenses_apply_rules(*, book: Book, only_uncategorized: bool = True) -> int:
@@ -94,6 +115,11 @@ def expenses_bulk_import(
         rows=rows,
         text_field="merchant",
         import_batch=import_batch,
+    )
+    splits.expenses_split_new(
+        book=book,
+        by_user_id=getattr(user, "pk", None),
+        expenses=Expense.objects.filter(book=book, import_batch=import_batch, split_mode=""),
     )
     expenses_written.send(sender=Expense, user=user, book=book, dates={row["date"] for row in rows})
     return count

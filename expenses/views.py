@@ -1,5 +1,7 @@
 from typing import Any
 
+from django.db.models import QuerySet
+
 from books.models import Book
 from core.schema import crud_schema, request_example
 from ledger.views import TransactionViewSet, request_schema
@@ -88,6 +90,9 @@ class ExpenseViewSet(TransactionViewSet):
     serializer_class = ExpenseSerializer
     filterset_class = ExpenseFilter
     search_fields = ["description", "merchant", "notes"]
+
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        return super().safely_get_queryset(queryset).prefetch_related("shares")
 
     def check_editable(self, instance: Expense) -> None:
         services.expense_check_edit_window(expense=instance, actor=self.request.user)

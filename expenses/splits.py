@@ -1,0 +1,355 @@
+"""Who paid a shared-book expense and how it splits among members (SPEC §15).
+
+The rules, in one place for every way an expense is written (API, imports, recurring
+items, restores):
+
+- A shared book's expense has a payer (`paid_by`, a member) and parts (`ExpenseShare`),
+  one per member in the split; a personal book's has neither (sending them is a 400).
+- Modes: `equal` (parts without values; no parts = every current member), `shares`
+  (positive weights), `exact` (amounts in the expense currency summing to the amount),
+  `percent` (summing to 100). Parts name only members, each at most once.
+- The parts always sum exactly to the amount in the expense's currency and to its
+  `base_amount` in the book's base currency: `core.allocation.allocate` (largest
+  remainder over parts ordered by user id: the odd cents go to the largest dropped
+  fractions, ties to the lower user id). Base-currency parts are allocated from the
+  base amount in proportion to the expense-currency parts.
+- Without a split, an expense takes the book's default split (`Book.default_split`,
+  set by an owner: equal, or fixed shares), else equal among the current members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from books.models import Book, Membership, Role
+from core.allocation import allocate
+from core.exceptions import ApplicationError
+from core.money import decimal_places, format_amount, minor_units
+
+from .models import Expense, ExpenseShare, SplitMode
+
+HUNDRED = Decimal(100)
+MAX_SHARE_WEIGHT = Decimal(1_000_000)
+VALUE_PLACES = 6
+
+
+class SplitError(ApplicationError):
+    """The split or payer of an expense is not valid (400, on field `split`/`paid_by`)."""
+
+    default_code = "invalid_split"
+    field = "split"
+
+
+@dataclass(frozen=True)
+class Part:
+    user_id: int
+    value: Decimal
+    amount: Decimal
+    base_amount: Decimal
+
+
+def book_member_ids(book: Book) -> list[int]:
+    return list(
+        Membership.objects.filter(book=book).order_by("user_id").values_list("user_id", flat=True)
+    )
+
+
+def _places(amount: Decimal, currency: str) -> int:
+    return max(minor_units(currency), decimal_places(amount))
+
+
+def _check_values(
+    mode: str, parts: list[tuple[int, Decimal]], amount: Decimal, currency: str
+) -> None:
+    """The per-mode rules on values (each refusal names the rule)."""
+    for user_id, value in parts:
+        if decimal_places(value) > VALUE_PLACES:
+            raise SplitError(f"Part of user {user_id}: at most {VALUE_PLACES} decimal places.")
+        if mode == SplitMode.SHARES and not Decimal(0) < value <= MAX_SHARE_WEIGHT:
+            raise SplitError(
+                f"Part of user {user_id}: shares must be greater than 0 and at most "
+                f"{MAX_SHARE_WEIGHT}."
+            )
+        if mode in (SplitMode.EXACT, SplitMode.PERCENT) and value < 0:
+            raise SplitError(f"Part of user {user_id}: a {mode} part cannot be negative.")
+        if mode == SplitMode.EXACT and decimal_places(value) > minor_units(currency):
+            raise SplitError(
+                f"Part of user {user_id}: {currency} amounts allow at most "
+                f"{minor_units(currency)} decimal places."
+            )
+    total = sum((value for _, value in parts), Decimal(0))
+    if mode == SplitMode.EXACT and total != amount:
+        raise SplitError(
+            f"Exact parts must sum to the amount {format_amount(amount, currency)} "
+            f"{currency}; they sum to {format(total, 'f')}.",
+            code="split_sum_mismatch",
+        )
+    if mode == SplitMode.PERCENT and total != HUNDRED:
+        raise SplitError(
+            f"Percent parts must sum to 100; they sum to {format(total.normalize(), 'f')}.",
+            code="split_sum_mismatch",
+        )
+
+
+def split_compute(
+    *,
+    mode: str,
+    parts: list[dict[str, Any]] | None,
+    amount: Decimal,
+    currency: str,
+    base_amount: Decimal,
+    base_currency: str,
+    member_ids: list[int],
+) -> list[Part]:
+    """The parts of `amount` (and of `base_amount`) for a split asked as `mode`/`parts`
+    (`[{"user": id, "value": Decimal}]`), ordered by user id. Raises SplitError."""
+    if mode not in SplitMode.values:
+        raise SplitError(f"Unknown split mode {mode!r}: use one of {', '.join(SplitMode.values)}.")
+    members = set(member_ids)
+    asked: list[tuple[int, Decimal]] = []
+    seen: set[int] = set()
+    for part in parts or []:
+        user_id = part.get("user")
+        if user_id not in members:
+            raise SplitError(f"User {user_id} is not a member of this book.", code="not_a_member")
+        if user_id in seen:
+            raise SplitError(f"User {user_id} appears twice in the split.", code="duplicate_part")
+        seen.add(user_id)
+        value = part.get("value")
+        if mode == SplitMode.EQUAL:
+            value = Decimal(1)  # equal parts carry no value; one is stored
+        elif value is None:
+            raise SplitError(f"Part of user {user_id}: a {mode} part needs a value.")
+        asked.append((user_id, value))
+    if not asked:
+        if mode != SplitMode.EQUAL:
+            raise SplitError(f"A {mode} split needs parts.")
+        asked = [(user_id, Decimal(1)) for user_id in sorted(members)]
+    asked.sort()
+    _check_values(mode, asked, amount, currency)
+    values = [value for _, value in asked]
+    if mode == SplitMode.EXACT:
+        amounts = values
+    else:
+        amounts = allocate(amount, values, _places(amount, currency))
+    bases = allocate(base_amount, amounts, _places(base_amount, base_currency))
+    return [
+        Part(user_id=user_id, value=value, amount=part_amount, base_amount=part_base)
+        for (user_id, value), part_amount, part_base in zip(asked, amounts, bases, strict=True)
+    ]
+
+
+def _default_payer(book: Book, user_id: int | None, member_ids: list[int]) -> int:
+    """The caller when they are a member, else the longest-standing owner."""
+    if user_id in member_ids:
+        return user_id
+    owner = (
+        Membership.objects.filter(book=book, role=Role.OWNER)
+        .order_by("id")
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    return owner if owner is not None else member_ids[0]
+
+
+def default_split(book: Book, member_ids: list[int]) -> tuple[str, list[dict[str, Any]]]:
+    """The book's default split for expenses that come without one, keeping only parts of
+    current members (none left: equal among the members)."""
+    stored = book.default_split or {}
+    members = set(member_ids)
+    parts = [
+        {"user": part["user"], "value": Decimal(str(part["value"]))}
+        for part in stored.get("parts") or []
+        if part.get("user") in members
+    ]
+    if stored.get("mode") == SplitMode.SHARES and parts:
+        return SplitMode.SHARES, parts
+    return SplitMode.EQUAL, []
+
+
+def refuse_in_personal_book(*, book: Book, paid_by: Any, split: Any) -> None:
+    if book.is_personal and (paid_by is not None or split is not None):
+        raise SplitError(
+            "Splits are for shared books: a personal book's expenses are all yours.",
+            code="not_a_shared_book",
+            field="split" if split is not None else "paid_by",
+        )
+
+
+def _write_parts(expense: Expense, parts: list[Part]) -> None:
+    ExpenseShare.objects.filter(expense=expense).delete()
+    ExpenseShare.objects.bulk_create(
+        ExpenseShare(
+            expense=expense,
+            book_id=expense.book_id,
+            user_id=part.user_id,
+            value=part.value,
+            amount=part.amount,
+            base_amount=part.base_amount,
+        )
+        for part in parts
+    )
+
+
+def expense_split_apply(
+    *,
+    expense: Expense,
+    by_user_id: int | None,
+    paid_by: int | None = None,
+    split: dict[str, Any] | None = None,
+    resplit: bool = False,
+) -> None:
+    """Set the payer and parts of a saved shared-book expense.
+
+    New expenses (no `split_mode` yet) get `split`, else the book's default; existing ones
+    get `split` when sent, else — when `resplit` (amount, currency or date changed) — their
+    stored mode and values again (an exact split whose parts no longer sum to the amount
+    is refused: send the new parts). `paid_by` defaults to the caller (a member) on
+    creation. Personal-book expenses are left alone. Raises SplitError.
+    """
+    book = expense.book
+    if book.is_personal:
+        return
+    member_ids = book_member_ids(book)
+    new = not expense.split_mode
+    changed = False
+    if paid_by is not None:
+        if paid_by not in member_ids:
+            raise SplitError(
+                f"User {paid_by} is not a member of this book.",
+                code="not_a_member",
+                field="paid_by",
+            )
+        expense.paid_by_id = paid_by
+        changed = True
+    elif new or expense.paid_by_id is None:
+        expense.paid_by_id = _default_payer(book, by_user_id, member_ids)
+        changed = True
+    if split is not None:
+        mode, parts = split["mode"], split.get("parts")
+    elif new:
+        mode, parts = default_split(book, member_ids)
+    elif resplit:
+        mode = expense.split_mode
+        stored = list(ExpenseShare.objects.filter(expense=expense).values_list("user_id", "value"))
+        # Parts of people who have since left stay in the split they were part of.
+        member_ids = sorted(set(member_ids) | {user_id for user_id, _ in stored if user_id})
+        parts = [{"user": user_id, "value": value} for user_id, value in stored if user_id]
+    else:
+        parts = None
+    if split is not None or new or resplit:
+        computed = split_compute(
+            mode=mode,
+            parts=parts,
+            amount=Decimal(expense.amount),
+            currency=expense.currency,
+            base_amount=Decimal(expense.base_amount),
+            base_currency=book.base_currency,
+            member_ids=member_ids,
+        )
+        _write_parts(expense, computed)
+        expense.split_mode = mode
+        changed = True
+    if changed:
+        Expense.objects.filter(pk=expense.pk).update(
+            paid_by_id=expense.paid_by_id, split_mode=expense.split_mode
+        )
+
+
+def shares_recompute_base(*, book: Book) -> int:
+    """Re-allocate every share's `base_amount` from its expense's (new) `base_amount`,
+    after a base-currency change of `book`. Returns how many shares changed."""
+    changed: list[ExpenseShare] = []
+    places = minor_units(book.base_currency)
+    shares = (
+        ExpenseShare.objects.filter(book=book)
+        .order_by("expense_id", "user_id")
+        .values_list("pk", "expense_id", "amount", "expense__base_amount")
+    )
+    group: list[tuple[int, Decimal]] = []
+    current: tuple[int, Decimal] | None = None
+
+    def flush() -> None:
+        if current is None:
+            return
+        base = Decimal(current[1])
+        parts = allocate(base, [amount for _, amount in group], max(places, decimal_places(base)))
+        changed.extend(
+            ExpenseShare(pk=pk, base_amount=part)
+            for (pk, _), part in zip(group, parts, strict=True)
+        )
+
+    for pk, expense_id, amount, expense_base in shares.iterator(chunk_size=5000):
+        if current is None or current[0] != expense_id:
+            flush()
+            group, current = [], (expense_id, expense_base)
+        group.append((pk, amount))
+    flush()
+    ExpenseShare.objects.bulk_update(changed, ["base_amount"], batch_size=1000)
+    return len(changed)
+
+
+def expenses_split_new(*, book: Book, by_user_id: int | None, expenses: Any) -> int:
+    """Give every expense in `expenses` (a queryset of `book`'s, not yet split) the book's
+    default split and payer, in bulk (imports: thousands of rows per commit). Returns how
+    many were split; nothing in a personal book."""
+    if book.is_personal:
+        return 0
+    member_ids = book_member_ids(book)
+    mode, parts = default_split(book, member_ids)
+    payer = _default_payer(book, by_user_id, member_ids)
+    ids: list[int] = []
+    shares: list[ExpenseShare] = []
+    rows = expenses.order_by("pk").values_list("pk", "amount", "currency", "base_amount")
+    for pk, amount, currency, base in rows.iterator(chunk_size=5000):
+        ids.append(pk)
+        for part in split_compute(
+            mode=mode,
+            parts=parts,
+            amount=Decimal(amount),
+            currency=currency,
+            base_amount=Decimal(base),
+            base_currency=book.base_currency,
+            member_ids=member_ids,
+        ):
+            shares.append(
+                ExpenseShare(
+                    expense_id=pk,
+                    book_id=book.pk,
+                    user_id=part.user_id,
+                    value=part.value,
+                    amount=part.amount,
+                    base_amount=part.base_amount,
+                )
+            )
+    ExpenseShare.objects.bulk_create(shares, batch_size=2000)
+    for start in range(0, len(ids), 5000):
+        Expense.objects.filter(pk__in=ids[start : start + 5000]).update(
+            paid_by_id=payer, split_mode=mode
+        )
+    return len(ids)
+
+
+def split_representation(expense: Expense) -> dict[str, Any] | None:
+    """`split` as the API shows it (shares prefetched by the caller: no query here)."""
+    if not expense.split_mode:
+        return None
+    base_currency = expense.book.base_currency
+    return {
+        "mode": expense.split_mode,
+        "parts": [
+            {
+                "user": share.user_id,
+                "value": (
+                    format_amount(share.value, expense.currency)
+                    if expense.split_mode == SplitMode.EXACT
+                    else format(share.value.normalize(), "f")
+                ),
+                "amount": format_amount(share.amount, expense.currency),
+                "base_amount": format_amount(share.base_amount, base_currency),
+            }
+            for share in expense.shares.all()
+        ],
+    }

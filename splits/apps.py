@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SplitsConfig(AppConfig):
+    name = "splits"
+    verbose_name = "Splits and settlements"
