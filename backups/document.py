@@ -29,11 +29,12 @@ from categories.models import Category, Kind, Rule, RuleOperator, Tag
 from categories.serializers import COLOR_PATTERN, RuleSerializer
 from categories.services import rule_validate_pattern
 from core.exceptions import ApplicationError
-from expenses.models import Expense
+from expenses.models import Expense, ExpenseShare
 from goals.models import Contribution, Goal
 from income.models import Income
 from notifications.models import NotificationKind
 from notifications.services import PREFERENCE_FLAGS
+from splits.models import Settlement
 from users.models import User
 from users.validators import validate_timezone
 
@@ -57,6 +58,7 @@ from .fields import (
     Section,
     SignedAmount,
     Text,
+    Username,
     choices_of,
     default_of,
     digits_of,
@@ -250,6 +252,71 @@ RULES = Section(
 )
 
 
+USERNAME_MAX_LENGTH = max_length(User, "username")
+
+
+def _check_split(reader: Reader, index: int, values: dict[str, Any], ctx: Any) -> None:
+    seen: dict[str, int] = {}
+    for part in values.get("parts") or []:
+        user = part["user"]
+        if user is None:
+            continue
+        first = seen.setdefault(user, part.index)
+        if first != part.index:
+            reader.fail("parts", f"Part {part.index} names '{user}' again (part {first}).")
+
+
+_VALUE_LIMIT, _VALUE_PLACES = digits_of(ExpenseShare, "value")
+_SHARE_LIMIT, _SHARE_PLACES = digits_of(ExpenseShare, "amount")
+
+SPLIT_PARTS = Section(
+    "parts",
+    [
+        Username(
+            "user",
+            column="user__username",
+            required=True,
+            max_length=USERNAME_MAX_LENGTH,
+            help_text="A member's username; null for a part whose account is gone.",
+        ),
+        Figure(
+            "value",
+            limit=_VALUE_LIMIT,
+            places=_VALUE_PLACES,
+            zero_allowed=True,
+            normalize=True,
+            message=f"Must be a number ≥ 0 with at most {_VALUE_PLACES} decimal places.",
+            help_text="What was asked: a weight (`shares`), an amount in the expense's "
+            "currency (`exact`), a percent (`percent`); 1 (or absent) for `equal`.",
+        ),
+        Figure(
+            "amount",
+            stored=False,
+            limit=_SHARE_LIMIT,
+            places=_SHARE_PLACES,
+            zero_allowed=True,
+            normalize=True,
+            message=f"Must be a number ≥ 0 with at most {_SHARE_PLACES} decimal places.",
+            help_text="In the expense's currency. Informative: a restore computes the parts "
+            "from `mode` and the values (the odd cents by the split rule).",
+        ),
+    ],
+    component="BackupSplitPart",
+)
+
+SPLIT = Section(
+    "split",
+    [
+        Choice("mode", choices=choices_of(Expense, "split_mode")),
+        Rows("parts", section=SPLIT_PARTS),
+    ],
+    component="BackupSplit",
+    many=False,
+    check=_check_split,
+    help_text="How a shared book's expense is split among members (SPEC §15).",
+)
+
+
 def _transaction_fields(model: type[Expense] | type[Income], kind: str) -> list[Field]:
     """The fields of expenses and income, `own` ones (the model's) in the middle."""
     limit, places = digits_of(model, "base_amount")
@@ -263,6 +330,21 @@ def _transaction_fields(model: type[Expense] | type[Income], kind: str) -> list[
                 default=default_of(Expense, "payment_method"),
             ),
             Text("merchant", max_length=max_length(Expense, "merchant")),
+            Username(
+                "paid_by",
+                column="paid_by__username",
+                max_length=USERNAME_MAX_LENGTH,
+                help_text="Shared books: the member who paid (username); null in personal "
+                "books, or when the payer's account is gone.",
+            ),
+            Nested(
+                "split",
+                section=SPLIT,
+                nullable=True,
+                computed=True,
+                help_text="Shared books: how the expense splits among members; null in "
+                "personal books.",
+            ),
         ]
     else:
         own = [Text("source", max_length=max_length(Income, "source"))]
@@ -393,6 +475,61 @@ GOALS = Section(
     check=_check_goal,
 )
 
+
+def _check_settlement(reader: Reader, index: int, values: dict[str, Any], ctx: Any) -> None:
+    if values.get("from") is not None and values.get("from") == values.get("to"):
+        reader.fail("to", "A settlement is a payment between two different members.")
+
+
+_SETTLEMENT_BASE_LIMIT, _SETTLEMENT_BASE_PLACES = digits_of(Settlement, "base_amount")
+_SETTLEMENT_RATE_LIMIT, _SETTLEMENT_RATE_PLACES = digits_of(Settlement, "exchange_rate")
+
+SETTLEMENTS = Section(
+    "settlements",
+    [
+        Username(
+            "from",
+            column="from_user__username",
+            required=True,
+            max_length=USERNAME_MAX_LENGTH,
+            help_text="The member who paid (username); null when their account is gone.",
+        ),
+        Username(
+            "to",
+            column="to_user__username",
+            required=True,
+            max_length=USERNAME_MAX_LENGTH,
+            help_text="The member who was paid (username); null when their account is gone.",
+        ),
+        Amount("amount", currency="currency"),
+        Currency("currency"),
+        Figure(
+            "base_amount",
+            stored=False,
+            limit=_SETTLEMENT_BASE_LIMIT,
+            places=_SETTLEMENT_BASE_PLACES,
+            zero_allowed=True,
+            base=True,
+            message=f"Must be a number ≥ 0 with at most {_SETTLEMENT_BASE_PLACES} decimal places.",
+            help_text="In the backup's base currency. Informative: recomputed on restore.",
+        ),
+        Figure(
+            "exchange_rate",
+            stored=False,
+            limit=_SETTLEMENT_RATE_LIMIT,
+            places=_SETTLEMENT_RATE_PLACES,
+            normalize=True,
+            message=f"Must be a number > 0 with at most {_SETTLEMENT_RATE_PLACES} decimal places.",
+            help_text="Informative, like `base_amount`; recomputed on restore.",
+        ),
+        Day("date"),
+        Text("note", max_length=max_length(Settlement, "note")),
+    ],
+    component="BackupSettlement",
+    check=_check_settlement,
+    help_text="Payments between members of a shared book (SPEC §15); not spending.",
+)
+
 NOTIFICATION_CHANNELS = Section(
     "channels",
     [Flag(flag) for flag in PREFERENCE_FLAGS],
@@ -420,6 +557,7 @@ DOCUMENT: tuple[Section, ...] = (
     GOALS,
     NOTIFICATION_PREFERENCES,
     RECURRING,
+    SETTLEMENTS,
 )
 SECTIONS = tuple(section.name for section in DOCUMENT)
 TOP_LEVEL_KEYS = frozenset({"format", "version", "exported_at", *SECTIONS})

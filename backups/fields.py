@@ -661,24 +661,68 @@ class Rows(Field):
 
 @dataclass(frozen=True, kw_only=True)
 class Nested(Field):
-    """One object of another section, inside this one."""
+    """One object of another section, inside this one (or null, when `nullable`)."""
 
     section: Section
     stored: bool = False
+    nullable: bool = False
 
-    def load(self, reader: Reader, values: dict[str, Any], ctx: ReadContext) -> dict[str, Any]:
+    def load(
+        self, reader: Reader, values: dict[str, Any], ctx: ReadContext
+    ) -> dict[str, Any] | None:
         raw = reader.data.get(self.name)
+        if raw is None and self.nullable:
+            return None
         section = self.section
         child, row = section._read(ctx, (*reader.path, self.name), 0, raw, section._plan())
         if not child.ok:
             reader.ok = False
         return row.values
 
-    def dump(self, value: Any, source: Mapping[str, Any], ctx: WriteContext) -> dict[str, Any]:
+    def dump(
+        self, value: Any, source: Mapping[str, Any], ctx: WriteContext
+    ) -> dict[str, Any] | None:
+        if value is None and self.nullable:
+            return None
         return self.section.dump(value, ctx)
 
     def schema(self) -> serializers.Field:
-        return self.section.serializer()(required=self.required, **self._help())
+        return self.section.serializer()(
+            required=self.required, allow_null=self.nullable, **self._help()
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Username(Field):
+    """A person by username (portable between servers, unlike ids), or null: someone whose
+    account is gone. Whether they are a member of the target book is the restore's check."""
+
+    max_length: int
+    stored: bool = False
+
+    def load(self, reader: Reader, values: dict[str, Any], ctx: ReadContext) -> str | None:
+        if self.required and self.name not in reader.data and reader.is_object:
+            reader.fail(self.name, "This field is required.")
+        raw = reader.data.get(self.name)
+        if raw is None:
+            return None
+        if not isinstance(raw, str) or not raw.strip():
+            reader.fail(self.name, "Must be a username (a non-blank string) or null.")
+            return None
+        if len(raw) > self.max_length:
+            reader.fail(
+                self.name, f"Ensure this field has no more than {self.max_length} characters."
+            )
+            return None
+        return raw
+
+    def schema(self) -> serializers.Field:
+        return serializers.CharField(
+            max_length=self.max_length,
+            required=self.required,
+            allow_null=True,
+            **self._help("A member's username; null for someone whose account is gone."),
+        )
 
 
 # --- sections -----------------------------------------------------------------------

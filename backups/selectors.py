@@ -1,8 +1,9 @@
 """Writing a book's backup document as a stream of JSON text.
 
-A backup is of one book (SPEC §14): its categories, tags, rules, records, budgets, goals
-and recurring items, with the book's base currency and month start day and the
-caller's own settings (time zone, names) and notification preferences.
+A backup is of one book (SPEC §14): its categories, tags, rules, records (expenses with
+their payer and split, SPEC §15), budgets, goals, recurring items and settlements, with
+the book's base currency and month start day and the caller's own settings (time zone,
+names) and notification preferences. Members are named by username (portable).
 
 What each record holds, in which order and how each value is written comes from its
 section's declaration (`document.DOCUMENT`); this module only reads the source records
@@ -21,16 +22,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from budgets.models import Budget
 from categories.models import Category, Rule, Tag
-from expenses.models import Expense
+from expenses.models import Expense, ExpenseShare
 from goals.models import Contribution, Goal
 from income.models import Income
 from notifications.services import preferences_for
+from splits.models import Settlement
 
 from .document import (
     BUDGETS,
@@ -43,6 +45,7 @@ from .document import (
     INCOMES,
     NOTIFICATION_PREFERENCES,
     RULES,
+    SETTLEMENTS,
     TAGS,
     USER,
     VERSION,
@@ -110,21 +113,55 @@ def _keyset_pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[
         after = Q(date__gt=last["date"]) | Q(date=last["date"], id__gt=last["id"])
 
 
+def _splits(page: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Each expense's `split` (null when it has none): one query for the page's parts,
+    members by username."""
+    split_ids = [record["id"] for record in page if record["split_mode"]]
+    parts: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    shares = (
+        ExpenseShare.objects.filter(expense_id__in=split_ids)
+        .order_by("expense_id", F("user_id").asc(nulls_last=True), "pk")
+        .values_list("expense_id", "user__username", "value", "amount")
+    )
+    for expense_id, username, value, amount in shares:
+        parts[expense_id].append({"user__username": username, "value": value, "amount": amount})
+    return {
+        record["id"]: {
+            "split": (
+                {"mode": record["split_mode"], "parts": parts[record["id"]]}
+                if record["split_mode"]
+                else None
+            )
+        }
+        for record in page
+    }
+
+
 def _transactions(
     model: type[Expense] | type[Income], section: Section, book: Any
 ) -> Iterator[Source]:
-    """Two queries per page of records: the records, then their tags' names."""
+    """Two queries per page of records: the records, then their tags' names (and for
+    expenses a third: their splits' parts)."""
     tags_field = model._meta.get_field("tags")
     through = tags_field.remote_field.through  # type: ignore[union-attr]
     record_column = f"{tags_field.m2m_field_name()}_id"  # type: ignore[attr-defined]
     tag_name = f"{tags_field.m2m_reverse_field_name()}__name"  # type: ignore[attr-defined]
-    for page in _keyset_pages(model.objects.filter(book=book), ("id", *section.columns())):
+    split = model is Expense
+    fields = ("id", *(("split_mode",) if split else ()), *section.columns())
+    for page in _keyset_pages(model.objects.filter(book=book), fields):
         tags: dict[int, list[str]] = defaultdict(list)
         links = through.objects.filter(**{f"{record_column}__in": [r["id"] for r in page]})
         for record_id, name in links.values_list(record_column, tag_name):
             tags[record_id].append(name)
+        splits = _splits(page) if split else {}
         for record in page:
-            yield {**record, "tags": tags[record["id"]]}
+            yield {**record, "tags": tags[record["id"]], **splits.get(record["id"], {})}
+
+
+def _settlements(book: Any) -> Iterable[Source]:
+    """The book's settlements, oldest first, members by username."""
+    settlements = Settlement.objects.filter(book=book).order_by("date", "id")
+    return settlements.values(*SETTLEMENTS.columns()).iterator(chunk_size=CHUNK_SIZE)
 
 
 def _budgets(book: Any) -> Iterable[Source]:
@@ -201,6 +238,7 @@ def backup_chunks(book: Any, user: Any) -> Iterator[str]:
             GOALS.name: lambda: _goals(book),
             NOTIFICATION_PREFERENCES.name: lambda: preferences_for(user=user),
             RECURRING.name: lambda: _recurring(book),
+            SETTLEMENTS.name: lambda: _settlements(book),
         }
         header = {"format": FORMAT, "version": VERSION, "exported_at": timezone.now().isoformat()}
         yield "{\n" + ",\n".join(f"{_dumps(key)}: {_dumps(value)}" for key, value in header.items())

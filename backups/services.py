@@ -7,8 +7,11 @@ as it was. `replace` clears that book only.
 
 Every write goes through the owning app's services — categories, tags and rules
 (`categories.services`), expenses and income (`ledger.services`, which computes base
-amounts), budgets, goals and contributions, recurring items, user settings and
-notification preferences — so the rules each app keeps for its rows always run. The
+amounts), payers and splits (`expenses.splits`), budgets, goals and contributions,
+recurring items, settlements (`splits.services`), user settings and notification
+preferences — so the rules each app keeps for its rows always run. Members are named by
+username; in a shared book each must be a current member (checked first, every one
+under its path); into a personal book splits and settlements are dropped. The
 bulk restore services store history as it was: no rule is applied and nobody is
 notified.
 """
@@ -39,12 +42,15 @@ from core.exceptions import ApplicationError, ConflictError
 from core.money import MAX_AMOUNT
 from currencies.selectors import RateQuote, RateUnavailable, converter, get_rate
 from expenses.models import Expense
+from expenses.splits import expenses_split_restore
 from goals.services import goals_clear_book, goals_restore
 from income.models import Income
 from ledger.services import book_base_currency_lock, transactions_clear_book, transactions_restore
 from notifications.models import EMAIL_ON_BY_DEFAULT, NotificationKind
 from notifications.services import preferences_update
 from recurring.services import RecurringRestoreInvalid, recurring_clear_book, recurring_restore
+from splits.models import Settlement
+from splits.services import SettlementError, settlements_bulk_restore, settlements_clear
 from users.models import User
 from users.services import user_update
 
@@ -57,6 +63,7 @@ from .document import (
     INCOMES,
     RECURRING,
     RULES,
+    SETTLEMENTS,
     TAGS,
     Backup,
     CategoryRef,
@@ -79,6 +86,7 @@ RESULT_SECTIONS = (
     "goals",
     "contributions",
     "recurring",
+    "settlements",
 )
 RATE_HELP = "An admin can add the rate (POST /api/v1/rates/ or manage.py load_rates)."
 
@@ -107,6 +115,7 @@ class _Restore:
         self._converter: Any = None
         self._converter_missing: RateUnavailable | None = None
         self.settings_applied = False
+        self.members: dict[str, int] = {}  # username → user id, of the book's members
 
     def run(self) -> None:
         if not self.merge:
@@ -117,6 +126,8 @@ class _Restore:
         # Budgets and goals are in the backup's base currency: kept as they are when it is
         # this book's too. Base amounts of records are always recomputed (by the ledger).
         self.same_base = self.base == self.backup.base_currency
+        self._members()
+        self.errors.raise_if_any()
         self._categories()
         self.errors.raise_if_any()
         self._tags()
@@ -126,6 +137,7 @@ class _Restore:
         self._budgets()
         self._goals()
         self._recurring()
+        self._settlements()
         self.errors.raise_if_any()
 
     def result(self) -> dict[str, Any]:
@@ -149,6 +161,7 @@ class _Restore:
             if RECURRING.model is not None:
                 counts["recurring"].deleted = recurring_clear_book(book=book)
             counts["rules"].deleted = rules_clear_book(book=book)
+            counts["settlements"].deleted = settlements_clear(book=book)
             counts["expenses"].deleted = transactions_clear_book(model=Expense, book=book)
             counts["incomes"].deleted = transactions_clear_book(model=Income, book=book)
             counts["budgets"].deleted = budgets_clear_book(book=book)
@@ -183,6 +196,59 @@ class _Restore:
             preferences_update(user=self.actor, changes=changes)
         self.book.refresh_from_db()  # the personal book follows the account's settings
         self.settings_applied = True
+
+    # members: who paid and who owes, by username (SPEC §15)
+
+    def _members(self) -> None:
+        """Every username the backup's splits and settlements name must be a member of
+        this shared book (else a problem under its path, naming them). Into a personal
+        book they are not read: its expenses are all its owner's, and settlements are
+        not restored (counted as skipped)."""
+        if self.book.is_personal:
+            return
+        named: list[tuple[str, tuple[str | int, ...]]] = []
+        for item in self.backup.rows(EXPENSES):
+            path = (EXPENSES.name, item.index)
+            if item["paid_by"] is not None:
+                named.append((item["paid_by"], (*path, "paid_by")))
+            for part in (item["split"] or {}).get("parts") or []:
+                if part["user"] is not None:
+                    named.append((part["user"], (*path, "split", "parts", part.index, "user")))
+        for item in self.backup.rows(SETTLEMENTS):
+            for side in ("from", "to"):
+                if item[side] is not None:
+                    named.append((item[side], (SETTLEMENTS.name, item.index, side)))
+        if not named:
+            return
+        self.members = dict(
+            User.objects.filter(
+                username__in={name for name, _ in named}, book_memberships__book=self.book
+            ).values_list("username", "pk")
+        )
+        for name, path in named:
+            if name not in self.members:
+                self.errors.add(
+                    path,
+                    f"'{name}' is not a member of this book: invite them (POST "
+                    f"/api/v1/books/{self.book.pk}/invitations/) and restore once they have "
+                    "joined, or change the backup.",
+                )
+
+    def _split_of(self, item: Row) -> tuple[int | None, dict[str, Any] | None]:
+        """The expense's payer id and split with member ids (`_members` checked them)."""
+        payer = None if item["paid_by"] is None else self.members[item["paid_by"]]
+        split = item["split"]
+        if split is None:
+            return payer, None
+        parts = [
+            {
+                "user": None if part["user"] is None else self.members[part["user"]],
+                "value": part["value"],
+                "amount": part["amount"],  # where the odd cents were
+            }
+            for part in split["parts"]
+        ]
+        return payer, {"mode": split["mode"], "parts": parts}
 
     # categories, tags, rules
 
@@ -320,6 +386,7 @@ class _Restore:
                 already[key] = already.get(key, 0) + 1
         records: list[dict[str, Any]] = []
         tags: list[list[Tag]] = []
+        stored: list[Row] = []
         for item in items:
             category = self._resolve(item["category"])
             key = (
@@ -337,11 +404,31 @@ class _Restore:
                 continue
             records.append({**section.stored(item), "category": category})
             tags.append([self.tags[name.casefold()] for name in item["tags"]])
+            stored.append(item)
         self.errors.raise_if_any()
-        transactions_restore(
+        created = transactions_restore(
             model=model, book=self.book, user=self.actor, records=records, tags=tags
         )
         counts.created += len(records)
+        if model is Expense:
+            self._splits(created, stored)
+
+    def _splits(self, expenses: list[Any], rows: list[Row]) -> None:
+        """Payers and splits of a shared book's restored expenses, by the expenses app's
+        rules (`expenses.splits`); an expense without a split takes the book's default,
+        paid by the restoring member, as an import does."""
+        if self.book.is_personal:
+            return
+        problems = expenses_split_restore(
+            book=self.book,
+            by_user_id=self.actor.pk,
+            items=[
+                (expense, *self._split_of(row)) for expense, row in zip(expenses, rows, strict=True)
+            ],
+        )
+        for position, (field, message) in problems.items():
+            self.errors.add((EXPENSES.name, rows[position].index, field), message)
+        self.errors.raise_if_any()
 
     # budgets and goals: amounts in the backup's base currency
 
@@ -447,6 +534,57 @@ class _Restore:
             raise
         self.counts["recurring"].created, self.counts["recurring"].skipped = len(created), skipped
 
+    # settlements (SPEC §15)
+
+    def _settlements(self) -> None:
+        """Through the splits app, in bulk. Into a personal book, or when one side's
+        account is gone, a settlement is skipped; in merge mode so is one identical in
+        (date, amount, currency, from, to) to one the book has, counted per occurrence."""
+        counts = self.counts["settlements"]
+        rows = self.backup.rows(SETTLEMENTS)
+        if not rows:
+            return
+        if self.book.is_personal:
+            counts.skipped = len(rows)
+            return
+        already: dict[tuple[Any, ...], int] = {}
+        if self.merge:
+            for key in Settlement.objects.filter(book=self.book).values_list(
+                "date", "amount", "currency", "from_user_id", "to_user_id"
+            ):
+                already[key] = already.get(key, 0) + 1
+        restored: list[dict[str, Any]] = []
+        for item in rows:
+            if item["from"] is None or item["to"] is None:
+                counts.skipped += 1
+                continue
+            from_id, to_id = self.members[item["from"]], self.members[item["to"]]
+            key = (item["date"], item["amount"], item["currency"], from_id, to_id)
+            if already.get(key, 0) > 0:
+                already[key] -= 1
+                counts.skipped += 1
+                continue
+            if not self._rate_found(item, (SETTLEMENTS.name, item.index)):
+                continue
+            restored.append(
+                {
+                    "from_user": from_id,
+                    "to_user": to_id,
+                    "amount": item["amount"],
+                    "currency": item["currency"],
+                    "date": item["date"],
+                    "note": item["note"],
+                }
+            )
+        self.errors.raise_if_any()
+        try:
+            counts.created = settlements_bulk_restore(
+                book=self.book, user=self.actor, rows=restored
+            )
+        except SettlementError as exc:
+            self.errors.add((SETTLEMENTS.name,), exc.message)
+            self.errors.raise_if_any()
+
 
 def backup_restore(*, book: Book, user: Any, document: Any, mode: Mode = "merge") -> dict[str, Any]:
     """Restore a backup document into `book` (a book `user` may write), all or nothing.
@@ -455,7 +593,8 @@ def backup_restore(*, book: Book, user: Any, document: Any, mode: Mode = "merge"
     are reused, and records identical to existing ones are skipped, so merging one
     backup twice stores nothing the second time; settings are left alone.
     `replace` first deletes the book's own categories, tags, rules, expenses, income,
-    budgets, goals and recurring items (that book's only), then restores the backup's;
+    budgets, goals, recurring items and settlements (that book's only), then restores
+    the backup's;
     into one's own personal book it also applies the backup's settings (base currency,
     time zone, month start, names, notification preferences).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -35,12 +36,44 @@ class BookListSerializer(serializers.ListSerializer):
         return super().to_representation(books)
 
 
+DEFAULT_SPLIT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "nullable": True,
+    "description": (
+        "How expenses that come without a split (imports, recurring items) are split in "
+        "this shared book: null (shown, and stored, for `equal`: equally among the members "
+        'at the time) or `{"mode": "shares", "parts": [{"user": 7, "value": "2"}]}` (fixed '
+        "weights of members: > 0, at most 1000000, at most 6 decimals, each member once). "
+        'Send null, `{"mode": "equal"}` or a shares split; owners only. A member who leaves '
+        "leaves it (no parts left: equal). Personal books have none (400)."
+    ),
+    "properties": {
+        "mode": {"type": "string", "enum": ["equal", "shares"]},
+        "parts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"user": {"type": "integer"}, "value": {"type": "string"}},
+                "required": ["user", "value"],
+            },
+        },
+    },
+    "required": ["mode"],
+}
+
+
+@extend_schema_field(DEFAULT_SPLIT_SCHEMA)
+class DefaultSplitField(serializers.JSONField):
+    """Checked against the book's members by `services.book_update` (it needs the book)."""
+
+
 class BookSerializer(StrictModelSerializer):
     base_currency = CurrencyCodeField(required=False)
     month_start_day = serializers.IntegerField(min_value=1, max_value=28, required=False)
     role = serializers.ChoiceField(choices=Role.choices, read_only=True)
     name = serializers.CharField(max_length=BOOK_NAME_MAX_LENGTH, trim_whitespace=True)
     base_currency_change = serializers.SerializerMethodField()
+    default_split = DefaultSplitField(required=False, allow_null=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         model = Book
@@ -53,9 +86,17 @@ class BookSerializer(StrictModelSerializer):
             "created_at",
             "role",
             "base_currency_change",
+            "default_split",
         ]
         read_only_fields = ["id", "kind", "created_at", "role", "base_currency_change"]
         list_serializer_class = BookListSerializer
+
+    def validate_default_split(self, value: Any) -> Any:
+        if self.instance is None:
+            raise serializers.ValidationError(
+                "Set the default split once members have joined: PATCH /books/{id}/."
+            )
+        return value
 
     @extend_schema_field(BookBaseCurrencyChangeSerializer(allow_null=True))
     def get_base_currency_change(self, book: Book) -> dict[str, Any] | None:

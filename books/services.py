@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, ConflictError, ForbiddenError
+from core.money import MoneyParseError, decimal_places, parse_money
 
 from .models import Book, BookKind, Invitation, Membership, Role
 
@@ -153,6 +155,98 @@ def member_remove(*, book: Book, member: Membership, by: Any, by_role: str) -> N
         for check in MEMBER_REMOVAL_CHECKS:
             check(book=book, user_id=member.user_id)
         member.delete()
+        _default_split_drop(book=book, user_id=member.user_id)
+
+
+# A book's default split (SPEC §15): how expenses that come without one (imports,
+# recurring items) are split. Stored null (equal among the members at the time) or
+# {"mode": "shares", "parts": [{"user": id, "value": "2"}]}, values as strings; the
+# limits are those of a `shares` split (expenses.splits).
+DEFAULT_SPLIT_MODES = ("equal", "shares")
+DEFAULT_SPLIT_MAX_WEIGHT = Decimal(1_000_000)
+DEFAULT_SPLIT_VALUE_PLACES = 6
+
+
+def _default_split_error(message: str, code: str = "invalid_default_split") -> BookError:
+    return BookError(message, code=code, field="default_split")
+
+
+def default_split_clean(*, book: Book, value: Any) -> dict[str, Any] | None:
+    """The stored form of a default split asked for `book` (null and `{"mode": "equal"}`
+    → null), or BookError (400 on `default_split`) naming the problem: personal books have
+    none; `shares` needs parts of members, each once, with a weight > 0, at most
+    DEFAULT_SPLIT_MAX_WEIGHT and DEFAULT_SPLIT_VALUE_PLACES decimals."""
+    if value is None:
+        return None
+    if book.is_personal:
+        raise _default_split_error(
+            "A personal book's expenses are all yours: it has no default split.",
+            code="not_a_shared_book",
+        )
+    if not isinstance(value, dict):
+        raise _default_split_error(
+            'Use null, {"mode": "equal"} or {"mode": "shares", "parts": [...]}.'
+        )
+    unknown = sorted(str(key) for key in value if key not in ("mode", "parts"))
+    if unknown:
+        raise _default_split_error(f"Unknown field {unknown[0]!r}: use mode and parts.")
+    mode = value.get("mode")
+    if mode not in DEFAULT_SPLIT_MODES:
+        raise _default_split_error(
+            f"Unknown default split mode {mode!r}: use equal or shares (exact amounts and "
+            "percents are per expense)."
+        )
+    parts = value.get("parts")
+    if mode == "equal":
+        if parts:
+            raise _default_split_error("An equal default split takes no parts.")
+        return None
+    if not isinstance(parts, list) or not parts:
+        raise _default_split_error("A shares default split needs parts: [{user, value}].")
+    members = set(Membership.objects.filter(book=book).values_list("user_id", flat=True))
+    stored: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for index, part in enumerate(parts):
+        if not isinstance(part, dict) or set(part) != {"user", "value"}:
+            raise _default_split_error(f'Part {index}: use {{"user": id, "value": "2"}}.')
+        user_id = part["user"]
+        if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id not in members:
+            raise _default_split_error(
+                f"Part {index}: user {user_id} is not a member of this book.", code="not_a_member"
+            )
+        if user_id in seen:
+            raise _default_split_error(
+                f"User {user_id} appears twice in the default split.", code="duplicate_part"
+            )
+        seen.add(user_id)
+        try:
+            weight = parse_money(part["value"])
+        except MoneyParseError as exc:
+            raise _default_split_error(f"Part of user {user_id}: {exc}") from None
+        if not Decimal(0) < weight <= DEFAULT_SPLIT_MAX_WEIGHT:
+            raise _default_split_error(
+                f"Part of user {user_id}: shares must be greater than 0 and at most "
+                f"{DEFAULT_SPLIT_MAX_WEIGHT}."
+            )
+        if decimal_places(weight) > DEFAULT_SPLIT_VALUE_PLACES:
+            raise _default_split_error(
+                f"Part of user {user_id}: at most {DEFAULT_SPLIT_VALUE_PLACES} decimal places."
+            )
+        stored.append({"user": user_id, "value": format(weight.normalize(), "f")})
+    return {"mode": "shares", "parts": sorted(stored, key=lambda part: part["user"])}
+
+
+def _default_split_drop(*, book: Book, user_id: int) -> None:
+    """A member who leaves leaves the book's default split; no parts left → equal."""
+    current = Book.objects.select_for_update().get(pk=book.pk)
+    stored = current.default_split or {}
+    parts = stored.get("parts") or []
+    kept = [part for part in parts if part.get("user") != user_id]
+    if len(kept) == len(parts):
+        return
+    current.default_split = {**stored, "parts": kept} if kept else None
+    current.save(update_fields=["default_split", "updated_at"])
+    book.default_split = current.default_split
 
 
 def _token_hash(token: str) -> str:
@@ -268,10 +362,19 @@ def invitation_accept(*, token: str, user: Any) -> Book:
 def user_leaving(*, user: Any) -> None:
     """Before an account is deleted: in each shared book where they are the only owner and
     others remain, the longest-standing member becomes owner, so no book is orphaned; a
-    shared book they are alone in goes with them."""
-    for membership in Membership.objects.filter(
-        user=user, book__kind=BookKind.SHARED
-    ).select_related("book"):
+    shared book they are alone in goes with them.
+
+    First, before anything changes, every shared book they would leave behind others in
+    runs MEMBER_REMOVAL_CHECKS (e.g. 409 while they owe or are owed money, §15): the
+    account is then not deleted at all."""
+    memberships = list(
+        Membership.objects.filter(user=user, book__kind=BookKind.SHARED).select_related("book")
+    )
+    for membership in memberships:
+        if Membership.objects.filter(book=membership.book).exclude(user=user).exists():
+            for check in MEMBER_REMOVAL_CHECKS:
+                check(book=membership.book, user_id=user.pk)
+    for membership in memberships:
         book = membership.book
         others = Membership.objects.filter(book=book).exclude(user=user).order_by("id")
         if not others.exists():
@@ -319,7 +422,8 @@ def base_currency_changes_attach(*, books: list[Book]) -> None:
 
 
 def book_update(*, book: Book, data: dict[str, Any], by: Any) -> tuple[Book, Any]:
-    """Rename a book or change its base currency / month start (owners, checked by the view).
+    """Rename a book, set its default split (`default_split_clean`) or change its base
+    currency / month start (owners, checked by the view).
 
     A personal book's currency and month start are the account's (`PATCH /auth/me/`, which
     converts the figures the same way), so here they are refused unless unchanged. A new
@@ -338,6 +442,13 @@ def book_update(*, book: Book, data: dict[str, Any], by: Any) -> tuple[Book, Any
                 "change them with PATCH /auth/me/.",
                 code="personal_book",
             )
+        if "default_split" in changes:
+            list(Membership.objects.select_for_update().filter(book=book))  # as member_remove
+            changes["default_split"] = default_split_clean(
+                book=current, value=changes["default_split"]
+            )
+            if changes["default_split"] == current.default_split:
+                del changes["default_split"]
         queued = None
         new_currency = changes.pop("base_currency", None)
         if new_currency is not None:

@@ -59,7 +59,11 @@ ROLES = "`owner` (everything, members), `editor` (read and write records), `view
             "`base_currency_change.status` is `done` (or `failed`, which changed nothing). "
             "409 while another change of the book is pending. For your personal book, "
             "`base_currency` and `month_start_day` are those of `PATCH /auth/me/` (which "
-            "this follows).",
+            "this follows). `default_split` (shared books) sets how imported and "
+            'recurring expenses are split: null or `{"mode": "equal"}` (equally among '
+            'the members at the time) or `{"mode": "shares", "parts": [{"user": '
+            '7, "value": "2"}]}` (fixed weights of members); 400 naming the problem '
+            "otherwise.",
         ),
         "partial_update": (
             "Change some of a book's settings",
@@ -76,7 +80,10 @@ ROLES = "`owner` (everything, members), `editor` (read and write records), `view
     examples={
         "create": [request_example({"name": "Household", "base_currency": "EUR"})],
         "update": [request_example({"name": "Household", "month_start_day": 1})],
-        "partial_update": [request_example({"name": "Flat 3B"})],
+        "partial_update": [
+            request_example({"name": "Flat 3B"}),
+            request_example({"default_split": {"mode": "equal"}}, name="Default split"),
+        ],
     },
 )
 class BookViewSet(viewsets.ModelViewSet):

@@ -7,7 +7,8 @@ paths, which are mounted before the router so `budgets/status/` is not read as a
 The apps of `BOOK_APPS` hold records in books (SPEC §14): their routes are served twice,
 at the top level (the caller's personal book) and under `/books/{book_id}/` (that book),
 with the same views — `books.scoping.BookScopedMixin` reads `book_id` from the URL.
-Routes only a book has (members, invitations) are an app's `book_routes`.
+Routes only a book has (members, invitations, settlements) are an app's `book_routes`
+(viewsets) and `book_urlpatterns` (plain paths: balances, settle-up, their CSV exports).
 """
 
 from importlib import import_module
@@ -27,6 +28,7 @@ API_APPS = [
     "notifications",
     "budgets",
     "goals",
+    "splits",
     "reports",
     "imports",
     "exports",
@@ -47,6 +49,7 @@ BOOK_APPS = [
     "budgets",
     "goals",
     "imports",
+    "splits",
 ]
 
 
@@ -71,6 +74,7 @@ for app in API_APPS:
     if app in BOOK_APPS:
         for prefix, viewset, basename in getattr(module, "book_routes", []):
             book_router.register(prefix, viewset, basename=basename)
+        book_paths += getattr(module, "book_urlpatterns", [])
         if app != "books":
             for prefix, viewset, basename in getattr(module, "routes", []):
                 book_router.register(prefix, viewset, basename=basename)

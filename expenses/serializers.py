@@ -15,11 +15,14 @@ MAX_SPLIT_PARTS = 200
 
 
 class SplitPartSerializer(StrictSerializer):
+    """One member's part: asked as `{user, value}`, answered with what it came to."""
+
     user = serializers.IntegerField(min_value=1, help_text="A member's user id.")
     value = MoneyField(
         required=False,
-        help_text="shares: a positive weight; exact: the amount in the expense currency; "
-        "percent: 0–100 (parts sum to 100); equal: not needed.",
+        help_text="shares: a positive weight (at most 1000000); exact: this member's "
+        "amount in the expense currency (parts sum to the amount); percent: 0–100 (parts "
+        "sum to 100); equal: not needed. At most 6 decimal places.",
     )
     amount = serializers.CharField(
         read_only=True, help_text="This member's part in the expense currency."
@@ -34,7 +37,21 @@ class SplitSerializer(StrictSerializer):
     exactly to the amount, odd cents by the documented rule (docs/api.md, "Splits")."""
 
     mode = serializers.ChoiceField(choices=SplitMode.choices)
-    parts = SplitPartSerializer(many=True, required=False, max_length=MAX_SPLIT_PARTS)
+    parts = SplitPartSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_SPLIT_PARTS,
+        help_text=f"Each member at most once (at most {MAX_SPLIT_PARTS} parts); for `equal`, "
+        "none means every current member.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH makes nested fields optional too; a split is always sent whole.
+        if "mode" not in attrs:
+            raise serializers.ValidationError(
+                {"mode": [serializers.ErrorDetail("This field is required.", code="required")]}
+            )
+        return attrs
 
     def to_representation(self, instance: Any) -> dict[str, Any] | None:
         return split_representation(instance)
@@ -47,14 +64,18 @@ class ExpenseSerializer(TransactionSerializer):
         source="paid_by_id",
         min_value=1,
         required=False,
-        help_text="Shared books: the member who paid (default: you). Null in a personal book.",
+        allow_null=True,
+        help_text="Shared books: the user id of the member who paid (default: you; `null` "
+        "or absent on an update keeps the payer). Always null in a personal book, where "
+        "any other value is a 400.",
     )
     split = SplitSerializer(
         required=False,
         allow_null=True,
         help_text="Shared books: how the amount splits among members (default: the book's "
-        "default split, else equal among all members). Null in a personal book; on update, "
-        "null puts the expense back on the default split.",
+        "default split, else equal among all members). On an update, absent keeps the split "
+        "(re-split for a new amount, currency or date) and `null` puts the expense back on "
+        "the book's default split. Always null in a personal book, where a split is a 400.",
     )
 
     class Meta:

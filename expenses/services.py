@@ -48,6 +48,8 @@ def expense_update(*, expense: Expense, data: dict[str, Any], user: Any = None) 
     (budget alerts), in one transaction. The expense stays in its book."""
     user = user or expense.user
     data = dict(data)
+    # `split: null` puts the expense back on the book's default split; absent keeps it.
+    split_reset = "split" in data and data["split"] is None
     paid_by, split = data.pop("paid_by_id", None), data.pop("split", None)
     splits.refuse_in_personal_book(book=expense.book, paid_by=paid_by, split=split)
     expense = ledger.transaction_update(instance=expense, data=data, user=user)
@@ -57,6 +59,7 @@ def expense_update(*, expense: Expense, data: dict[str, Any], user: Any = None) 
         paid_by=paid_by,
         split=split,
         resplit=any(field in data for field in ledger.MONEY_FIELDS),
+        split_reset=split_reset,
     )
     expenses_written.send(sender=Expense, user=user, book=expense.book, dates=[expense.date])
     return expense
@@ -86,7 +89,7 @@ def expenses_recompute_base(
     count = ledger.transactions_recompute_base(
         model=Expense, book=book, base_currency=base_currency
     )
-    splits.shares_recompute_base(book=book)
+    splits.shares_recompute_base(book=book, base_currency=base_currency)
     return count
 
 

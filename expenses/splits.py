@@ -15,6 +15,10 @@ items, restores):
   base amount in proportion to the expense-currency parts.
 - Without a split, an expense takes the book's default split (`Book.default_split`,
   set by an owner: equal, or fixed shares), else equal among the current members.
+- Once split, an expense keeps its mode and parts: a new amount, currency or date
+  re-splits them (an exact split that no longer adds up is refused: send new parts);
+  `split: null` on an update puts it back on the book's default. Parts of members who
+  have since left, or whose account is gone, stay in the split they were part of.
 """
 
 from __future__ import annotations
@@ -170,6 +174,8 @@ def default_split(book: Book, member_ids: list[int]) -> tuple[str, list[dict[str
 
 
 def refuse_in_personal_book(*, book: Book, paid_by: Any, split: Any) -> None:
+    """A personal book's expenses have no payer or split: sending one is a 400 (sending
+    `null`, as its expenses show them, is not)."""
     if book.is_personal and (paid_by is not None or split is not None):
         raise SplitError(
             "Splits are for shared books: a personal book's expenses are all yours.",
@@ -184,13 +190,29 @@ def _write_parts(expense: Expense, parts: list[Part]) -> None:
         ExpenseShare(
             expense=expense,
             book_id=expense.book_id,
-            user_id=part.user_id,
+            # Stand-ins (< 0) are the parts of deleted accounts (`_stored_parts`).
+            user_id=part.user_id if part.user_id > 0 else None,
             value=part.value,
             amount=part.amount,
             base_amount=part.base_amount,
         )
         for part in parts
     )
+
+
+def _stored_parts(expense: Expense) -> list[dict[str, Any]]:
+    """The expense's parts as asked, for a re-split. A part whose account was deleted
+    (user null) keeps its place under a stand-in id below zero, so the others' parts do
+    not grow (and percents still sum to 100)."""
+    stored = ExpenseShare.objects.filter(expense=expense).order_by("user_id", "pk")
+    parts: list[dict[str, Any]] = []
+    stand_in = 0
+    for user_id, value in stored.values_list("user_id", "value"):
+        if user_id is None:
+            stand_in -= 1
+            user_id = stand_in
+        parts.append({"user": user_id, "value": value})
+    return parts
 
 
 def expense_split_apply(
@@ -200,14 +222,17 @@ def expense_split_apply(
     paid_by: int | None = None,
     split: dict[str, Any] | None = None,
     resplit: bool = False,
+    split_reset: bool = False,
 ) -> None:
     """Set the payer and parts of a saved shared-book expense.
 
     New expenses (no `split_mode` yet) get `split`, else the book's default; existing ones
-    get `split` when sent, else — when `resplit` (amount, currency or date changed) — their
-    stored mode and values again (an exact split whose parts no longer sum to the amount
-    is refused: send the new parts). `paid_by` defaults to the caller (a member) on
-    creation. Personal-book expenses are left alone. Raises SplitError.
+    get `split` when sent, the book's default when `split_reset` (`split: null` sent), else
+    — when `resplit` (amount, currency or date changed) — their stored mode and values
+    again (an exact split whose parts no longer sum to the amount is refused: send the new
+    parts). `paid_by` must be a member (or the current payer, who may have left since);
+    it defaults to the caller (a member) on creation. Personal-book expenses are left
+    alone. Raises SplitError.
     """
     book = expense.book
     if book.is_personal:
@@ -216,39 +241,46 @@ def expense_split_apply(
     new = not expense.split_mode
     changed = False
     if paid_by is not None:
-        if paid_by not in member_ids:
+        if paid_by not in member_ids and (new or paid_by != expense.paid_by_id):
             raise SplitError(
                 f"User {paid_by} is not a member of this book.",
                 code="not_a_member",
                 field="paid_by",
             )
+        changed = paid_by != expense.paid_by_id
         expense.paid_by_id = paid_by
-        changed = True
     elif new or expense.paid_by_id is None:
         expense.paid_by_id = _default_payer(book, by_user_id, member_ids)
         changed = True
+    stored = False
     if split is not None:
         mode, parts = split["mode"], split.get("parts")
-    elif new:
+    elif new or split_reset:
         mode, parts = default_split(book, member_ids)
     elif resplit:
-        mode = expense.split_mode
-        stored = list(ExpenseShare.objects.filter(expense=expense).values_list("user_id", "value"))
+        mode, parts, stored = expense.split_mode, _stored_parts(expense), True
         # Parts of people who have since left stay in the split they were part of.
-        member_ids = sorted(set(member_ids) | {user_id for user_id, _ in stored if user_id})
-        parts = [{"user": user_id, "value": value} for user_id, value in stored if user_id]
-    else:
-        parts = None
-    if split is not None or new or resplit:
-        computed = split_compute(
-            mode=mode,
-            parts=parts,
-            amount=Decimal(expense.amount),
-            currency=expense.currency,
-            base_amount=Decimal(expense.base_amount),
-            base_currency=book.base_currency,
-            member_ids=member_ids,
-        )
+        member_ids = sorted(set(member_ids) | {part["user"] for part in parts})
+    if split is not None or new or split_reset or resplit:
+        try:
+            computed = split_compute(
+                mode=mode,
+                parts=parts,
+                amount=Decimal(expense.amount),
+                currency=expense.currency,
+                base_amount=Decimal(expense.base_amount),
+                base_currency=book.base_currency,
+                member_ids=member_ids,
+            )
+        except SplitError as exc:
+            if not stored:
+                raise
+            raise SplitError(
+                f"The expense's {mode} split does not fit its new amount or currency "
+                f"({exc.message}): send `split` with new parts, or `split: null` for the "
+                "book's default split.",
+                code=exc.code,
+            ) from None
         _write_parts(expense, computed)
         expense.split_mode = mode
         changed = True
@@ -258,11 +290,13 @@ def expense_split_apply(
         )
 
 
-def shares_recompute_base(*, book: Book) -> int:
+def shares_recompute_base(*, book: Book, base_currency: str | None = None) -> int:
     """Re-allocate every share's `base_amount` from its expense's (new) `base_amount`,
-    after a base-currency change of `book`. Returns how many shares changed."""
+    after a base-currency change of `book` to `base_currency` (default: the book's; the
+    converters run before the book row takes the new code). Returns how many shares
+    changed."""
     changed: list[ExpenseShare] = []
-    places = minor_units(book.base_currency)
+    places = minor_units(base_currency or book.base_currency)
     shares = (
         ExpenseShare.objects.filter(book=book)
         .order_by("expense_id", "user_id")
@@ -353,3 +387,119 @@ def split_representation(expense: Expense) -> dict[str, Any] | None:
             for share in expense.shares.all()
         ],
     }
+
+
+def _kept_odd_cents(
+    expense: Expense, base_currency: str, computed: list[Part], parts: list[dict[str, Any]]
+) -> list[Part]:
+    """`computed`, with the amounts `parts` were restored with when they are the same
+    split with the odd cents elsewhere (see `expenses_split_restore`)."""
+    given = {part["user"]: part.get("amount") for part in parts}
+    if len(given) != len(computed) or any(given.get(p.user_id) is None for p in computed):
+        return computed
+    amount = Decimal(expense.amount)
+    places = _places(amount, expense.currency)
+    quantum = Decimal(1).scaleb(-places)
+    amounts = [Decimal(given[part.user_id]) for part in computed]
+    if sum(amounts, Decimal(0)) != amount or any(
+        decimal_places(kept) > places or abs(kept - part.amount) > quantum
+        for kept, part in zip(amounts, computed, strict=True)
+    ):
+        return computed
+    base = Decimal(expense.base_amount)
+    bases = allocate(base, amounts, _places(base, base_currency))
+    return [
+        Part(user_id=part.user_id, value=part.value, amount=kept, base_amount=part_base)
+        for part, kept, part_base in zip(computed, amounts, bases, strict=True)
+    ]
+
+
+def expenses_split_restore(
+    *,
+    book: Book,
+    by_user_id: int | None,
+    items: list[tuple[Expense, int | None, dict[str, Any] | None]],
+) -> dict[int, tuple[str, str]]:
+    """Set the payer and parts of `book`'s restored expenses, in bulk (a backup restore).
+
+    Each item is (saved expense, payer id or None, split or None); a split is
+    `{"mode", "parts": [{"user": id or None, "value": Decimal or None, "amount": Decimal
+    or None}]}`, a part whose user is None being someone whose account is gone (kept,
+    without a user, so the others' parts stay as they were). With a split, the parts are
+    computed by `split_compute` (the API's rules and odd-cent rule) and the payer is the
+    one given (None: nobody, the payer's account is gone); the parts' `amount`s, when all
+    given, sum to the amount and each within one minor unit of what was computed, are
+    kept (the odd cents stay where they were, whatever the user ids here); the parts in
+    the base currency follow them. Without a split, the expense takes the book's default
+    split, paid by the payer given or else the restoring member (as an import). Payers
+    and parts' users must be members.
+
+    Returns the problems by item position, each (field, message) with field `split` or
+    `paid_by`; when there is any, nothing is written. Nothing in a personal book.
+    """
+    if book.is_personal or not items:
+        return {}
+    member_ids = book_member_ids(book)
+    default_mode, default_parts = default_split(book, member_ids)
+    default_payer = _default_payer(book, by_user_id, member_ids)
+    problems: dict[int, tuple[str, str]] = {}
+    shares: list[ExpenseShare] = []
+    groups: dict[tuple[int | None, str], list[int]] = {}
+    for position, (expense, paid_by, split) in enumerate(items):
+        try:
+            if paid_by is not None and paid_by not in member_ids:
+                raise SplitError(
+                    f"User {paid_by} is not a member of this book.",
+                    code="not_a_member",
+                    field="paid_by",
+                )
+            if split is None:
+                mode, parts, known = default_mode, default_parts, member_ids
+                payer = paid_by if paid_by is not None else default_payer
+            else:
+                mode, parts, known, stand_in = split["mode"], [], list(member_ids), 0
+                for part in split.get("parts") or []:
+                    user_id = part.get("user")
+                    if user_id is None:
+                        stand_in -= 1
+                        user_id = stand_in
+                        known.append(user_id)
+                    parts.append(
+                        {"user": user_id, "value": part.get("value"), "amount": part.get("amount")}
+                    )
+                payer = paid_by
+            computed = split_compute(
+                mode=mode,
+                parts=parts,
+                amount=Decimal(expense.amount),
+                currency=expense.currency,
+                base_amount=Decimal(expense.base_amount),
+                base_currency=book.base_currency,
+                member_ids=known,
+            )
+        except SplitError as exc:
+            problems[position] = (exc.field or "split", exc.message)
+            continue
+        if split is not None:
+            computed = _kept_odd_cents(expense, book.base_currency, computed, parts)
+        shares.extend(
+            ExpenseShare(
+                expense_id=expense.pk,
+                book_id=book.pk,
+                user_id=part.user_id if part.user_id > 0 else None,
+                value=part.value,
+                amount=part.amount,
+                base_amount=part.base_amount,
+            )
+            for part in computed
+        )
+        groups.setdefault((payer, mode), []).append(expense.pk)
+    if problems:
+        return problems
+    ExpenseShare.objects.bulk_create(shares, batch_size=2000)
+    for (payer, mode), ids in groups.items():
+        for start in range(0, len(ids), 5000):
+            Expense.objects.filter(pk__in=ids[start : start + 5000]).update(
+                paid_by_id=payer, split_mode=mode
+            )
+    return {}

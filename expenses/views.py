@@ -22,6 +22,24 @@ EXPENSE = {
     "notes": "Bought extra for the weekend.",
     "tags": ["household"],
 }
+SPLITS = (
+    " In a shared book (`/books/{book_id}/expenses/`) an expense also has `paid_by` (a "
+    "member's user id; default: you) and `split`: `{mode: equal|shares|exact|percent, "
+    "parts: [{user, value}]}` — `equal` needs no values (no parts: every current member), "
+    "`shares` positive weights, `exact` amounts in the expense currency summing to the "
+    "amount, `percent` values summing to 100; parts name members, each once. Without "
+    "`split` the book's default split applies (else equal among all members). The answer "
+    "shows each part's `amount` and `base_amount`, which sum exactly to the expense's "
+    "`amount` and `base_amount` (odd cents by largest remainder, ties to the lower user "
+    "id). A part for a non-member, a payer who is not a member, or a split or payer on a "
+    "personal book's expense is a 400 naming `split` or `paid_by`."
+)
+UPDATE_SPLITS = (
+    " In a shared book, without `split` the expense keeps its split, re-split for a new "
+    "amount, currency or date (an `exact` split that no longer adds up is a 400: send new "
+    "parts); `split: null` puts it back on the book's default split; `paid_by` alone "
+    "changes only the payer."
+)
 EDIT_WINDOW = (
     " When `EXPENSE_EDIT_WINDOW_HOURS` is set, an expense created longer ago than that is "
     "locked: 403 `edit_window_closed` (Admins bypass it)."
@@ -52,22 +70,23 @@ EDIT_WINDOW = (
             "`tags` are names of the book's tags, created when new. Attach a `receipt` "
             "(image or PDF, ≤ 5 MB) by sending the same fields as `multipart/form-data`. "
             "May notify the book's members when a budget passes its warning level or is "
-            "exceeded.",
+            "exceeded." + SPLITS,
         ),
         "retrieve": (
             "Get one of your expenses",
-            "The expense with its base-currency amount, category name and tags; its "
-            "receipt file is at `GET /expenses/{id}/receipt/`.",
+            "The expense with its base-currency amount, category name and tags (in a "
+            "shared book also `paid_by` and `split` with each member's part); its receipt "
+            "file is at `GET /expenses/{id}/receipt/`.",
         ),
         "update": (
             "Replace an expense",
             "Every writable field as for `POST /expenses/`; `base_amount` is recomputed "
-            "when the amount, currency or date changes." + EDIT_WINDOW,
+            "when the amount, currency or date changes." + UPDATE_SPLITS + EDIT_WINDOW,
         ),
         "partial_update": (
             "Change some fields of an expense",
             "Only the fields sent change; send `receipt: null` to remove the receipt, or a "
-            "new file as `multipart/form-data`." + EDIT_WINDOW,
+            "new file as `multipart/form-data`." + UPDATE_SPLITS + EDIT_WINDOW,
         ),
         "destroy": (
             "Delete an expense",

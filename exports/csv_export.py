@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 
 from django.db.models import QuerySet
@@ -100,3 +100,23 @@ def csv_stream(
                 ) in rows
             )
             yield pieces.take()
+
+
+def table_stream(
+    header: Sequence[str], rows: Iterable[Sequence[object]], *, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
+    """The BOM and `header`, then `rows` as UTF-8 byte chunks of `chunk_size` rows, for
+    files other than the record exports (balances, settlements). The caller neutralises
+    its text cells (`formatting.neutralise`); numbers and dates go as they are."""
+    pieces = _Pieces()
+    writer = csv.writer(pieces)
+    pieces.write(BOM)
+    writer.writerow(header)
+    yield pieces.take()
+    for count, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if count % chunk_size == 0:
+            yield pieces.take()
+    tail = pieces.take()
+    if tail:
+        yield tail

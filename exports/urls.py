@@ -14,3 +14,13 @@ urlpatterns = [
     ),
     path("export/report.pdf", views.ReportPdfView.as_view(), name="export-report-pdf"),
 ]
+# Only a shared book has balances and settlements (SPEC §15): served under
+# /books/{book_id}/ only.
+book_urlpatterns = [
+    path("export/balances.csv", views.BalancesCsvView.as_view(), name="export-balances-csv"),
+    path(
+        "export/settlements.csv",
+        views.SettlementsCsvView.as_view(),
+        name="export-settlements-csv",
+    ),
+]

@@ -14,6 +14,8 @@ holding the records in memory.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 from django.db.models import QuerySet
@@ -36,8 +38,10 @@ from income.views import IncomeViewSet
 from ledger.views import TransactionViewSet
 from reports.serializers import MonthQuery
 from reports.services import current_budget_month
+from splits.selectors import book_balances, settlement_rows, shared_book_required
 
-from .csv_export import csv_stream
+from .csv_export import csv_stream, table_stream
+from .formatting import amount_text, neutralise, rate_text
 from .pdf_report import build_report
 from .selectors import EXPENSE, INCOME, RecordKind
 from .xlsx_export import XLSX_CONTENT_TYPE, build_workbook, requested_period
@@ -237,3 +241,136 @@ class ReportPdfView(ExportView):
         response = HttpResponse(pdf, content_type="application/pdf")
         stem = _file_stem(self.book, "report")
         return _attachment(response, f"{stem}-{year:04d}-{number:02d}.pdf")
+
+
+# --- balances and settlements of a shared book (SPEC §15) -------------------------------
+
+BALANCE_COLUMNS = (
+    "user",
+    "username",
+    "paid",
+    "share",
+    "settled_out",
+    "settled_in",
+    "balance",
+    "currency",
+)
+SPLITS_CSV = (
+    " UTF-8 CSV with a byte order mark and CRLF line ends; a text cell beginning with `=`, "
+    "`+`, `-`, `@`, tab or CR starts with an apostrophe. Only shared books have it: a "
+    "personal book → 400 `not_a_shared_book`."
+)
+PERSONAL_BOOK = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="`not_a_shared_book`: a personal book has no balances."
+)
+
+
+class SharedBookExportView(ExportView):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        shared_book_required(self.book)
+
+    def _csv(self, rows: Any, header: tuple[str, ...], name: str) -> StreamingHttpResponse:
+        response = StreamingHttpResponse(
+            table_stream(header, rows), content_type="text/csv; charset=utf-8"
+        )
+        stem = _file_stem(self.book, name)
+        return _attachment(response, f"{stem}-{user_today(self.request.user)}.csv")
+
+
+class BalancesCsvView(SharedBookExportView):
+    @extend_schema(
+        tags=["exports"],
+        operation_id="export_balances_csv",
+        summary="Download the members' balances as CSV",
+        description="One row per member, as `GET /books/{id}/balances/`: `user` (id), "
+        "`username`, `paid`, `share`, `settled_out`, `settled_in`, `balance` (paid − share "
+        "+ settled_out − settled_in; positive: is owed) and `currency` (the book's base "
+        "currency). The settlements themselves are `export/settlements.csv`." + SPLITS_CSV,
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The CSV file."),
+            400: PERSONAL_BOOK,
+        },
+    )
+    def get(self, request: Request, **kwargs: Any) -> StreamingHttpResponse:
+        currency = self.book.base_currency
+        rows = [
+            (
+                row["user"] if row["user"] is not None else "",
+                neutralise(row["username"]),
+                *(
+                    amount_text(row[key], currency)
+                    for key in ("paid", "share", "settled_out", "settled_in", "balance")
+                ),
+                currency,
+            )
+            for row in book_balances(book=self.book)
+        ]
+        return self._csv(rows, BALANCE_COLUMNS, "balances")
+
+
+def _settlement_cells(rows: Iterator[tuple[Any, ...]], base_currency: str) -> Iterator[tuple]:
+    for (
+        pk,
+        day,
+        from_id,
+        from_name,
+        to_id,
+        to_name,
+        amount,
+        currency,
+        base_amount,
+        rate,
+        note,
+        created_at,
+    ) in rows:
+        yield (
+            pk,
+            day.isoformat(),
+            from_id if from_id is not None else "",
+            neutralise(from_name or ""),
+            to_id if to_id is not None else "",
+            neutralise(to_name or ""),
+            amount_text(amount, currency),
+            currency,
+            amount_text(base_amount, base_currency),
+            base_currency,
+            rate_text(rate),
+            neutralise(note),
+            created_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        )
+
+
+SETTLEMENT_CSV_COLUMNS = (
+    "id",
+    "date",
+    "from_user",
+    "from_username",
+    "to_user",
+    "to_username",
+    "amount",
+    "currency",
+    "base_amount",
+    "base_currency",
+    "exchange_rate",
+    "note",
+    "created_at",
+)
+
+
+class SettlementsCsvView(SharedBookExportView):
+    @extend_schema(
+        tags=["exports"],
+        operation_id="export_settlements_csv",
+        summary="Download the book's settlements as CSV",
+        description="Every payment recorded between members, oldest first: `id`, `date`, "
+        "`from_user`, `from_username`, `to_user`, `to_username`, `amount`, `currency`, "
+        "`base_amount`, `base_currency`, `exchange_rate`, `note`, `created_at` (UTC)." + SPLITS_CSV,
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The CSV file."),
+            400: PERSONAL_BOOK,
+        },
+    )
+    def get(self, request: Request, **kwargs: Any) -> StreamingHttpResponse:
+        rows = _settlement_cells(settlement_rows(book=self.book), self.book.base_currency)
+        return self._csv(rows, SETTLEMENT_CSV_COLUMNS, "settlements")

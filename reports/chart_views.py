@@ -77,6 +77,14 @@ CHART_PARAMETERS = [
         "kind", str, "timeseries", "what to total (default expense).", enum=list(services.KINDS)
     ),
     _query(
+        "view",
+        str,
+        "category-breakdown, monthly, timeseries",
+        "whose spending in a shared book: the book's (default) or only your parts (budget "
+        "status is always the book's).",
+        enum=list(services.VIEWS),
+    ),
+    _query(
         "month",
         str,
         "budget-status",

@@ -16,12 +16,27 @@ from core.money import format_amount
 from core.serializers import BoundedDateField, MonthField
 from recurring.serializers import UpcomingBillSerializer
 
-from .services import BUCKETS, KINDS, PERIODS
+from .services import BUCKETS, KINDS, PERIODS, VIEW_BOOK, VIEWS
 
 MAX_RANGE_DAYS = 366 * 100
 
 
 # --- query parameters -----------------------------------------------------------------------
+
+
+class ViewQuery(serializers.Serializer):
+    view = serializers.ChoiceField(
+        choices=VIEWS,
+        default=VIEW_BOOK,
+        help_text=(
+            "Whose spending (shared books): `book` (default) the whole book's, `mine` only "
+            "your parts of its expenses. Income and budgets stay the book's. A personal "
+            "book's figures are the same either way."
+        ),
+        error_messages={
+            "invalid_choice": f'"{{input}}" is not a view: use one of {", ".join(VIEWS)}.'
+        },
+    )
 
 
 class DateRangeQuery(serializers.Serializer):
@@ -43,7 +58,7 @@ class DateRangeQuery(serializers.Serializer):
         return attrs
 
 
-class SummaryQuery(DateRangeQuery):
+class SummaryQuery(DateRangeQuery, ViewQuery):
     period = serializers.ChoiceField(
         choices=PERIODS,
         required=False,
@@ -63,13 +78,28 @@ class MonthQuery(serializers.Serializer):
     month = MonthField(required=False, help_text="Budget month YYYY-MM (default: the current one).")
 
 
-class YearQuery(serializers.Serializer):
+class ReportMonthQuery(MonthQuery, ViewQuery):
+    pass
+
+
+class YearQuery(ViewQuery):
     year = serializers.IntegerField(
         required=False, min_value=MIN_DATE.year, max_value=MAX_DATE.year
     )
 
 
-class TimeseriesQuery(DateRangeQuery):
+class DashboardQuery(ViewQuery):
+    include_shared = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "Personal book only: add `shared`, your parts of the expenses of every shared "
+            "book you belong to this budget month, in this book's currency (on a shared "
+            "book: 400, use `view=mine`)."
+        ),
+    )
+
+
+class TimeseriesQuery(DateRangeQuery, ViewQuery):
     bucket = serializers.ChoiceField(choices=BUCKETS, default="day")
     kind = serializers.ChoiceField(choices=KINDS, default="expense")
 
@@ -228,6 +258,35 @@ class RecentTransactionSerializer(serializers.Serializer):
         return format_amount(row["amount"], row["currency"])
 
 
+class SharedBookSerializer(serializers.Serializer):
+    book = serializers.IntegerField()
+    name = serializers.CharField()
+    currency = serializers.CharField(help_text="The shared book's base currency.")
+    share = serializers.SerializerMethodField(help_text="Your parts, in the book's currency.")
+    share_in_base = Money(
+        allow_null=True,
+        help_text="`share` in the dashboard's currency; null when a day's rate is missing.",
+    )
+    unconverted = serializers.CharField(
+        allow_null=True, help_text="Why `share_in_base` is null: the pair and the date."
+    )
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_share(self, row: dict[str, Any]) -> str:
+        return format_amount(row["share"], row["currency"])
+
+
+class SharedSharesSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    total = Money(help_text="Your parts of every converted book, in the dashboard's currency.")
+    total_expenses_with_shared = Money(
+        help_text="`summary.total_expenses` plus `total`: this month's spending with your parts."
+    )
+    all_converted = serializers.BooleanField(help_text="False: some book is left out of total.")
+    books = SharedBookSerializer(many=True)
+
+
 class DashboardSerializer(serializers.Serializer):
     month = serializers.CharField()
     currency = serializers.CharField()
@@ -238,3 +297,6 @@ class DashboardSerializer(serializers.Serializer):
     goals = GoalProgressSerializer(many=True)
     recent_transactions = RecentTransactionSerializer(many=True)
     upcoming_bills = UpcomingBillSerializer(many=True)
+    shared = SharedSharesSerializer(
+        required=False, help_text="Only with `include_shared=true` (personal books)."
+    )

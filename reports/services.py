@@ -3,7 +3,9 @@ the summary of their last month (SPEC §12).
 
 A report is of a book (SPEC §14): its records, in its base currency, by its budget months
 (`book.month_start_day`), so every member of a shared book sees the same figures. Only
-"today" belongs to the reader (their time zone): callers pass it in.
+"today" belongs to the reader (their time zone): callers pass it in. A shared book's
+reports can instead count only the reader's parts of its expenses (`view=mine`, SPEC §15):
+`Spending` is the one place that chooses the expense rows and the amount summed.
 
 Every total, count and group is computed by the database (`aggregate`, grouped
 `annotate`, `Trunc*`, the budget-month expression); Python only zero-fills
@@ -12,10 +14,11 @@ buckets, orders and formats. Figures are Decimals here; views format them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +41,9 @@ from core.dates import (
 )
 from core.exceptions import ApplicationError
 from core.money import format_amount, quantize
-from expenses.models import Expense
+from currencies.selectors import ConversionOutOfRange, RateQuote, rates_on_each
+from currencies.selectors import base_amount as converted_amount
+from expenses.models import Expense, ExpenseShare
 from goals.models import GoalStatus
 from goals.selectors import goal_figures, goals_with_totals
 from income.models import Income
@@ -64,6 +69,11 @@ BUCKETS = ("day", "week", "month")
 # What a time series totals: a record kind, or income minus expenses.
 NET = "net"
 KINDS = (Kind.EXPENSE.value, Kind.INCOME.value, NET)
+# Whose spending a report of a shared book counts (SPEC §15): the whole book's, or the
+# reader's parts.
+VIEW_BOOK = "book"
+VIEW_MINE = "mine"
+VIEWS = (VIEW_BOOK, VIEW_MINE)
 
 
 class TooManyPoints(ApplicationError):
@@ -83,8 +93,8 @@ def _zero() -> Decimal:
     return Decimal(0)
 
 
-def _sum() -> Coalesce:
-    return Coalesce(Sum("base_amount"), Decimal(0))
+def _sum(field: str = "base_amount") -> Coalesce:
+    return Coalesce(Sum(field), Decimal(0))
 
 
 def _money(value: Any, currency: str) -> Decimal:
@@ -99,6 +109,44 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
 
 def _in_range(model: type, book: Book, start: date, end: date) -> QuerySet:
     return model.objects.filter(book=book, date__gte=start, date__lte=end)
+
+
+@dataclass(frozen=True)
+class Spending:
+    """What a report counts as spending: the one rule, in one place (SPEC §15 `view`).
+
+    By default the book's expenses, each at its `base_amount`. With a `member_id`
+    (`view=mine`) in a shared book: only the expenses that member has a part in, each at
+    their part's `base_amount` (`ExpenseShare`; a part of zero is no part). Every expense
+    figure of every report is `rows(...)` summed with `total()`, so both views answer with
+    the same queries: the parts are one inner join (one part per member and expense, so
+    counts stay counts of expenses) that the aggregates reuse. A personal book's expenses
+    are all its owner's, so `view=mine` there is the book's figures.
+    """
+
+    book: Book
+    member_id: int | None = None
+
+    @classmethod
+    def of(cls, book: Book, member_id: int | None = None) -> Spending:
+        return cls(book=book, member_id=None if book.is_personal else member_id)
+
+    def rows(self, start: date, end: date) -> QuerySet:
+        rows = _in_range(Expense, self.book, start, end)
+        if self.member_id is None:
+            return rows
+        # One filter() call, so the join is made once and `total()` sums through it.
+        return rows.filter(
+            shares__book=self.book, shares__user_id=self.member_id, shares__base_amount__gt=0
+        )
+
+    def total(self) -> Coalesce:
+        return _sum("base_amount" if self.member_id is None else "shares__base_amount")
+
+
+def _income_rows(book: Book) -> Callable[[date, date], QuerySet]:
+    """Income is the book's in either view (members' parts are of expenses only)."""
+    return partial(_in_range, Income, book)
 
 
 # --- ranges ----------------------------------------------------------------------------------
@@ -146,22 +194,27 @@ def _largest_remainder_percents(totals: list[Decimal], whole: Decimal) -> list[D
     return floored
 
 
-def by_category(*, book: Book, start: date, end: date) -> list[dict[str, Any]]:
+def by_category(
+    *, book: Book, start: date, end: date, member_id: int | None = None
+) -> list[dict[str, Any]]:
+    spending = Spending.of(book, member_id)
     rows = list(
-        _in_range(Expense, book, start, end)
+        spending.rows(start, end)
         .values("category_id", "category__name")
-        .annotate(total=_sum(), count=Count("*"))
+        .annotate(total=spending.total(), count=Count("*"))
         # Uncategorised last on every database (NULL ordering differs by default).
         .order_by("-total", F("category__name").asc(nulls_last=True), "category_id")
     )
     return rows
 
 
-def summary(*, book: Book, start: date, end: date) -> dict[str, Any]:
-    """Totals, counts, savings rate, category breakdown and top merchants for [start, end]."""
+def summary(*, book: Book, start: date, end: date, member_id: int | None = None) -> dict[str, Any]:
+    """Totals, counts, savings rate, category breakdown and top merchants for [start, end];
+    with `member_id`, spending is that member's parts (`Spending`), income the book's."""
     currency = book.base_currency
+    spending = Spending.of(book, member_id)
     income = _in_range(Income, book, start, end).aggregate(total=_sum(), count=Count("*"))
-    categories = by_category(book=book, start=start, end=end)
+    categories = by_category(book=book, start=start, end=end, member_id=member_id)
     totals = [_money(row["total"], currency) for row in categories]
     # Expense totals add up the per-category sums the database returned (one figure per
     # category, not rows): a separate aggregate would read the same rows twice.
@@ -172,11 +225,11 @@ def summary(*, book: Book, start: date, end: date) -> dict[str, Any]:
     days = (end - start).days + 1
     percents = _largest_remainder_percents(totals, total_expenses)
     merchants = (
-        _in_range(Expense, book, start, end)
+        spending.rows(start, end)
         .exclude(merchant="")
         .annotate(key=Lower("merchant"))
         .values("key")
-        .annotate(merchant=Max("merchant"), total=_sum(), count=Count("*"))
+        .annotate(merchant=Max("merchant"), total=spending.total(), count=Count("*"))
         .order_by("-total", "key")[:TOP_MERCHANTS]
     )
     return {
@@ -230,11 +283,17 @@ def _budget_totals(lines: list[Any]) -> BudgetTotals:
 
 
 def month_summary(
-    *, book: Book, year: int, month: int, lines: list[Any] | None = None
+    *,
+    book: Book,
+    year: int,
+    month: int,
+    lines: list[Any] | None = None,
+    member_id: int | None = None,
 ) -> dict[str, Any]:
-    """`summary` of one budget month plus `budget_total` and `budget_remaining`."""
+    """`summary` of one budget month plus `budget_total` and `budget_remaining` (the
+    book's budgets, whatever the view)."""
     start, end = month_range(year, month, book.month_start_day)
-    data = summary(book=book, start=start, end=end)
+    data = summary(book=book, start=start, end=end, member_id=member_id)
     if lines is None:
         lines = budget_lines(book=book, year=year, month=month)
     totals = _budget_totals(lines)
@@ -252,26 +311,33 @@ def month_summary(
 
 
 def _monthly_totals(
-    model: type, book: Book, first: tuple[int, int], last: tuple[int, int]
+    rows_in: Callable[[date, date], QuerySet],
+    total: Coalesce,
+    book: Book,
+    first: tuple[int, int],
+    last: tuple[int, int],
 ) -> dict[date, Decimal]:
     start_day = book.month_start_day
     start, _ = month_range(*first, start_day)
     _, end = month_range(*last, start_day)
     rows = (
-        _in_range(model, book, start, end)
+        rows_in(start, end)
         .annotate(label=budget_month_expression("date", start_day))
         .values("label")
-        .annotate(total=_sum())
+        .annotate(total=total)
         .order_by()
     )
     return {row["label"]: _money(row["total"], book.base_currency) for row in rows}
 
 
-def month_series(*, book: Book, first: tuple[int, int], count: int) -> list[dict[str, Any]]:
+def month_series(
+    *, book: Book, first: tuple[int, int], count: int, member_id: int | None = None
+) -> list[dict[str, Any]]:
     """`count` consecutive budget months from `first`: income, expenses and net each."""
     last = add_months(*first, count - 1)
-    expenses = _monthly_totals(Expense, book, first, last)
-    income = _monthly_totals(Income, book, first, last)
+    spending = Spending.of(book, member_id)
+    expenses = _monthly_totals(spending.rows, spending.total(), book, first, last)
+    income = _monthly_totals(_income_rows(book), _sum(), book, first, last)
     series = []
     for i in range(count):
         year, month = add_months(*first, i)
@@ -288,8 +354,8 @@ def month_series(*, book: Book, first: tuple[int, int], count: int) -> list[dict
     return series
 
 
-def monthly(*, book: Book, year: int) -> dict[str, Any]:
-    months = month_series(book=book, first=(year, 1), count=12)
+def monthly(*, book: Book, year: int, member_id: int | None = None) -> dict[str, Any]:
+    months = month_series(book=book, first=(year, 1), count=12, member_id=member_id)
     # The year's totals add up the 12 monthly sums the database returned (12 figures,
     # not rows): a second pass over a year of rows would double the cost.
     earned = sum((m["income"] for m in months), _zero())
@@ -302,18 +368,19 @@ def monthly(*, book: Book, year: int) -> dict[str, Any]:
     }
 
 
-def trends(*, book: Book, year: int, month: int) -> dict[str, Any]:
+def trends(*, book: Book, year: int, month: int, member_id: int | None = None) -> dict[str, Any]:
     """This budget month's spending against the previous one, overall and per category."""
+    spending = Spending.of(book, member_id)
     start_day = book.month_start_day
     previous = add_months(year, month, -1)
     current_label, previous_label = date(year, month, 1), date(*previous, 1)
     start, _ = month_range(*previous, start_day)
     _, end = month_range(year, month, start_day)
     rows = list(
-        _in_range(Expense, book, start, end)
+        spending.rows(start, end)
         .annotate(label=budget_month_expression("date", start_day))
         .values("label", "category_id", "category__name")
-        .annotate(total=_sum())
+        .annotate(total=spending.total())
         .order_by()
     )
     currency = book.base_currency
@@ -382,9 +449,8 @@ def bucket_starts(*, book: Book, start: date, end: date, bucket: str) -> list[da
 
 
 def _bucketed(
-    model: type, book: Book, start: date, end: date, bucket: str
+    queryset: QuerySet, total: Coalesce, book: Book, bucket: str
 ) -> dict[date, tuple[Decimal, int]]:
-    queryset = _in_range(model, book, start, end)
     start_day = book.month_start_day
     if bucket == "day":
         key = TruncDay("date", output_field=DateField())
@@ -395,7 +461,7 @@ def _bucketed(
     rows = (
         queryset.annotate(bucket=key)
         .values("bucket")
-        .annotate(total=_sum(), count=Count("*"))
+        .annotate(total=total, count=Count("*"))
         .order_by()
     )
     result = {}
@@ -407,12 +473,24 @@ def _bucketed(
     return result
 
 
-def timeseries(*, book: Book, start: date, end: date, bucket: str, kind: str) -> dict[str, Any]:
+def timeseries(
+    *,
+    book: Book,
+    start: date,
+    end: date,
+    bucket: str,
+    kind: str,
+    member_id: int | None = None,
+) -> dict[str, Any]:
     """One point per bucket in the range, zero-filled; weeks start on Monday and months are
     budget months. Records outside [start, end] never count, even in a partial bucket."""
     starts = bucket_starts(book=book, start=start, end=end, bucket=bucket)
-    expense = _bucketed(Expense, book, start, end, bucket) if kind in (Kind.EXPENSE, NET) else {}
-    income = _bucketed(Income, book, start, end, bucket) if kind in (Kind.INCOME, NET) else {}
+    spending = Spending.of(book, member_id)
+    expense, income = {}, {}
+    if kind in (Kind.EXPENSE, NET):
+        expense = _bucketed(spending.rows(start, end), spending.total(), book, bucket)
+    if kind in (Kind.INCOME, NET):
+        income = _bucketed(_in_range(Income, book, start, end), _sum(), book, bucket)
     empty = (_zero(), 0)
     points = []
     for period_start in starts:
@@ -479,11 +557,120 @@ def _goal_progress(goal: Any, figures: Any) -> dict[str, Any]:
     }
 
 
-def dashboard(*, book: Book, today: date) -> dict[str, Any]:
-    """One payload for a home screen (SPEC §10): the book's figures as of `today`."""
+def _book_shares(
+    *, member_id: int, books: list[dict[str, Any]], start: date, end: date
+) -> dict[int, dict[date, Decimal]]:
+    """book id → expense date → the member's parts that day (book currency): summed and
+    grouped by the database, so at most (books × days in the range) figures come back."""
+    rows = (
+        ExpenseShare.objects.filter(
+            user_id=member_id,
+            book_id__in=[entry["pk"] for entry in books],
+            expense__date__gte=start,
+            expense__date__lte=end,
+        )
+        .values("book_id", "expense__date")
+        .annotate(share=_sum())
+        .order_by()
+    )
+    days: dict[int, dict[date, Decimal]] = {}
+    for row in rows:
+        days.setdefault(row["book_id"], {})[row["expense__date"]] = Decimal(row["share"])
+    return days
+
+
+def _converted_days(
+    by_day: dict[date, Decimal],
+    quotes: dict[date, Any],
+    from_currency: str,
+    to_currency: str,
+) -> tuple[Decimal | None, str | None]:
+    """(the day figures converted at each day's rate and added up, None) — or (None, why)
+    at the earliest day that cannot be converted."""
+    converted = _zero()
+    for day, amount in sorted(by_day.items()):
+        quote = quotes[day]
+        if not isinstance(quote, RateQuote):  # the RateUnavailable get_rate would raise
+            return None, str(quote)
+        try:
+            converted += converted_amount(
+                amount=amount, rate=quote.rate, from_currency=from_currency, to_currency=to_currency
+            )
+        except ConversionOutOfRange as error:
+            return None, str(error)
+    return converted, None
+
+
+def shared_shares(*, member_id: int, currency: str, start: date, end: date) -> dict[str, Any]:
+    """The member's parts of the expenses of every shared book they belong to, dated in
+    [start, end], per book in its currency and converted into `currency`.
+
+    Each day's parts convert at that day's rate (`currencies.selectors.rates_on_each`, one
+    rate lookup per book currency) by the stored-conversion rule (`base_amount`), then
+    add up. A book with a day no rate connects is listed with `share_in_base: None` and
+    `unconverted` (the pair and date) and left out of `total`; `all_converted` says
+    whether `total` covers every book.
+    """
+    books = list(
+        Book.objects.filter(kind=BookKind.SHARED, memberships__user_id=member_id)
+        .order_by(Lower("name"), "pk")
+        .values("pk", "name", "base_currency")
+    )
+    days = _book_shares(member_id=member_id, books=books, start=start, end=end)
+    dates_by_currency: dict[str, set[date]] = {}
+    for entry in books:
+        dates = dates_by_currency.setdefault(entry["base_currency"], set())
+        dates.update(days.get(entry["pk"], {}))
+    rates = {
+        from_currency: rates_on_each(from_currency=from_currency, to_currency=currency, dates=dates)
+        for from_currency, dates in dates_by_currency.items()
+    }
+    total, entries = _zero(), []
+    for entry in books:
+        book_currency, by_day = entry["base_currency"], days.get(entry["pk"], {})
+        share = quantize(sum(by_day.values(), _zero()), book_currency)
+        in_base, unconverted = _converted_days(
+            by_day, rates[book_currency], book_currency, currency
+        )
+        if in_base is not None:
+            total += in_base
+        entries.append(
+            {
+                "book": entry["pk"],
+                "name": entry["name"],
+                "currency": book_currency,
+                "share": share,
+                "share_in_base": in_base,
+                "unconverted": unconverted,
+            }
+        )
+    return {
+        "start": start,
+        "end": end,
+        "total": total,
+        "all_converted": all(e["unconverted"] is None for e in entries),
+        "books": entries,
+    }
+
+
+def dashboard(
+    *,
+    book: Book,
+    today: date,
+    member_id: int | None = None,
+    include_shared_of: int | None = None,
+) -> dict[str, Any]:
+    """One payload for a home screen (SPEC §10): the book's figures as of `today`.
+
+    `member_id` (view=mine): the spending figures are that member's parts (`Spending`);
+    budgets, goals, recent transactions and bills stay the book's. `include_shared_of`
+    (a personal book's dashboard only): adds `shared`, that user's parts of their shared
+    books this budget month in this book's currency (`shared_shares`), and
+    `total_expenses_with_shared`, the month's spending with them.
+    """
     year, month = current_budget_month(book=book, today=today)
     lines = budget_lines(book=book, year=year, month=month)
-    this_month = month_summary(book=book, year=year, month=month, lines=lines)
+    this_month = month_summary(book=book, year=year, month=month, lines=lines, member_id=member_id)
     counts = {OK: 0, WARN: 0, EXCEEDED: 0}
     for line in lines:
         counts[line.status] += 1
@@ -492,7 +679,7 @@ def dashboard(*, book: Book, today: date) -> dict[str, Any]:
         .exclude(status=GoalStatus.ARCHIVED)
         .order_by("target_date", "id")[:10]
     )
-    return {
+    data = {
         "month": this_month["month"],
         "currency": book.base_currency,
         "summary": this_month,
@@ -501,7 +688,9 @@ def dashboard(*, book: Book, today: date) -> dict[str, Any]:
             "items": [ln for ln in lines if ln.budget.scope == Scope.CATEGORY],
             "counts": counts,
         },
-        "last_6_months": month_series(book=book, first=add_months(year, month, -5), count=6),
+        "last_6_months": month_series(
+            book=book, first=add_months(year, month, -5), count=6, member_id=member_id
+        ),
         "top_categories": this_month["by_category"][:5],
         "goals": [
             _goal_progress(goal, goal_figures(goal=goal, today=today, currency=book.base_currency))
@@ -510,6 +699,16 @@ def dashboard(*, book: Book, today: date) -> dict[str, Any]:
         "recent_transactions": _recent_transactions(book, 5),
         "upcoming_bills": _upcoming_bills(book, today, 30, 5),
     }
+    if include_shared_of is not None:
+        shared = shared_shares(
+            member_id=include_shared_of,
+            currency=book.base_currency,
+            start=this_month["start"],
+            end=this_month["end"],
+        )
+        shared["total_expenses_with_shared"] = this_month["total_expenses"] + shared["total"]
+        data["shared"] = shared
+    return data
 
 
 # --- job: monthly summaries ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
-from books.models import Book
+from books.models import Book, Membership
 from budgets.models import Budget
 from categories.models import Category, RuleApplication
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
@@ -34,6 +34,7 @@ from imports.services import import_preview
 from income.tests.factories import IncomeFactory
 from notifications.tests.factories import NotificationFactory
 from recurring.tests.factories import RecurringItemFactory
+from splits.models import Settlement
 
 # The same views serve a book's routes under this prefix (budget_tracker/api_urls.py).
 BOOK_ROUTES_PREFIX = "api/v1/books/<int:book_id>/"
@@ -269,6 +270,28 @@ def build_records(*, book: Book, user: Any, marker: str) -> dict[str, Any]:
     recurring = RecurringItemFactory(
         **held, description=f"{marker}-recurring", category=category, start_date=today
     )
+    # In a shared book with another member, a payment between two members and its
+    # repayment (SPEC §15): every balance stays 0, so members may still leave.
+    other = (
+        Membership.objects.filter(book=book).exclude(user=user).order_by("id").first()
+        if not book.is_personal
+        else None
+    )
+    settlement = None
+    if other is not None:
+        settlement, _ = (
+            Settlement.objects.create(
+                **held,
+                from_user=payer,
+                to_user=payee,
+                amount=Decimal("7.00"),
+                currency=book.base_currency,
+                base_amount=Decimal("7.00"),
+                date=today,
+                note=f"{marker}-settlement",
+            )
+            for payer, payee in ((other.user, user), (user, other.user))
+        )
     return {
         "category": category,
         "income_category": income_category,
@@ -285,6 +308,7 @@ def build_records(*, book: Book, user: Any, marker: str) -> dict[str, Any]:
         "contribution": contribution,
         "notification": notification,
         "recurring": recurring,
+        **({"settlement": settlement} if settlement is not None else {}),
     }
 
 

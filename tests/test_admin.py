@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from books.models import Invitation, Role
+from books.models import Invitation, Membership, Role
 from books.services import book_create
 from budgets.models import Budget
 from categories.models import Kind
@@ -39,6 +39,7 @@ from notifications.models import Notification, NotificationKind, NotificationPre
 from notifications.tests.factories import NotificationFactory
 from recurring.models import RecurringItem, RecurringOccurrence
 from recurring.tests.factories import RecurringItemFactory
+from splits.models import Settlement
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,22 @@ def _invitation() -> Invitation:
         role=Role.EDITOR,
         token_hash=f"{next(_serial):064d}",
         expires_at=timezone.now() + timedelta(days=7),
+    )
+
+
+def _settlement() -> Settlement:
+    owner, friend = UserFactory(), UserFactory()
+    book = book_create(user=owner, name=f"Trip {next(_serial)}")
+    Membership.objects.create(book=book, user=friend, role=Role.EDITOR)
+    return Settlement.objects.create(
+        book=book,
+        user=owner,
+        from_user=friend,
+        to_user=owner,
+        amount=Decimal("12.50"),
+        currency="EUR",
+        base_amount=Decimal("12.50"),
+        date=DAY,
     )
 
 
@@ -130,6 +147,7 @@ ROWS: dict[str, Callable[[], Any]] = {
     "recurring.RecurringOccurrence": _occurrence,
     "books.Book": lambda: book_create(user=UserFactory(), name=f"Flat {next(_serial)}"),
     "books.Invitation": _invitation,
+    "splits.Settlement": _settlement,
 }
 # At 1280 px a list page has room for about this many short columns (the checkbox
 # column included).

@@ -51,7 +51,10 @@ def fuzz_settings(max_examples: int) -> settings:
     )
 
 
-BOOK_TWINS = r"^/api/v1/books/\{book_id\}/(?!members/|invitations/)"
+BOOK_TWINS = (
+    r"^/api/v1/books/\{book_id\}/"
+    r"(?!members/|invitations/|settlements/|balances/|settle-up/|export/(balances|settlements)\.csv)"
+)
 
 # Loaded eagerly at collection: schema generation touches no rows. (The lazy
 # `schemathesis.pytest.from_fixture` loader relies on `Function._nodeid`, which
@@ -65,7 +68,8 @@ schema = (
     )
     # A book's record routes are the top-level views again (same serializers, filters and
     # schema), so fuzzing them twice proves nothing new; what only books have (members,
-    # invitations, /books/ itself) is fuzzed. tests/test_books_matrix.py walks them all.
+    # invitations, settlements, balances, settle-up and their CSVs, /books/ itself) is
+    # fuzzed. tests/test_books_matrix.py walks them all.
     .exclude(path_regex=BOOK_TWINS)
 )
 

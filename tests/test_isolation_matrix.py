@@ -222,6 +222,14 @@ ROUTES: dict[str, Any] = {
     "book-invitation-list": InBook(),
     "book-invitation-detail": InBook(),
     "invitation-accept": Auth("books/tests/test_api.py (invitation tokens)"),
+    # splits (SPEC §15): served only under /books/{book_id}/ of a shared book, so proven by
+    # the books matrix (these classes say what a viewer, an editor and a stranger get).
+    "settlement-list": Listed("settlement"),
+    "settlement-detail": Detail("settlement"),
+    "book-balances": Reads(),
+    "book-settle-up": Reads(),
+    "export-balances-csv": Reads(),
+    "export-settlements-csv": Reads(shows_own=True),
 }
 
 # Routes outside /api/v1/ that are public by design; everything else must be in ROUTES.

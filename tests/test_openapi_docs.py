@@ -186,7 +186,7 @@ def _client(user: Any, path: str, operation: dict[str, Any]) -> APIClient:
 
 def _path_for(path: str, user: Any, objects: dict[str, Any]) -> str:
     if path.startswith(BOOK_PREFIX):
-        if "/members/" in path or "/invitations/" in path:
+        if "/members/" in path or "/invitations/" in path or "/settlements/" in path:
             return path.replace("{book_id}", str(objects["books"].pk)).replace(
                 "{user_id}", str(objects["members"].pk)
             )
@@ -257,6 +257,8 @@ def test_request_example_works_as_given(world, method, path, media_type, value):
     body = _resolve(value, user)
     if path == "/api/v1/invitations/accept/":
         body["token"] = _invitation_token(user)
+    if path.endswith("/settlements/"):  # a payment between the shared book's two members
+        body.update({"from": objects["members"].pk, "to": user.pk})
     if media_type == "multipart/form-data":
         properties = _schema_of(operation["requestBody"]["content"][media_type]["schema"])
         for name, field in properties.get("properties", {}).items():

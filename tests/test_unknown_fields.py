@@ -306,6 +306,10 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("post", "/api/v1/invitations/accept/", "json"): Case(
         lambda w: {"token": w.invitation_token()}
     ),
+    # splits (SPEC §15): only a shared book has settlements
+    ("post", "/api/v1/books/{book_id}/settlements/", "json"): Case(
+        lambda w: {"from": w.member, "to": w.user.pk, "amount": "5.00", "date": "2026-03-01"}
+    ),
 }
 # Record routes are served again under /books/{book_id}/ by the same views and serializers
 # (SPEC §14): a top-level case covers its twin there.

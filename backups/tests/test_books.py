@@ -121,8 +121,16 @@ def test_the_books_backup_is_that_book_and_round_trips(world):
 
     shared = book_export(world["viewer"], book)
 
-    for section in ("categories", "tags", "rules", "expenses", "incomes", "budgets", "goals"):
+    for section in ("categories", "tags", "rules", "incomes", "budgets", "goals"):
         assert shared[section] == doc[section], section
+    # A personal book's expenses (no payer, no split) take the shared book's default split,
+    # paid by whoever restored them, as imported ones do (SPEC §15).
+    unsplit = [{**e, "paid_by": None, "split": None} for e in shared["expenses"]]
+    assert unsplit == doc["expenses"]
+    owner_name = world["owner_user"].username
+    assert {
+        (e["paid_by"], e["split"]["mode"], len(e["split"]["parts"])) for e in shared["expenses"]
+    } == {(owner_name, "equal", 3)}
     assert [item["description"] for item in shared["recurring"]] == ["Gym"]
     # The book's settings, not the account's (whose month starts on the 5th).
     assert shared["user"]["base_currency"] == "USD"

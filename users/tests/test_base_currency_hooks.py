@@ -15,6 +15,8 @@ from expenses.tests.factories import ExpenseFactory
 from goals.services import goals_convert_currency
 from income.models import Income
 from income.services import incomes_recompute_base
+from splits.models import Settlement
+from splits.services import settlements_convert_currency
 from users import base_currency
 from users.models import BaseCurrencyChange, BaseCurrencyChangeStatus
 from users.services import _records_at_most, base_currency_change_run, user_update
@@ -27,6 +29,7 @@ def test_each_app_that_stores_money_registers_its_converter_in_layer_order():
         ("income", incomes_recompute_base, Income),
         ("budgets", budgets_convert_currency, None),
         ("goals", goals_convert_currency, None),
+        ("splits", settlements_convert_currency, Settlement),
     ]
 
 

@@ -64,6 +64,20 @@ def test_deleting_an_account_takes_the_personal_book_and_keeps_shared_records(
         book=household, user=user, from_currency="USD", to_currency="GBP", status="done"
     )
 
+    # Not while they owe or are owed in the household (SPEC §15): settle up first.
+    response = auth_client.delete("/api/v1/auth/me/", {"password": password}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "balance_not_settled"
+    settle = auth_client.get(f"/api/v1/books/{household.pk}/settle-up/").json()["transfers"]
+    assert len(settle) == 1
+    for transfer in settle:
+        recorded = auth_client.post(
+            f"/api/v1/books/{household.pk}/settlements/",
+            {**transfer, "date": "2026-03-11"},
+            format="json",
+        )
+        assert recorded.status_code == 201, recorded.json()
+
     with django_capture_on_commit_callbacks(execute=True):
         response = auth_client.delete("/api/v1/auth/me/", {"password": password}, format="json")
     assert response.status_code == 204

@@ -1,0 +1,91 @@
+"""A shared book with three members and mixed-currency records, for the splits tests.
+
+The book is in EUR; 1 EUR = 1.25 USD on 2026-03-01 (so 10.00 USD is 8.00 EUR):
+
+- A pays 30.00 EUR, equal among A, B, C (10.00 each);
+- B pays 10.00 USD (8.00 EUR), shares 1:1 between A and B (4.00 EUR each);
+- C pays 10.00 EUR, equal among all (3.34 to A, the lowest id; 3.33 to B and C);
+- C pays A 5.00 USD (4.00 EUR) as a settlement.
+
+Balances (paid − share + settled_out − settled_in): A 30 − 17.34 − 4 = 8.66,
+B 8 − 17.33 = −9.33, C 10 − 13.33 + 4 = 0.67; they sum to 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from books.models import Book, Membership, Role
+from books.services import book_create
+from currencies.models import ExchangeRate
+from expenses.services import expense_create
+from splits.services import settlement_create
+from users.tests.factories import UserFactory
+
+DAY = date(2026, 3, 1)
+EXPECTED = {"A": Decimal("8.66"), "B": Decimal("-9.33"), "C": Decimal("0.67")}
+
+
+@dataclass
+class Trio:
+    book: Book
+    a: Any
+    b: Any
+    c: Any
+
+    @property
+    def people(self) -> dict[str, Any]:
+        return {"A": self.a, "B": self.b, "C": self.c}
+
+
+def usd_rate() -> None:
+    ExchangeRate.objects.get_or_create(
+        base="EUR", quote="USD", date=DAY, defaults={"rate": Decimal("1.25"), "source": "manual"}
+    )
+
+
+def spend(book: Book, by: Any, amount: str, currency: str = "EUR", split: Any = None) -> Any:
+    data: dict[str, Any] = {
+        "amount": Decimal(amount),
+        "currency": currency,
+        "date": DAY,
+        "description": f"paid by {by.username}",
+    }
+    if split is not None:
+        data["split"] = split
+    return expense_create(user=by, book=book, data=data)
+
+
+def settle(book: Book, by: Any, to: Any, amount: str, currency: str = "EUR", **extra: Any) -> Any:
+    data = {"from_user": by.pk, "to_user": to.pk, "amount": Decimal(amount), "date": DAY}
+    return settlement_create(book=book, user=by, data={**data, "currency": currency, **extra})
+
+
+def make_trio(prefix: str = "", **book_fields: Any) -> Trio:
+    a, b, c = (UserFactory(username=prefix + name) for name in ("alice", "bob", "carol"))
+    book = book_create(user=a, name="Flat", base_currency="EUR", **book_fields)
+    Membership.objects.create(book=book, user=b, role=Role.EDITOR)
+    Membership.objects.create(book=book, user=c, role=Role.VIEWER)
+    return Trio(book=book, a=a, b=b, c=c)
+
+
+def fill(trio: Trio) -> Trio:
+    usd_rate()
+    book, a, b, c = trio.book, trio.a, trio.b, trio.c
+    spend(book, a, "30.00")
+    spend(
+        book,
+        b,
+        "10.00",
+        "USD",
+        split={
+            "mode": "shares",
+            "parts": [{"user": a.pk, "value": Decimal(1)}, {"user": b.pk, "value": Decimal(1)}],
+        },
+    )
+    spend(book, c, "10.00")
+    settle(book, c, a, "5.00", "USD")
+    return trio
