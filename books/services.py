@@ -379,7 +379,9 @@ def user_leaving(*, user: Any) -> None:
         others = Membership.objects.filter(book=book).exclude(user=user).order_by("id")
         if not others.exists():
             book.delete()
-        elif membership.role == Role.OWNER and not others.filter(role=Role.OWNER).exists():
+            continue
+        _default_split_drop(book=book, user_id=user.pk)
+        if membership.role == Role.OWNER and not others.filter(role=Role.OWNER).exists():
             heir = others.first()
             heir.role = Role.OWNER
             heir.save(update_fields=["role"])

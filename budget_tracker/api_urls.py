@@ -30,6 +30,7 @@ API_APPS = [
     "goals",
     "splits",
     "reports",
+    "ai",
     "imports",
     "exports",
     "backups",
@@ -50,6 +51,7 @@ BOOK_APPS = [
     "goals",
     "imports",
     "splits",
+    "ai",
 ]
 
 

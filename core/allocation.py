@@ -5,8 +5,11 @@ money libraries on PyPI that offer `allocate` (py-moneyed has none; `money`/`pri
 round per part or give the remainder to the first part) do not give the rule we
 document and test: every part gets the floor of its exact share in minor units, and the
 units left over — fewer than the number of parts — go one each to the parts with the
-largest dropped fractions, ties to the earlier part. Callers order parts by user id, so
-the same split always gives the same cents to the same people.
+largest dropped fractions; among equal fractions, starting from the part at position
+`start` (mod the number of parts) and going round. Callers order parts by user id and
+pass the expense id as `start`, so the same expense always gives the same cents to the
+same people, and over many expenses of the same split the odd cents fall evenly on
+everybody (with a fixed start the lowest user id would pay every odd cent, forever).
 """
 
 from __future__ import annotations
@@ -16,11 +19,17 @@ from decimal import Decimal
 from fractions import Fraction
 
 
-def allocate(total: Decimal, weights: Sequence[Decimal], places: int) -> list[Decimal]:
+def allocate(
+    total: Decimal, weights: Sequence[Decimal], places: int, *, start: int = 0
+) -> list[Decimal]:
     """`total` (≥ 0, with at most `places` decimals) split in proportion to `weights`
     (each ≥ 0, at least one > 0) into parts with `places` decimals that sum to `total`.
 
-    A zero weight always gets exactly zero.
+    Each part gets the floor of its exact share in minor units; the units left over go
+    one each to the largest dropped fractions and, among equal fractions, to the parts
+    in cyclic order from index `start % len(weights)` (0: the earlier part first; any
+    integer, negative too, is taken mod the number of parts). A zero weight always gets
+    exactly zero.
     """
     if not weights:
         raise ValueError("Nothing to allocate to.")
@@ -36,8 +45,12 @@ def allocate(total: Decimal, weights: Sequence[Decimal], places: int) -> list[De
     exact = [units * Fraction(weight) / whole for weight in weights]
     floors = [int(part) for part in exact]  # parts are ≥ 0: int() is the floor
     left = int(units) - sum(floors)
-    # Largest dropped fraction first; among equals, the earlier part.
-    order = sorted(range(len(exact)), key=lambda index: (-(exact[index] - floors[index]), index))
+    # Largest dropped fraction first; among equals, cyclic order from `start`.
+    first = start % len(exact)
+    order = sorted(
+        range(len(exact)),
+        key=lambda index: (-(exact[index] - floors[index]), (index - first) % len(exact)),
+    )
     for index in order[:left]:
         floors[index] += 1
     quantum = Decimal(1).scaleb(-places)

@@ -63,6 +63,13 @@ class Expense(Transaction):
             models.Index(fields=["book", "amount", "id"], name="expenses_book_amount_idx"),
             models.Index(fields=["book", "created_at", "id"], name="expenses_book_created_idx"),
             *Transaction.import_indexes("expenses"),
+            # Balances (SPEC §15): what each member paid, index-only.
+            models.Index(
+                fields=["book", "paid_by"],
+                include=["base_amount"],
+                condition=~models.Q(split_mode=""),
+                name="expenses_book_paid_by_idx",
+            ),
         ]
 
     @property
@@ -105,8 +112,9 @@ class ExpenseShare(models.Model):
             ),
         ]
         indexes = [
+            # Balances sum a member's parts; view=mine reports join them to their expenses.
             models.Index(
-                fields=["book", "user"],
+                fields=["book", "user", "expense"],
                 include=["base_amount"],
                 name="expenses_share_book_user_idx",
             ),

@@ -124,7 +124,13 @@ def expenses_bulk_import(
         by_user_id=getattr(user, "pk", None),
         expenses=Expense.objects.filter(book=book, import_batch=import_batch, split_mode=""),
     )
-    expenses_written.send(sender=Expense, user=user, book=book, dates={row["date"] for row in rows})
+    expenses_written.send(
+        sender=Expense,
+        user=user,
+        book=book,
+        dates={row["date"] for row in rows},
+        import_batch=import_batch,
+    )
     return count
 
 

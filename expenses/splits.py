@@ -10,9 +10,12 @@ items, restores):
   `percent` (summing to 100). Parts name only members, each at most once.
 - The parts always sum exactly to the amount in the expense's currency and to its
   `base_amount` in the book's base currency: `core.allocation.allocate` (largest
-  remainder over parts ordered by user id: the odd cents go to the largest dropped
-  fractions, ties to the lower user id). Base-currency parts are allocated from the
-  base amount in proportion to the expense-currency parts.
+  remainder over parts ordered by user id: each part gets the floor of its exact share
+  in minor units, the odd units go one each to the largest dropped fractions; among
+  equal fractions, from the part at position (expense id mod number of parts) and going
+  round, so over many expenses the odd cents fall evenly on everybody). Base-currency
+  parts are allocated from the base amount in proportion to the expense-currency parts,
+  with the same rotation.
 - Without a split, an expense takes the book's default split (`Book.default_split`,
   set by an owner: equal, or fixed shares), else equal among the current members.
 - Once split, an expense keeps its mode and parts: a new amount, currency or date
@@ -26,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from django.db.models import F
 
 from books.models import Book, Membership, Role
 from core.allocation import allocate
@@ -106,9 +111,12 @@ def split_compute(
     base_amount: Decimal,
     base_currency: str,
     member_ids: list[int],
+    rotation: int = 0,
 ) -> list[Part]:
     """The parts of `amount` (and of `base_amount`) for a split asked as `mode`/`parts`
-    (`[{"user": id, "value": Decimal}]`), ordered by user id. Raises SplitError."""
+    (`[{"user": id, "value": Decimal}]`), ordered by user id. `rotation` (the expense's
+    id) is where the odd units start among equal dropped fractions (`allocate`'s
+    `start`). Raises SplitError."""
     if mode not in SplitMode.values:
         raise SplitError(f"Unknown split mode {mode!r}: use one of {', '.join(SplitMode.values)}.")
     members = set(member_ids)
@@ -137,8 +145,8 @@ def split_compute(
     if mode == SplitMode.EXACT:
         amounts = values
     else:
-        amounts = allocate(amount, values, _places(amount, currency))
-    bases = allocate(base_amount, amounts, _places(base_amount, base_currency))
+        amounts = allocate(amount, values, _places(amount, currency), start=rotation)
+    bases = allocate(base_amount, amounts, _places(base_amount, base_currency), start=rotation)
     return [
         Part(user_id=user_id, value=value, amount=part_amount, base_amount=part_base)
         for (user_id, value), part_amount, part_base in zip(asked, amounts, bases, strict=True)
@@ -271,6 +279,7 @@ def expense_split_apply(
                 base_amount=Decimal(expense.base_amount),
                 base_currency=book.base_currency,
                 member_ids=member_ids,
+                rotation=expense.pk,
             )
         except SplitError as exc:
             if not stored:
@@ -299,7 +308,9 @@ def shares_recompute_base(*, book: Book, base_currency: str | None = None) -> in
     places = minor_units(base_currency or book.base_currency)
     shares = (
         ExpenseShare.objects.filter(book=book)
-        .order_by("expense_id", "user_id")
+        # The parts in `split_compute`'s order (deleted accounts' parts, user null, first
+        # as its stand-ins below zero are) so the rotation lands on the same people.
+        .order_by("expense_id", F("user_id").asc(nulls_first=True), "pk")
         .values_list("pk", "expense_id", "amount", "expense__base_amount")
     )
     group: list[tuple[int, Decimal]] = []
@@ -309,7 +320,12 @@ def shares_recompute_base(*, book: Book, base_currency: str | None = None) -> in
         if current is None:
             return
         base = Decimal(current[1])
-        parts = allocate(base, [amount for _, amount in group], max(places, decimal_places(base)))
+        parts = allocate(
+            base,
+            [amount for _, amount in group],
+            max(places, decimal_places(base)),
+            start=current[0],
+        )
         changed.extend(
             ExpenseShare(pk=pk, base_amount=part)
             for (pk, _), part in zip(group, parts, strict=True)
@@ -347,6 +363,7 @@ def expenses_split_new(*, book: Book, by_user_id: int | None, expenses: Any) -> 
             base_amount=Decimal(base),
             base_currency=book.base_currency,
             member_ids=member_ids,
+            rotation=pk,
         ):
             shares.append(
                 ExpenseShare(
@@ -407,7 +424,7 @@ def _kept_odd_cents(
     ):
         return computed
     base = Decimal(expense.base_amount)
-    bases = allocate(base, amounts, _places(base, base_currency))
+    bases = allocate(base, amounts, _places(base, base_currency), start=expense.pk)
     return [
         Part(user_id=part.user_id, value=part.value, amount=kept, base_amount=part_base)
         for part, kept, part_base in zip(computed, amounts, bases, strict=True)
@@ -476,6 +493,7 @@ def expenses_split_restore(
                 base_amount=Decimal(expense.base_amount),
                 base_currency=book.base_currency,
                 member_ids=known,
+                rotation=expense.pk,
             )
         except SplitError as exc:
             problems[position] = (exc.field or "split", exc.message)

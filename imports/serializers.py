@@ -167,8 +167,26 @@ class ImportRowSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["expense", "income"])
     currency = serializers.CharField()
     merchant = serializers.CharField(allow_blank=True)
-    suggested_category = serializers.IntegerField(allow_null=True)
+    suggested_category = serializers.IntegerField(
+        allow_null=True,
+        help_text="The category a rule of the book gives this row (applied on commit) or, "
+        "when none matches, the one its learned model suggests (`suggestion_source`); or null.",
+    )
     suggested_category_name = serializers.CharField(allow_null=True)
+    suggested_confidence = serializers.CharField(
+        allow_null=True,
+        default=None,
+        help_text="The model's confidence (0–1, a decimal string) for a `model` suggestion; "
+        "null for a rule's.",
+    )
+    suggestion_source = serializers.ChoiceField(
+        choices=["rules", "model"],
+        allow_null=True,
+        default=None,
+        help_text="`rules`: the category is applied on commit. `model`: a suggestion only — "
+        "the stored record keeps it as `suggested_category` and stays uncategorised until "
+        "you set its category.",
+    )
     duplicate = serializers.BooleanField()
     possible_duplicate = serializers.SerializerMethodField(
         help_text="The record entered by hand this row may duplicate (skipped on commit "

@@ -37,7 +37,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ai.classifier import Sample
+from ai.suggestions import retrain_after_import, rows_suggestions
 from books.models import Book
+from categories.models import Category
 from categories.services import rules_for
 from core.dates import DATE_RANGE_MESSAGE, date_in_range
 from core.exceptions import ApplicationError, ConflictError
@@ -73,6 +76,10 @@ logger = logging.getLogger(__name__)
 
 EXPENSE, INCOME = "expense", "income"
 PREVIEW_ROWS_SHOWN = 1000
+# Where a row's `suggested_category` comes from: a rule of the book (applied on commit)
+# or its learned model (kept on the record as a suggestion, not applied).
+SOURCE_RULES, SOURCE_MODEL = "rules", "model"
+CONFIDENCE = Decimal("0.001")
 
 
 def normalise_description(text: str) -> str:
@@ -240,6 +247,49 @@ def _mark_possible_duplicates(book: Book, rows: list[dict[str, Any]]) -> int:
     return len(matches)
 
 
+def _suggest_categories(book: Book, rows: list[dict[str, Any]]) -> None:
+    """Give the rows no rule matched (and that are not exact duplicates) the book's
+    learned model's suggestion (`suggestion_source: model`, with its confidence): one
+    batched prediction per kind (`ai.suggestions.rows_suggestions`). Like a record's
+    `suggested_category`, it is shown and kept on the stored record, never applied. A
+    failing model is logged and leaves the rows without suggestions."""
+    for kind in (EXPENSE, INCOME):
+        open_rows = [
+            row
+            for row in rows
+            if row["kind"] == kind and row["suggested_category"] is None and not row["duplicate"]
+        ]
+        if not open_rows:
+            continue
+        samples = [
+            Sample(
+                description=row["description"],
+                merchant=row["merchant"],
+                amount=Decimal(row["amount"]),
+            )
+            for row in open_rows
+        ]
+        try:
+            with transaction.atomic():  # a failing query leaves the preview's usable
+                answers = rows_suggestions(book=book, kind=kind, samples=samples)
+            names = dict(
+                Category.objects.filter(pk__in={a[0] for a in answers if a}).values_list(
+                    "pk", "name"
+                )
+            )
+        except Exception:
+            logger.exception("Suggesting categories for an import preview failed")
+            continue
+        for row, answer in zip(open_rows, answers, strict=True):
+            if answer is None or answer[0] not in names:
+                continue
+            category_id, confidence = answer
+            row["suggested_category"] = category_id
+            row["suggested_category_name"] = names[category_id]
+            row["suggested_confidence"] = f"{Decimal(str(confidence)).quantize(CONFIDENCE):f}"
+            row["suggestion_source"] = SOURCE_MODEL
+
+
 def _given_options(options: CsvOptions) -> dict[str, Any]:
     """The options a preview was given (as JSON), without the unset ones."""
     return {
@@ -264,8 +314,9 @@ def import_preview(
 ) -> ImportBatch:
     """Parse and check a statement for `book` (default: `user`'s personal book); store
     only the batch (status `preview`), created by `user`. Rows are checked against the
-    book's base currency, categories are suggested by the book's rules, and duplicates
-    are looked for among its records.
+    book's base currency, categories are suggested by the book's rules and, for rows no
+    rule matches, by its learned model (`_suggest_categories`), and duplicates are
+    looked for among its records.
 
     `profile` is the saved mapping whose options `options` include, and `matched_by`
     how it was chosen ("name" or "fingerprint"); the batch records both, and the
@@ -316,6 +367,8 @@ def import_preview(
                 ),
                 "suggested_category": category.pk if category else None,
                 "suggested_category_name": category.name if category else None,
+                "suggested_confidence": None,
+                "suggestion_source": SOURCE_RULES if category else None,
             }
         )
     if not rows:
@@ -325,6 +378,7 @@ def import_preview(
     _mark_duplicates(book, rows)
     exact = sum(row["duplicate"] for row in rows)
     possible = _mark_possible_duplicates(book, rows)
+    _suggest_categories(book, rows)
     return ImportBatch.objects.create(
         book=book,
         user=user,
@@ -470,7 +524,10 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
     batch; the batch must still be in status `expected`. Duplicates, exact and possible,
     are decided again here (another import or a hand-entered record may have landed
     since the preview), so two commits cannot both store a row; every row not stored is
-    counted. The records' creator is the member who uploaded the statement."""
+    counted. The records' creator is the member who uploaded the statement. Rows
+    keep the preview's model suggestion as `suggested_category` (not as category); once
+    the commit is in, an import of at least AI_RETRAIN_AFTER_IMPORT_ROWS records queues
+    a retrain of the book's categoriser (`ai.suggestions.retrain_after_import`)."""
     with transaction.atomic():
         # One commit of this book at a time (duplicate detection), without locking the
         # book or user rows: settings, login and refresh go on during a long commit.
@@ -509,6 +566,7 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
                     "text": row["merchant"],
                     "fitid": row["fitid"],
                     "key": row["key"],
+                    **_model_suggestion(row),
                 }
             )
         expenses = expenses_bulk_import(
@@ -517,6 +575,7 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
         incomes = incomes_bulk_import(
             book=book, user=user, rows=by_kind[INCOME], import_batch=batch
         )
+        retrain_after_import(book_id=book.pk, stored={EXPENSE: expenses, INCOME: incomes})
         batch.status = BatchStatus.COMMITTED
         batch.committed_at = timezone.now()
         batch.error = ""
@@ -544,6 +603,17 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
         "possible_duplicates_skipped": possible - kept,
         "kept": kept,
         "errors_skipped": len(batch.errors),
+    }
+
+
+def _model_suggestion(row: dict[str, Any]) -> dict[str, Any]:
+    """The preview's model suggestion for a row, as the ledger's bulk import keeps it
+    (rules are matched again on commit; a batch previewed before suggestions has none)."""
+    if row.get("suggestion_source") != SOURCE_MODEL or not row.get("suggested_confidence"):
+        return {}
+    return {
+        "suggested_category": row["suggested_category"],
+        "suggested_confidence": Decimal(row["suggested_confidence"]),
     }
 
 

@@ -50,6 +50,20 @@ class Transaction(BookOwnedModel):
     )
     import_fitid = models.CharField(max_length=255, blank=True, default="")
     import_key = models.CharField(max_length=64, blank=True, default="")
+    # What the book's learned categoriser (the `ai` app, SPEC §16) suggested for a record
+    # written without a category and matched by no rule. Never the record's category:
+    # setting `category` (accepting or overriding) clears both.
+    suggested_category = models.ForeignKey(
+        "categories.Category",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the partial index in import_indexes() covers it
+    )
+    suggested_confidence = models.DecimalField(
+        max_digits=4, decimal_places=3, null=True, blank=True
+    )
 
     class Meta:
         abstract = True
@@ -59,7 +73,8 @@ class Transaction(BookOwnedModel):
 
     @classmethod
     def import_indexes(cls, prefix: str) -> list[models.Index]:
-        """Duplicate detection looks records up by key within a user's date range."""
+        """Duplicate detection looks records up by key within a user's date range; the
+        few records with a suggestion are found by it when that category is deleted."""
         return [
             models.Index(
                 fields=["book", "import_key"],
@@ -75,6 +90,11 @@ class Transaction(BookOwnedModel):
                 fields=["import_batch"],
                 condition=Q(import_batch__isnull=False),
                 name=f"{prefix}_import_batch_idx",
+            ),
+            models.Index(
+                fields=["suggested_category"],
+                condition=Q(suggested_category__isnull=False),
+                name=f"{prefix}_suggested_cat_idx",
             ),
         ]
 

@@ -103,6 +103,24 @@ class TransactionSerializer(StrictModelSerializer):
     category_name = serializers.CharField(
         source="category.name", read_only=True, default=None, allow_null=True
     )
+    # The learned categoriser's suggestion for a record stored without a category (SPEC
+    # §16); never applied by itself. Setting `category` (accepting it) clears it.
+    suggested_category = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The category the book's learned model suggests for this uncategorised "
+        "record, or null. Not applied: set `category` to accept it (that clears it).",
+    )
+    suggested_category_name = serializers.CharField(
+        source="suggested_category.name", read_only=True, default=None, allow_null=True
+    )
+    suggested_confidence = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        read_only=True,
+        allow_null=True,
+        help_text="How sure the model was (0–1), or null.",
+    )
     notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     tags = TagNamesField(required=False)
     receipt = ReceiptField(required=False, allow_null=True)
@@ -117,6 +135,9 @@ class TransactionSerializer(StrictModelSerializer):
         "description",
         "category",
         "category_name",
+        "suggested_category",
+        "suggested_category_name",
+        "suggested_confidence",
         "notes",
         "tags",
         "receipt",
@@ -131,6 +152,10 @@ class TransactionSerializer(StrictModelSerializer):
     def to_representation(self, instance: Any) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["amount"] = format_amount(instance.amount, instance.currency)
+        if instance.category_id is not None:
+            # Categorised since (e.g. by applying rules): the suggestion no longer applies.
+            data["suggested_category"] = data["suggested_category_name"] = None
+            data["suggested_confidence"] = None
         return data
 
     def validate_category(self, value: Category | None) -> Category | None:

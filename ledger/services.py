@@ -7,20 +7,23 @@ knows which of the two it is writing beyond `model` and `kind`.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from books.models import Book
 from books.services import personal_book_ensure
+from categories.models import Category
 from categories.services import rules_for, rules_match, tags_resolve
 from core.money import minor_units
 from currencies.selectors import RateQuote, base_amount, get_rate, rates_on
@@ -33,6 +36,89 @@ logger = logging.getLogger(__name__)
 
 # Fields whose change requires recomputing base_amount.
 MONEY_FIELDS = ("amount", "currency", "date")
+
+
+# --- category suggestions (SPEC §16) ------------------------------------------------
+# The learned categoriser lives in the `ai` app, above this one: it registers itself here
+# (`ai.apps`), and a record written with no category that no rule matches asks it.
+
+
+class CategorySuggester(Protocol):
+    def __call__(
+        self, *, book: Book, kind: str, description: str, merchant: str, amount: Decimal
+    ) -> tuple[int, float] | None: ...
+
+
+_suggesters: list[CategorySuggester] = []
+# A suggester slower than AI_SUGGEST_BUDGET_MS this many times in a row (once may be a
+# cold start: loading a model) is not asked again for a while (per process), so writes
+# never keep waiting on a slow model.
+SUGGESTER_SLOW_CALLS = 2
+SUGGESTER_BACKOFF_SECONDS = 60.0
+_suggester_pause = {"until": 0.0, "slow": 0}
+
+
+def register_category_suggester(func: CategorySuggester) -> None:
+    """Install the function asked for a suggestion (the last registered one answers).
+
+    It returns `(category_id, confidence 0..1)` — a category of the book (or a system
+    one) of `kind` — or None; it must not write."""
+    if func not in _suggesters:
+        _suggesters.append(func)
+
+
+def unregister_category_suggester(func: CategorySuggester) -> None:
+    if func in _suggesters:
+        _suggesters.remove(func)
+
+
+def category_suggestion(
+    *, book: Book, kind: str, description: str, merchant: str, amount: Decimal
+) -> tuple[int, Decimal] | None:
+    """The registered suggester's answer, or None (none registered, none offered, or it
+    failed). Never raises: a failure is logged, and its queries run in a savepoint so
+    the caller's transaction stays usable. The confidence comes back rounded to 3
+    places (as stored); an answer that is not a category id with a confidence in [0, 1]
+    counts as a failure."""
+    if not _suggesters or time.monotonic() < _suggester_pause["until"]:
+        return None
+    suggester = _suggesters[-1]
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            answer = suggester(
+                book=book, kind=kind, description=description, merchant=merchant, amount=amount
+            )
+            if answer is None:
+                return None
+            category_id, confidence = answer
+            if isinstance(category_id, bool) or not isinstance(category_id, int):
+                raise TypeError(f"category id {category_id!r} is not an int")
+            rounded = Decimal(str(float(confidence))).quantize(Decimal("0.001"))
+            if not Decimal(0) <= rounded <= Decimal(1):
+                raise ValueError(f"confidence {confidence!r} is not in [0, 1]")
+            # A foreign key to another book's or kind's category would be a leak; to a
+            # deleted one, a failed commit.
+            visible = Category.objects.filter(Q(book=book) | Q(book__isnull=True), kind=kind)
+            if not visible.filter(pk=category_id).exists():
+                raise ValueError(f"category {category_id} is not one of the book's {kind} ones")
+            return category_id, rounded
+    except Exception:
+        logger.exception("The category suggester failed; the record is stored without one")
+        return None
+    finally:
+        elapsed = time.monotonic() - started
+        slow = elapsed * 1000 > settings.AI_SUGGEST_BUDGET_MS
+        _suggester_pause["slow"] = _suggester_pause["slow"] + 1 if slow else 0
+        if _suggester_pause["slow"] >= SUGGESTER_SLOW_CALLS:
+            _suggester_pause["until"] = time.monotonic() + SUGGESTER_BACKOFF_SECONDS
+            _suggester_pause["slow"] = 0
+            logger.warning(
+                "The category suggester took %.0f ms (budget %s ms); not asked for %.0f s",
+                elapsed * 1000,
+                settings.AI_SUGGEST_BUDGET_MS,
+                SUGGESTER_BACKOFF_SECONDS,
+            )
 
 
 def book_or_personal(*, book: Book | None, user: Any) -> Book:
@@ -142,8 +228,11 @@ def transaction_create(
 
     Currency defaults to the book's base currency; base_amount and exchange_rate are
     computed here, in the book's base currency. When no category is given, the book's
-    first matching rule sets it and adds its tags; tag names are the book's tags (new
-    ones are created in it). Raises RateUnavailable (400) when no rate converts.
+    first matching rule sets it and adds its tags; when none matches either, the
+    registered categoriser's suggestion (if any) is stored as `suggested_category` and
+    `suggested_confidence` — the category stays empty (`category_suggestion`: a failing
+    or slow suggester never fails the write). Tag names are the book's tags (new ones
+    are created in it). Raises RateUnavailable (400) when no rate converts.
     A receipt file is stored only for a record that is saved: if this fails, its file
     is deleted (see `receipt_files_kept_on_commit` for callers' own transactions).
     """
@@ -165,6 +254,17 @@ def transaction_create(
         if category is not None:
             instance.category = category
             tags += [tag for tag in rule_tags if tag not in tags]
+    instance.suggested_category, instance.suggested_confidence = None, None
+    if instance.category_id is None:
+        suggestion = category_suggestion(
+            book=book,
+            kind=kind,
+            description=instance.description,
+            merchant=_matchable_text(instance),
+            amount=Decimal(instance.amount),
+        )
+        if suggestion is not None:
+            instance.suggested_category_id, instance.suggested_confidence = suggestion
     _set_base_amount(instance, base_currency)
     _store_new_receipt(instance)
     instance.save()
@@ -181,9 +281,13 @@ def transaction_update(*, instance: T, data: dict[str, Any], user: Any = None) -
     currency or date, in the book's base currency. The record stays in its book.
 
     A replaced or cleared receipt's file is deleted after the commit; a new one is
-    deleted again if the update fails (see `receipt_files_kept_on_commit`).
+    deleted again if the update fails (see `receipt_files_kept_on_commit`). Setting
+    `category` (to anything: accepting the suggestion, another category, or none) clears
+    the suggestion: the user has decided.
     """
     data = dict(data)
+    if "category" in data:
+        data["suggested_category"], data["suggested_confidence"] = None, None
     tag_names = data.pop("tags", None)
     base_currency = book_base_currency_lock(book=instance.book)
     if not any(field in data for field in MONEY_FIELDS):
@@ -418,13 +522,18 @@ def transactions_bulk_import(
     returns how many.
 
     Each row: amount (> 0), currency, date, description, text (merchant or source),
-    fitid, key. Same rules as one-by-one creation: base_amount in the book's base
-    currency at the rate of the row's date (RateUnavailable if missing, nothing stored),
-    and the book's rules set the category and tags. Rates and rules are loaded once, not
-    per row. Every row gets `book_id` here: bulk inserts do not fill it in.
+    fitid, key, and optionally `suggested_category` (id) with `suggested_confidence`
+    (the import preview's model suggestion; kept only while that category is still one
+    of the book's of `kind`). Same rules as one-by-one creation: base_amount in the
+    book's base currency at the rate of the row's date (RateUnavailable if missing,
+    nothing stored), and the book's rules set the category and tags; a row no rule
+    matches keeps its suggestion, never as its category. The categoriser itself is not
+    asked here (per row it would be too slow). Rates and rules are loaded once, not per
+    row. Every row gets `book_id` here: bulk inserts do not fill it in.
     """
     base_currency = book_base_currency_lock(book=book)
     matcher = rules_for(book=book)
+    suggestable = _suggestable_categories(book, kind, rows)
     quotes: dict[tuple[str, date], RateQuote] = {}
     through = model.tags.through
     owner = f"{model._meta.model_name}_id"
@@ -442,6 +551,9 @@ def transactions_bulk_import(
             category, tags = matcher.match(
                 kind=kind, description=row["description"], merchant=row["text"]
             )
+            suggested = row.get("suggested_category") if category is None else None
+            if suggested not in suggestable:
+                suggested = None
             record = model(
                 book_id=book.pk,
                 user=user,
@@ -450,6 +562,8 @@ def transactions_bulk_import(
                 date=row["date"],
                 description=row["description"],
                 category=category,
+                suggested_category_id=suggested,
+                suggested_confidence=row.get("suggested_confidence") if suggested else None,
                 import_batch=import_batch,
                 import_fitid=row["fitid"],
                 import_key=row["key"],
@@ -467,6 +581,19 @@ def transactions_bulk_import(
         through.objects.bulk_create(links, batch_size=5000, ignore_conflicts=True)
         stored += len(records)
     return stored
+
+
+def _suggestable_categories(book: Book, kind: str, rows: list[dict[str, Any]]) -> set[int]:
+    """Of the categories `rows` suggest, those still the book's (or system ones) of
+    `kind`: one query, whatever the number of rows."""
+    wanted = {row["suggested_category"] for row in rows if row.get("suggested_category")}
+    if not wanted:
+        return set()
+    return set(
+        Category.objects.filter(Q(book=book) | Q(book__isnull=True), kind=kind, pk__in=wanted)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
 
 
 def transactions_delete_imported(*, model: type[Transaction], import_batch: Any) -> int:

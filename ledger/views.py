@@ -63,7 +63,8 @@ class TransactionViewSet(BookScopedMixin, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset.select_related("category", "book").prefetch_related("tags")
+        related = ("category", "suggested_category", "book")
+        return queryset.select_related(*related).prefetch_related("tags")
 
     def check_editable(self, instance: Any) -> None:
         """Hook for edit-window style rules; raises to refuse the change."""

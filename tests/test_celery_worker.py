@@ -152,9 +152,11 @@ def test_without_a_broker_tasks_run_eagerly_and_run_jobs_runs_every_job_once(set
     lines = out.getvalue().splitlines()
     assert sorted(line.split(":")[0] for line in lines) == [
         "create_due_occurrences",
+        "detect_category_anomalies",
         "flush_expired_tokens",
         "send_bill_reminders",
         "send_monthly_summaries",
+        "train_categorisers",
     ]
     assert "create_due_occurrences: 0" in lines  # already created: idempotent
     assert Expense.objects.filter(user=user).count() == 1

@@ -161,6 +161,10 @@ def test_no_view_translates_an_exception_by_hand():
 
 # Exception classes of the project that are not ApplicationErrors, and why.
 EXCEPTION_ALLOWED = {
+    "ai.llm.LLMUnavailable": (
+        "the optional local LLM did not answer usably: every caller (categorize, insights) "
+        "catches it and answers from the local models, reporting it in `fallback`"
+    ),
     "categories.patterns.PatternTooCostly": (
         "internal to the pattern check: categories.services turns it into a ValidationError "
         "on `value`; it never leaves the service"

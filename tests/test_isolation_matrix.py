@@ -96,6 +96,13 @@ class Mutates:
 
 
 @dataclass(frozen=True)
+class Asks(Mutates):
+    """A question sent as a POST that writes nothing (`POST /ai/categorize/`): proven like
+    a write (A's records unchanged, none of A's data in the answer), and in a book a viewer
+    may ask it too (tests/test_books_matrix.py)."""
+
+
+@dataclass(frozen=True)
 class Shared:
     """The same for every user (no owned data); B's GET works and shows no marker."""
 
@@ -230,6 +237,14 @@ ROUTES: dict[str, Any] = {
     "book-settle-up": Reads(),
     "export-balances-csv": Reads(),
     "export-settlements-csv": Reads(shows_own=True),
+    # insights (SPEC §16), of the request's book
+    "ai-categorize": Asks(
+        "post", lambda world, client: {"description": "Coffee at the corner", "kind": "expense"}
+    ),
+    "ai-anomalies": Reads(),
+    "ai-forecast": Reads(),
+    "ai-cashflow": Reads(),
+    "ai-insights": Reads(),
 }
 
 # Routes outside /api/v1/ that are public by design; everything else must be in ROUTES.

@@ -30,6 +30,8 @@ SCHEDULE_BEFORE = {
     "send-bill-reminders": {"task": "jobs.send_bill_reminders", "schedule": 3600.0},
     "send-monthly-summaries": {"task": "jobs.send_monthly_summaries", "schedule": 3600.0},
     "flush-expired-tokens": {"task": "jobs.flush_expired_tokens", "schedule": 86400.0},
+    "train-categorisers": {"task": "jobs.train_categorisers", "schedule": 86400.0},
+    "detect-category-anomalies": {"task": "jobs.detect_category_anomalies", "schedule": 86400.0},
 }
 
 
@@ -73,6 +75,8 @@ def test_each_job_is_declared_by_the_app_that_owns_it():
         "send_bill_reminders": "recurring.services",
         "send_monthly_summaries": "reports.services",
         "flush_expired_tokens": "users.services",
+        "train_categorisers": "ai.training",
+        "detect_category_anomalies": "ai.anomalies",
     }
 
 

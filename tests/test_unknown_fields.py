@@ -310,6 +310,10 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("post", "/api/v1/books/{book_id}/settlements/", "json"): Case(
         lambda w: {"from": w.member, "to": w.user.pk, "amount": "5.00", "date": "2026-03-01"}
     ),
+    # insights (SPEC §16): a question, nothing written
+    ("post", "/api/v1/ai/categorize/", "json"): Case(
+        lambda w: {"description": "Coffee", "kind": "expense"}
+    ),
 }
 # Record routes are served again under /books/{book_id}/ by the same views and serializers
 # (SPEC §14): a top-level case covers its twin there.
@@ -474,6 +478,9 @@ def test_a_get_put_round_trip_names_exactly_the_read_only_fields(world):
             "base_amount",
             "exchange_rate",
             "category_name",
+            "suggested_category",
+            "suggested_category_name",
+            "suggested_confidence",
             "created_at",
             "updated_at",
         )

@@ -140,14 +140,13 @@ def test_the_backup_names_payers_parts_and_settlements_by_username(source, peopl
 
     rent = next(e for e in doc["expenses"] if e["description"] == "Rent")
     assert rent["paid_by"] == ann
+    # Parts by user id; the odd cent at position (expense id mod 3).
+    odd = Expense.objects.get(book=source, description="Rent").pk % 3
     assert rent["split"] == {
         "mode": "equal",
         "parts": [
-            {"user": name, "value": "1", "amount": amount}
-            for name, amount in sorted(
-                [(ann, "33.34"), (bob, "33.33"), (cat, "33.33")],
-                key=lambda pair: next(pk for pk, n in names.items() if n == pair[0]),
-            )
+            {"user": names[pk], "value": "1", "amount": "33.34" if position == odd else "33.33"}
+            for position, pk in enumerate(sorted(names))
         ],
     }
     tickets = next(e for e in doc["expenses"] if e["description"] == "Tickets")
@@ -406,16 +405,20 @@ def test_the_parts_amounts_only_place_the_odd_cents(source, auth_client, people,
     )
     assert auth_client.post(restore_url(fresh), doc, format="json").status_code == 200
     rent = Expense.objects.get(book=fresh, description="Rent")
-    amounts = sorted(ExpenseShare.objects.filter(expense=rent).values_list("amount", flat=True))
-    assert amounts == [Decimal("33.33"), Decimal("33.33"), Decimal("33.34")]
-    # Moving the odd cent is kept.
-    for part, amount in zip(rent_parts, ("33.33", "33.33", "33.34"), strict=True):
-        part["amount"] = amount
-    other = shared_book(
-        owner=people["ann"], editors=[people["bob"], people["cat"]], base_currency="EUR"
-    )
-    assert auth_client.post(restore_url(other), doc, format="json").status_code == 200
-    rent = Expense.objects.get(book=other, description="Rent")
-    last = max(person.pk for person in people.values())
-    assert ExpenseShare.objects.get(expense=rent, user_id=last).amount == Decimal("33.34")
-    assert ExpenseShare.objects.get(expense=rent, user_id=last).base_amount == Decimal("33.34")
+    # Computed afresh: the odd cent at position (the new expense's id mod 3).
+    ids = sorted(person.pk for person in people.values())
+    expected = [Decimal("33.34" if i == rent.pk % 3 else "33.33") for i in range(3)]
+    shares = ExpenseShare.objects.filter(expense=rent).order_by("user_id")
+    assert list(shares.values_list("user_id", "amount")) == list(zip(ids, expected, strict=True))
+    # Moving the odd cent is kept, wherever the new expense's id would have put it (each
+    # position in turn: at least two of them differ from what is computed).
+    for position in range(3):
+        for i, part in enumerate(rent_parts):
+            part["amount"] = "33.34" if i == position else "33.33"
+        other = shared_book(
+            owner=people["ann"], editors=[people["bob"], people["cat"]], base_currency="EUR"
+        )
+        assert auth_client.post(restore_url(other), doc, format="json").status_code == 200
+        rent = Expense.objects.get(book=other, description="Rent")
+        kept = ExpenseShare.objects.get(expense=rent, user_id=ids[position])
+        assert (kept.amount, kept.base_amount) == (Decimal("33.34"), Decimal("33.34"))

@@ -270,3 +270,22 @@ def test_expense_without_a_split_takes_the_default(auth_client, household, user,
         )
     )
     assert shares == {user.pk: Decimal("6.67"), other_user.pk: Decimal("3.33")}
+
+
+def test_a_deleted_account_leaves_the_default_split(
+    auth_client, client_for, household, user, other_user, third_user, password
+):
+    body = shares_body((user, "2"), (other_user, "1"), (third_user, "3"))
+    assert patch(auth_client, household, body).status_code == 200
+    response = client_for(third_user).delete(
+        "/api/v1/auth/me/", {"password": password}, format="json"
+    )
+    assert response.status_code == 204, response.content
+    household.refresh_from_db()
+    assert household.default_split == {
+        "mode": "shares",
+        "parts": sorted(
+            [{"user": user.pk, "value": "2"}, {"user": other_user.pk, "value": "1"}],
+            key=lambda part: part["user"],
+        ),
+    }

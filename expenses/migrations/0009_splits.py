@@ -32,11 +32,18 @@ def split_existing_shared_expenses(apps, schema_editor):
         for expense in rows.iterator(chunk_size=2000):
             amount, base = Decimal(expense.amount), Decimal(expense.base_amount)
             weights = [Decimal(1)] * len(member_ids)
+            # The odd cents rotate by expense id, as in expenses.splits.split_compute.
             amounts = allocate(
-                amount, weights, max(minor_units(expense.currency), decimal_places(amount))
+                amount,
+                weights,
+                max(minor_units(expense.currency), decimal_places(amount)),
+                start=expense.pk,
             )
             bases = allocate(
-                base, amounts, max(minor_units(expense.book.base_currency), decimal_places(base))
+                base,
+                amounts,
+                max(minor_units(expense.book.base_currency), decimal_places(base)),
+                start=expense.pk,
             )
             for user_id, part, part_base in zip(member_ids, amounts, bases):
                 shares.append(

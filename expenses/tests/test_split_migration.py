@@ -61,7 +61,8 @@ def test_shared_expenses_become_equal_splits_paid_by_their_creator():
 
     made = {
         "rent": expense(flat, bob, "100.00", "EUR", "100.00", "Rent"),
-        # The odd cent goes to the lowest user id (ann) in both currencies.
+        # The odd cent goes to the part at position (expense id mod 3), parts ordered by
+        # user id, in both currencies.
         "taxi": expense(flat, cat, "10.00", "USD", "9.10", "Taxi"),
         "ramen": expense(yen, cat, "1001", "JPY", "1001", "Ramen"),
         # Base parts follow the expense-currency parts (3:2 of ¥8).
@@ -86,39 +87,36 @@ def test_shared_expenses_become_equal_splits_paid_by_their_creator():
         )
 
     one = Decimal(1)
+
+    def parts(name, members, book, odd, rest):
+        """Parts of `members` (by user id): `odd` (amount, base) at position (the
+        expense's id mod how many), `rest` for the others."""
+        at = made[name].pk % len(members)
+        return [
+            (member.pk, one, *(Decimal(v) for v in (odd if i == at else rest)), book.pk)
+            for i, member in enumerate(members)
+        ]
+
     assert split_of("rent") == (
         "equal",
         bob.pk,
-        [
-            (ann.pk, one, Decimal("33.34"), Decimal("33.34"), flat.pk),
-            (bob.pk, one, Decimal("33.33"), Decimal("33.33"), flat.pk),
-            (cat.pk, one, Decimal("33.33"), Decimal("33.33"), flat.pk),
-        ],
+        parts("rent", (ann, bob, cat), flat, ("33.34", "33.34"), ("33.33", "33.33")),
     )
+    # 9.10 in proportion to 3.34/3.33/3.33: 3.0394…, 3.0303… — the odd base cent too.
     assert split_of("taxi") == (
         "equal",
         cat.pk,
-        [
-            (ann.pk, one, Decimal("3.34"), Decimal("3.04"), flat.pk),
-            (bob.pk, one, Decimal("3.33"), Decimal("3.03"), flat.pk),
-            (cat.pk, one, Decimal("3.33"), Decimal("3.03"), flat.pk),
-        ],
+        parts("taxi", (ann, bob, cat), flat, ("3.34", "3.04"), ("3.33", "3.03")),
     )
     assert split_of("ramen") == (
         "equal",
         cat.pk,
-        [
-            (bob.pk, one, Decimal("501"), Decimal("501"), yen.pk),
-            (cat.pk, one, Decimal("500"), Decimal("500"), yen.pk),
-        ],
+        parts("ramen", (bob, cat), yen, ("501", "501"), ("500", "500")),
     )
     assert split_of("fees") == (
         "equal",
         bob.pk,
-        [
-            (bob.pk, one, Decimal("0.03"), Decimal("5"), yen.pk),
-            (cat.pk, one, Decimal("0.02"), Decimal("3"), yen.pk),
-        ],
+        parts("fees", (bob, cat), yen, ("0.03", "5"), ("0.02", "3")),
     )
     for name in ("gone", "nobody", "mine"):
         assert split_of(name) == ("", None, []), name

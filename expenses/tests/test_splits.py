@@ -31,7 +31,7 @@ D = Decimal
 @pytest.mark.parametrize(
     "total, weights, places, expected",
     [
-        ("1.00", ["1", "1", "1"], 2, ["0.34", "0.33", "0.33"]),  # tie: the earlier part
+        ("1.00", ["1", "1", "1"], 2, ["0.34", "0.33", "0.33"]),  # tie, start 0: the first part
         ("1.00", ["1", "2"], 2, ["0.33", "0.67"]),  # largest dropped fraction first
         ("0.02", ["1", "1", "1"], 2, ["0.01", "0.01", "0.00"]),
         ("100", ["1", "1", "1"], 0, ["34", "33", "33"]),
@@ -43,6 +43,40 @@ D = Decimal
 )
 def test_allocate_gives_floors_then_the_largest_remainders(total, weights, places, expected):
     assert allocate(D(total), [D(w) for w in weights], places) == [D(e) for e in expected]
+
+
+@pytest.mark.parametrize(
+    "start, expected",
+    [
+        (0, ["0.34", "0.33", "0.33"]),
+        (1, ["0.33", "0.34", "0.33"]),
+        (2, ["0.33", "0.33", "0.34"]),
+        (3, ["0.34", "0.33", "0.33"]),  # taken mod the number of parts
+        (7, ["0.33", "0.34", "0.33"]),
+        (-1, ["0.33", "0.33", "0.34"]),
+    ],
+)
+def test_allocate_start_is_where_the_odd_units_begin_among_equal_fractions(start, expected):
+    assert allocate(D("1.00"), [D(1)] * 3, 2, start=start) == [D(e) for e in expected]
+
+
+@pytest.mark.parametrize(
+    "total, weights, start, expected",
+    [
+        # Two units left over, among four equal fractions: from `start`, going round.
+        ("0.02", ["1", "1", "1", "1"], 3, ["0.01", "0.00", "0.00", "0.01"]),
+        ("0.02", ["1", "1", "1", "1"], 1, ["0.00", "0.01", "0.01", "0.00"]),
+        # A larger dropped fraction still comes first, whatever `start` says.
+        ("1.00", ["1", "2"], 0, ["0.33", "0.67"]),
+        ("0.10", ["1", "1", "2"], 1, ["0.02", "0.03", "0.05"]),  # 2.5 / 2.5 / 5 cents
+        ("0.10", ["1", "1", "2"], 2, ["0.03", "0.02", "0.05"]),  # from 2, round to 0
+        # A zero weight gets zero even when the rotation starts on it.
+        ("0.01", ["0", "1", "1"], 0, ["0.00", "0.01", "0.00"]),
+    ],
+)
+def test_allocate_start_only_breaks_ties(total, weights, start, expected):
+    result = allocate(D(total), [D(w) for w in weights], 2, start=start)
+    assert result == [D(e) for e in expected]
 
 
 @pytest.mark.parametrize(
@@ -75,7 +109,15 @@ def test_allocate_sums_exactly_and_each_part_is_within_one_unit(units, places, w
 # --- split_compute -----------------------------------------------------------------------
 
 
-def compute(mode, parts=None, amount="10.00", currency="EUR", base="10.00", base_currency="EUR"):
+def compute(
+    mode,
+    parts=None,
+    amount="10.00",
+    currency="EUR",
+    base="10.00",
+    base_currency="EUR",
+    rotation=0,
+):
     return split_compute(
         mode=mode,
         parts=[{"user": user, "value": None if v is None else D(v)} for user, v in parts or []],
@@ -84,6 +126,7 @@ def compute(mode, parts=None, amount="10.00", currency="EUR", base="10.00", base
         base_amount=D(base),
         base_currency=base_currency,
         member_ids=[3, 5, 9],
+        rotation=rotation,
     )
 
 
@@ -103,6 +146,21 @@ def test_equal_ignores_values_and_without_parts_takes_every_member():
         (5, D(1), D("5.00")),
         (9, D(1), D("5.00")),
     ]
+
+
+@pytest.mark.parametrize(
+    "rotation, amounts, bases",
+    [
+        (0, ["334", "333", "333"], ["2.09", "2.08", "2.08"]),
+        (4, ["333", "334", "333"], ["2.08", "2.09", "2.08"]),
+        (11, ["333", "333", "334"], ["2.08", "2.08", "2.09"]),
+    ],
+)
+def test_the_rotation_moves_the_odd_units_in_both_currencies(rotation, amounts, bases):
+    # 1000 JPY → 6.25 EUR; rotation (the expense id) mod 3 is the first part in line.
+    result = compute("equal", amount="1000", currency="JPY", base="6.25", rotation=rotation)
+    assert [p.amount for p in result] == [D(a) for a in amounts]
+    assert [p.base_amount for p in result] == [D(b) for b in bases]
 
 
 def test_base_parts_follow_the_expense_currency_parts():
@@ -200,11 +258,10 @@ def test_base_parts_are_reallocated_in_the_new_base_currencys_units(household):
     # The converter has set the new base amount (1600 JPY); the book still says EUR.
     Expense.objects.filter(pk=expense.pk).update(base_amount=D(1600))
     assert shares_recompute_base(book=book, base_currency="JPY") == 3
-    assert list(expense.shares.values_list("base_amount", flat=True)) == [
-        D(534),
-        D(533),
-        D(533),
-    ]
+    # The odd yen goes to the part at position (expense id mod 3), as in split_compute.
+    expected = [D(533)] * 3
+    expected[expense.pk % 3] = D(534)
+    assert list(expense.shares.values_list("base_amount", flat=True)) == expected
 
 
 def test_split_reset_and_a_departed_payer(household):
@@ -228,3 +285,30 @@ def test_split_reset_and_a_departed_payer(household):
     with pytest.raises(SplitError) as refused:
         expense_split_apply(expense=other, by_user_id=members[0].pk, paid_by=members[2].pk)
     assert refused.value.field == "paid_by"
+
+
+def test_base_reallocation_rotates_like_split_compute_with_a_deleted_accounts_part(household):
+    """After a base-currency change the odd units land where `split_compute` (with the
+    expense id as rotation) puts them, a deleted account's part (user null) counting first,
+    as its stand-in id below zero does, on SQLite and PostgreSQL alike."""
+    book, members = household
+    expense = expense_in(book, members[0], "9.99")
+    expense_split_apply(expense=expense, by_user_id=members[0].pk)
+    ExpenseShare.objects.filter(expense=expense, user=members[2]).update(user=None)
+    # 1000 JPY in proportion to 3.33 / 3.33 / 3.33: one odd yen among three equal parts.
+    Expense.objects.filter(pk=expense.pk).update(base_amount=D(1000))
+    assert shares_recompute_base(book=book, base_currency="JPY") == 3
+    computed = split_compute(
+        mode="equal",
+        parts=None,
+        amount=D("9.99"),
+        currency="EUR",
+        base_amount=D(1000),
+        base_currency="JPY",
+        member_ids=[-1, members[0].pk, members[1].pk],
+        rotation=expense.pk,
+    )
+    expected = {(p.user_id if p.user_id > 0 else None): p.base_amount for p in computed}
+    assert sorted(expected.values()) == [D(333), D(333), D(334)]
+    stored = dict(expense.shares.values_list("user_id", "base_amount"))
+    assert stored == expected

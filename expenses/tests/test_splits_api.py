@@ -73,6 +73,16 @@ def amounts(answer):
     return [(part["user"], part["amount"]) for part in answer["split"]["parts"]]
 
 
+def odd_units(expense_id, floor, raised, size, units=1):
+    """The parts of a split of `size` equal dropped fractions (parts ordered by user id):
+    `units` odd units raise `floor` to `raised`, one each from position (expense id mod
+    size) and going round."""
+    parts = [floor] * size
+    for step in range(units):
+        parts[(expense_id + step) % size] = raised
+    return parts
+
+
 def assert_sums(answer):
     parts = answer["split"]["parts"]
     assert sum(Decimal(part["amount"]) for part in parts) == Decimal(answer["amount"])
@@ -87,10 +97,11 @@ def test_default_is_equal_among_members_paid_by_caller(auth_client, trio):
     answer = create(auth_client, book)
     assert answer["paid_by"] == people[0].pk
     assert answer["split"]["mode"] == "equal"
-    # 10.00 / 3: the odd cent goes to the lowest user id.
-    assert [part["amount"] for part in answer["split"]["parts"]] == ["3.34", "3.33", "3.33"]
+    # 10.00 / 3: the odd cent goes to the part at position (expense id mod 3).
+    expected = odd_units(answer["id"], "3.33", "3.34", 3)
+    assert [part["amount"] for part in answer["split"]["parts"]] == expected
     assert [part["user"] for part in answer["split"]["parts"]] == sorted(p.pk for p in people)
-    assert stored(answer["id"])[0][2] == Decimal("3.34")
+    assert [row[2] for row in stored(answer["id"])] == [Decimal(a) for a in expected]
 
 
 @pytest.mark.parametrize(
@@ -315,7 +326,8 @@ def test_exact_parts_take_the_currencys_decimal_places(
 def test_equal_split_in_a_zero_decimal_currency_gives_whole_units(auth_client, trio, rates):
     book, _ = trio
     answer = create(auth_client, book, amount="1000", currency="JPY")
-    assert [part["amount"] for part in answer["split"]["parts"]] == ["334", "333", "333"]
+    expected = odd_units(answer["id"], "333", "334", 3)
+    assert [part["amount"] for part in answer["split"]["parts"]] == expected
     assert_sums(answer)
 
 
@@ -350,9 +362,10 @@ def test_personal_book_refuses_a_payer_or_a_split_but_takes_their_null(auth_clie
 @pytest.mark.parametrize(
     "split, after",
     [
-        ({"mode": "equal"}, ["2.34", "2.34", "2.33"]),
-        ({"mode": "shares", "values": ("1", "2", "3")}, ["1.17", "2.34", "3.50"]),
-        ({"mode": "percent", "values": ("50", None, "50")}, ["3.51", "3.50"]),
+        # 7.01 / 3 = 2.33⅔ each: two odd cents, from position (expense id mod 3).
+        ({"mode": "equal"}, ("2.33", "2.34", 3, 2)),
+        ({"mode": "shares", "values": ("1", "2", "3")}, ["1.17", "2.34", "3.50"]),  # no tie
+        ({"mode": "percent", "values": ("50", None, "50")}, ("3.50", "3.51", 2, 1)),
     ],
 )
 def test_a_new_amount_resplits_by_the_same_rule(auth_client, trio, split, after):
@@ -362,6 +375,8 @@ def test_a_new_amount_resplits_by_the_same_rule(auth_client, trio, split, after)
         asked["parts"] = parts_of(people, *split["values"])
     created = create(auth_client, book, split=asked)
     values = [part["value"] for part in created["split"]["parts"]]
+    if isinstance(after, tuple):
+        after = odd_units(created["id"], *after)
     response = auth_client.patch(url(book, created["id"]), {"amount": "7.01"}, format="json")
     assert response.status_code == 200, response.json()
     answer = response.json()
@@ -408,9 +423,12 @@ def test_a_new_currency_resplits_in_it(auth_client, trio, rates):
     assert response.status_code == 200, response.json()
     answer = response.json()
     assert answer["currency"] == "JPY" and answer["split"]["mode"] == "shares"
-    assert [part["amount"] for part in answer["split"]["parts"]] == ["334", "333", "333"]
+    expected = odd_units(answer["id"], "333", "334", 3)
+    assert [part["amount"] for part in answer["split"]["parts"]] == expected
     assert answer["base_amount"] == "6.25"  # 1000 / 160
-    assert [part["base_amount"] for part in answer["split"]["parts"]] == ["2.09", "2.08", "2.08"]
+    # The base parts follow: the odd euro cent goes with the odd yen.
+    expected = odd_units(answer["id"], "2.08", "2.09", 3)
+    assert [part["base_amount"] for part in answer["split"]["parts"]] == expected
     assert_sums(answer)
 
     exact = create(
@@ -450,7 +468,9 @@ def test_put_without_split_keeps_it_and_null_goes_back_to_the_books_default(auth
     assert reset.status_code == 200, reset.json()
     answer = reset.json()
     assert answer["split"]["mode"] == "equal"
-    assert amounts(answer) == [(p.pk, a) for p, a in zip(people, ["6.67", "6.67", "6.66"])]
+    # 20.00 / 3 = 6.66⅔ each: two odd cents, from position (expense id mod 3).
+    expected = odd_units(created["id"], "6.66", "6.67", 3, units=2)
+    assert amounts(answer) == [(p.pk, a) for p, a in zip(people, expected, strict=True)]
     assert answer["paid_by"] == people[2].pk
     assert Expense.objects.get(pk=created["id"]).split_mode == "equal"
 
@@ -533,7 +553,10 @@ def test_a_foreign_currency_expense_splits_its_base_amount_exactly(auth_client, 
     book, people = trio
     answer = create(auth_client, book, amount="10.00", currency="USD")
     assert answer["base_amount"] == "9.09"  # 10 / 1.1
-    assert [part["amount"] for part in answer["split"]["parts"]] == ["3.34", "3.33", "3.33"]
+    expected = odd_units(answer["id"], "3.33", "3.34", 3)
+    assert [part["amount"] for part in answer["split"]["parts"]] == expected
+    # 9.09 in proportion to 3.34/3.33/3.33: 3.0361, 3.0270, 3.0270: the two 3.33 parts
+    # have the larger dropped fractions, wherever the 3.34 is.
     assert [part["base_amount"] for part in answer["split"]["parts"]] == ["3.03", "3.03", "3.03"]
     assert_sums(answer)
     kwd = create(
@@ -543,7 +566,8 @@ def test_a_foreign_currency_expense_splits_its_base_amount_exactly(auth_client, 
         currency="KWD",
         split={"mode": "shares", "parts": parts_of(people, "1", "1", "1")},
     )
-    assert [part["amount"] for part in kwd["split"]["parts"]] == ["0.334", "0.333", "0.333"]
+    expected = odd_units(kwd["id"], "0.333", "0.334", 3)
+    assert [part["amount"] for part in kwd["split"]["parts"]] == expected
     assert_sums(kwd)
 
 

@@ -46,6 +46,16 @@ def parts_of(expense: Expense) -> dict[int, tuple[Decimal, Decimal]]:
     }
 
 
+def odd_cent(ids: list[int], record: Expense, floor: str, raised: str) -> dict[int, Decimal]:
+    """An equal split's parts of `record` by user id (ordered): the odd cent to the part at
+    position (expense id mod number of parts)."""
+    odd = record.pk % len(ids)
+    return {
+        user_id: Decimal(raised if position == odd else floor)
+        for position, user_id in enumerate(ids)
+    }
+
+
 def expense(book, description: str) -> Expense:
     return Expense.objects.get(book=book, description=description)
 
@@ -69,24 +79,23 @@ def test_an_import_splits_equally_paid_by_the_importing_member(book, client_for,
     ids = sorted([user.pk, members["editor"].pk, members["viewer"].pk])
     records = Expense.objects.filter(book=book)
     assert {(r.split_mode, r.paid_by_id) for r in records} == {("equal", members["editor"].pk)}
-    # Largest remainder, the odd cent to the lowest user id.
-    assert parts_of(expense(book, "Rent")) == {
-        ids[0]: (Decimal("333.34"), Decimal("333.34")),
-        ids[1]: (Decimal("333.33"), Decimal("333.33")),
-        ids[2]: (Decimal("333.33"), Decimal("333.33")),
-    }
-    assert parts_of(expense(book, "Bakery")) == {
-        ids[0]: (Decimal("0.01"), Decimal("0.01")),
-        ids[1]: (Decimal("0"), Decimal("0")),
-        ids[2]: (Decimal("0"), Decimal("0")),
-    }
+    # Largest remainder, the odd cent to the part at position (expense id mod 3): each
+    # row of the bulk split rotates by its own id.
+    rent, bakery = expense(book, "Rent"), expense(book, "Bakery")
+    expected = odd_cent(ids, rent, "333.33", "333.34")
+    assert parts_of(rent) == {user_id: (part, part) for user_id, part in expected.items()}
+    expected = odd_cent(ids, bakery, "0", "0.01")
+    assert parts_of(bakery) == {user_id: (part, part) for user_id, part in expected.items()}
     assert_parts_sum_exactly(book)
     # The API shows them like any split expense.
     listed = editor.get(f"/api/v1/books/{book.pk}/expenses/?ordering=date").json()["results"]
-    rent = next(row for row in listed if row["description"] == "Rent")
-    assert rent["paid_by"] == members["editor"].pk
-    assert rent["split"]["mode"] == "equal"
-    assert [part["amount"] for part in rent["split"]["parts"]] == ["333.34", "333.33", "333.33"]
+    shown = next(row for row in listed if row["description"] == "Rent")
+    assert shown["paid_by"] == members["editor"].pk
+    assert shown["split"]["mode"] == "equal"
+    expected = odd_cent(ids, rent, "333.33", "333.34")
+    assert [part["amount"] for part in shown["split"]["parts"]] == [
+        str(expected[user_id]) for user_id in ids
+    ]
 
 
 def test_an_import_takes_the_owners_fixed_shares(book, auth_client, members, user):

@@ -12,7 +12,7 @@ from books.models import Membership
 from splits.models import Settlement
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
-from .world import DAY, fill, make_trio, settle, usd_rate
+from .world import DAY, expected, fill, make_trio, settle, shares, usd_rate
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def trio():
     return fill(make_trio())
+
+
+def money(value):
+    return f"{value:.2f}"
 
 
 def url(book, tail):
@@ -31,33 +35,34 @@ def test_balances(trio, client_for):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["currency"] == "EUR"
+    share, balance = shares(trio), expected(trio)  # 17.34 / 17.33 / 13.33 with A's odd cent
     assert body["members"] == [
         {
             "user": trio.a.pk,
             "username": "alice",
             "paid": "30.00",
-            "share": "17.34",
+            "share": money(share["A"]),
             "settled_out": "0.00",
             "settled_in": "4.00",
-            "balance": "8.66",
+            "balance": money(balance["A"]),
         },
         {
             "user": trio.b.pk,
             "username": "bob",
             "paid": "8.00",
-            "share": "17.33",
+            "share": money(share["B"]),
             "settled_out": "0.00",
             "settled_in": "0.00",
-            "balance": "-9.33",
+            "balance": money(balance["B"]),
         },
         {
             "user": trio.c.pk,
             "username": "carol",
             "paid": "10.00",
-            "share": "13.33",
+            "share": money(share["C"]),
             "settled_out": "4.00",
             "settled_in": "0.00",
-            "balance": "0.67",
+            "balance": money(balance["C"]),
         },
     ]
 
@@ -65,11 +70,12 @@ def test_balances(trio, client_for):
 def test_settle_up_then_recording_it_zeroes_everything(trio, client_for):
     client = client_for(trio.b)  # an editor
     body = client.get(url(trio.book, "settle-up/")).json()
+    balance = expected(trio)
     assert body == {
         "currency": "EUR",
         "transfers": [
-            {"from": trio.b.pk, "to": trio.a.pk, "amount": "8.66"},
-            {"from": trio.b.pk, "to": trio.c.pk, "amount": "0.67"},
+            {"from": trio.b.pk, "to": trio.a.pk, "amount": money(balance["A"])},
+            {"from": trio.b.pk, "to": trio.c.pk, "amount": money(balance["C"])},
         ],
     }
     for transfer in body["transfers"]:
@@ -260,15 +266,16 @@ def test_the_list_and_balances_take_a_constant_number_of_queries(
 
 def test_removing_or_leaving_with_a_balance_is_409_then_fine_at_zero(trio, client_for):
     member = url(trio.book, f"members/{trio.c.pk}/")
+    owed = money(expected(trio)["C"])  # 0.67, or 0.66 with the odd cent on C
     for client in (client_for(trio.a), client_for(trio.c)):  # owner removes; C leaves
         response = client.delete(member)
         assert response.status_code == 409, response.content
         assert response.json()["code"] == "balance_not_settled"
-        assert "0.67 EUR" in response.json()["detail"]
+        assert f"{owed} EUR" in response.json()["detail"]
     assert Membership.objects.filter(book=trio.book, user=trio.c).exists()
     client_for(trio.b).post(
         url(trio.book, "settlements/"),
-        {"from": trio.b.pk, "to": trio.c.pk, "amount": "0.67"},
+        {"from": trio.b.pk, "to": trio.c.pk, "amount": owed},
         format="json",
     )
     assert client_for(trio.c).delete(member).status_code == 204
@@ -282,7 +289,7 @@ def test_deleting_ones_account_with_a_balance_is_409_and_changes_nothing(trio, c
     response = client.delete("/api/v1/auth/me/", {"password": DEFAULT_PASSWORD}, format="json")
     assert response.status_code == 409, response.content
     assert response.json()["code"] == "balance_not_settled"
-    assert "bob owes 9.33 EUR" in response.json()["detail"]
+    assert f"bob owes {money(-expected(trio)['B'])} EUR" in response.json()["detail"]
     assert client.get("/api/v1/auth/me/").status_code == 200  # still there, still signed in
     assert Membership.objects.filter(book=trio.book, user=trio.b).exists()
     assert trio.b.__class__.objects.filter(pk=trio.b.pk).exists()
@@ -305,11 +312,15 @@ def test_balances_csv(trio, client_for):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="flat-balances-' in response["Content-Disposition"]
+    share, balance = (
+        {k: money(v) for k, v in shares(trio).items()},
+        {k: money(v) for k, v in expected(trio).items()},
+    )
     assert read_csv(response) == [
         ["user", "username", "paid", "share", "settled_out", "settled_in", "balance", "currency"],
-        [str(trio.a.pk), "alice", "30.00", "17.34", "0.00", "4.00", "8.66", "EUR"],
-        [str(trio.b.pk), "bob", "8.00", "17.33", "0.00", "0.00", "-9.33", "EUR"],
-        [str(trio.c.pk), "carol", "10.00", "13.33", "4.00", "0.00", "0.67", "EUR"],
+        [str(trio.a.pk), "alice", "30.00", share["A"], "0.00", "4.00", balance["A"], "EUR"],
+        [str(trio.b.pk), "bob", "8.00", share["B"], "0.00", "0.00", balance["B"], "EUR"],
+        [str(trio.c.pk), "carol", "10.00", share["C"], "4.00", "0.00", balance["C"], "EUR"],
     ]
 
 

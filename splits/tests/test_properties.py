@@ -1,7 +1,12 @@
 """Property tests (hypothesis) for splits, exact to the minor unit (issue 15, SPEC §15).
 
 - `core.allocation.allocate`: parts sum to the total, zero weight gets zero, each part is
-  within one minor unit of its exact share, equal weights favour the earlier part.
+  within one minor unit of its exact share; among equal weights the odd units go to the
+  parts from position `start` round (start 0: the earlier parts).
+- Fairness: over a run of expenses of the same equal split (consecutive expense ids, the
+  rotation), the odd cents each member pays differ by at most one unit when each expense
+  has one odd cent (10.00 / 3) — and, whatever the remainder, by a bounded amount that
+  does not grow with the number of expenses (none over a multiple of the member count).
 - `expenses.splits.split_compute`: in every mode, for currencies with 0, 2 and 3 minor
   units, the parts sum exactly to the amount and to the base amount; invalid sums are
   refused.
@@ -107,7 +112,29 @@ def test_allocate_equal_weights_differ_by_at_most_one_unit_earlier_first(
     parts = allocate(total, [weight] * count, places)
     assert sum(parts, Decimal(0)) == total
     assert max(parts) - min(parts) <= _unit(places)
-    assert parts == sorted(parts, reverse=True)  # the odd units go to the earlier parts
+    assert parts == sorted(parts, reverse=True)  # start 0: the odd units to the earlier parts
+
+
+@settings(max_examples=300)
+@given(
+    places=st.integers(0, 4),
+    units=st.integers(0, 10**6),
+    weight=decimals(min_units=1, max_units=1000, max_places=2),
+    count=st.integers(1, 9),
+    start=st.integers(-(10**12), 10**12),
+)
+def test_allocate_equal_weights_give_the_odd_units_from_start_round(
+    places, units, weight, count, start
+):
+    total = _money(units, places)
+    parts = allocate(total, [weight] * count, places, start=start)
+    floor = _money(units // count, places)
+    left = units % count
+    raised = {(start + step) % count for step in range(left)}
+    assert parts == [floor + _unit(places) if index in raised else floor for index in range(count)]
+    # The same parts as start 0, rotated: only who gets the odd units moves.
+    plain = allocate(total, [weight] * count, places)
+    assert parts == [plain[(index - start) % count] for index in range(count)]
 
 
 def test_allocate_refuses_what_it_cannot_split():
@@ -176,8 +203,8 @@ def splits_asked(draw):
 
 
 @settings(max_examples=400)
-@given(splits_asked(), st.randoms(use_true_random=False))
-def test_split_parts_sum_exactly_in_both_currencies(case, rng):
+@given(splits_asked(), st.randoms(use_true_random=False), st.integers(1, 2**63 - 1))
+def test_split_parts_sum_exactly_in_both_currencies(case, rng, rotation):
     mode, parts, amount, currency, base_amount, base_currency, member_ids = case
     result = split_compute(
         mode=mode,
@@ -187,6 +214,7 @@ def test_split_parts_sum_exactly_in_both_currencies(case, rng):
         base_amount=base_amount,
         base_currency=base_currency,
         member_ids=member_ids,
+        rotation=rotation,
     )
     expected_users = sorted(part["user"] for part in parts) if parts else member_ids
     assert [part.user_id for part in result] == expected_users
@@ -219,8 +247,69 @@ def test_split_parts_sum_exactly_in_both_currencies(case, rng):
         base_amount=base_amount,
         base_currency=base_currency,
         member_ids=member_ids,
+        rotation=rotation,
     )
     assert again == result
+
+
+def _odd_units_by_member(amount, currency, member_ids, expense_ids):
+    """Per member, the minor units they pay above the floor of the exact equal share over
+    expenses of `amount` split equally, one per id in `expense_ids` (the rotation)."""
+    places = minor_units(currency)
+    floor = _money(int(amount / _unit(places)) // len(member_ids), places)
+    odd = dict.fromkeys(member_ids, 0)
+    for expense_id in expense_ids:
+        for part in split_compute(
+            mode=SplitMode.EQUAL,
+            parts=None,
+            amount=amount,
+            currency=currency,
+            base_amount=amount,
+            base_currency=currency,
+            member_ids=member_ids,
+            rotation=expense_id,
+        ):
+            odd[part.user_id] += int((part.amount - floor) / _unit(places))
+    return odd
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    currency=st.sampled_from(CURRENCIES),
+    member_ids=st.sets(st.integers(1, 10_000), min_size=2, max_size=8).map(sorted),
+    amount_units=st.integers(1, 10**7),
+    first_id=st.integers(1, 10**9),
+    count=st.integers(1, 60),
+)
+def test_the_odd_cents_fall_evenly_on_everybody(
+    currency, member_ids, amount_units, first_id, count
+):
+    amount = _money(amount_units, minor_units(currency))
+    size, left = len(member_ids), amount_units % len(member_ids)
+    ids = range(first_id, first_id + count)
+    odd = _odd_units_by_member(amount, currency, member_ids, ids)
+    assert sum(odd.values()) == left * count
+    spread = max(odd.values()) - min(odd.values())
+    # One odd unit per expense (or one short of everybody): nobody pays more than one unit
+    # above anybody else, however many expenses.
+    if left in (1, size - 1):
+        assert spread <= 1
+    # Any remainder: a run of a multiple of the member count is exactly even; otherwise the
+    # gap stays within min(left, size − left, run mod size, size − run mod size).
+    rest = count % size
+    assert spread <= min(left, size - left, rest, size - rest)
+    if rest == 0:
+        assert spread == 0
+
+
+def test_ten_euros_three_ways_twenty_times():
+    """The finding behind the rotation: 20 × (10.00 / 3) used to cost the lowest user id
+    20 cents more than the others; now the 20 odd cents are 6 / 7 / 7."""
+    ten = Decimal("10.00")
+    before = _odd_units_by_member(ten, "EUR", [3, 5, 9], [0] * 20)  # no rotation
+    assert before == {3: 20, 5: 0, 9: 0}
+    # Ids 1..20 mod 3: position 1 (ids 1, 4, … 19: 7), 2 (ids 2, … 20: 7), 0 (6).
+    assert _odd_units_by_member(ten, "EUR", [3, 5, 9], range(1, 21)) == {3: 6, 5: 7, 9: 7}
 
 
 @settings(max_examples=200)

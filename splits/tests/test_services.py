@@ -3,6 +3,7 @@ leaves (or deletes their account) only when square (SPEC §15)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ from splits.services import (
 from users.services import user_delete
 from users.tests.factories import UserFactory
 
-from .world import DAY, fill, make_trio, settle, spend, usd_rate
+from .world import DAY, expected, fill, make_trio, settle, spend, usd_rate
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,7 @@ def test_a_missing_rate_is_a_400_and_nothing_is_written():
 def test_deleting_a_settlement_moves_the_balances_back():
     trio = fill(make_trio())
     before = balances(trio.book)
-    settlement = settle(trio.book, trio.b, trio.a, "8.66")
+    settlement = settle(trio.book, trio.b, trio.a, str(expected(trio)["A"]))
     assert balances(trio.book)[trio.a.pk] == 0
     settlement_delete(settlement=settlement)
     assert balances(trio.book) == before
@@ -126,11 +127,13 @@ def test_a_base_currency_change_converts_settlements_and_shares_and_stays_balanc
     rows = book_balances(book=book)
     assert sum(row["balance"] for row in rows) == 0
     # 30 EUR = 37.50 USD (12.50 each); 10 EUR = 12.50 USD, re-allocated in proportion to
-    # the parts 3.34 / 3.33 / 3.33 EUR: 4.18 / 4.16 / 4.16; 10 USD (5 / 5); settlement 5 USD.
+    # the parts 3.34 / 3.33 / 3.33 EUR: 4.18 to the 3.34 (`trio.odd`), 4.16 to the others;
+    # 10 USD (5 / 5); settlement 5 USD.
+    ten = {name: Decimal("4.18" if name == trio.odd else "4.16") for name in "ABC"}
     assert balances(book) == {
-        trio.a.pk: Decimal("37.50") - Decimal("12.50") - 5 - Decimal("4.18") - 5,
-        trio.b.pk: Decimal("10") - Decimal("12.50") - 5 - Decimal("4.16"),
-        trio.c.pk: Decimal("12.50") - Decimal("12.50") - Decimal("4.16") + 5,
+        trio.a.pk: Decimal("37.50") - Decimal("12.50") - 5 - ten["A"] - 5,
+        trio.b.pk: Decimal("10") - Decimal("12.50") - 5 - ten["B"],
+        trio.c.pk: Decimal("12.50") - Decimal("12.50") - ten["C"] + 5,
     }
 
 
@@ -231,17 +234,18 @@ def test_a_member_with_a_balance_cannot_leave_or_be_removed_until_square():
             member_remove(book=trio.book, member=membership, by=by, by_role=role)
         assert raised.value.code == "balance_not_settled"
         assert raised.value.status_code == 409
-        assert "carol is owed 0.67 EUR" in raised.value.message
+        assert f"carol is owed {expected(trio)['C']} EUR" in raised.value.message
         assert "settle-up" in raised.value.message
     assert Membership.objects.filter(book=trio.book, user=trio.c).exists()
-    settle(trio.book, trio.b, trio.c, "0.67")
+    settle(trio.book, trio.b, trio.c, str(expected(trio)["C"]))
     member_remove(book=trio.book, member=membership, by=trio.c, by_role=Role.VIEWER)
     assert not Membership.objects.filter(book=trio.book, user=trio.c).exists()
 
 
 def test_a_debtor_is_told_they_owe():
     trio = fill(make_trio())
-    with pytest.raises(BalanceNotSettled, match=r"bob owes 9\.33 EUR"):
+    owes = -expected(trio)["B"]  # 9.33, or 9.34 with the odd cent on B
+    with pytest.raises(BalanceNotSettled, match=rf"bob owes {re.escape(str(owes))} EUR"):
         member_removal_check(book=trio.book, user_id=trio.b.pk)
 
 

@@ -1,5 +1,9 @@
 """A demo account with a year of realistic money records, for a populated first look.
 
+Besides the demo user's personal book, a second demo member (`demo-partner`) and a shared
+book, "Shared flat", with about three months of split expenses (every split mode, a
+couple in euros) and one settlement, so balances and settle-up show something (SPEC §15).
+
 It brings data in through the services of the apps below, so it lives in imports (the
 top layer), not in users."""
 
@@ -12,6 +16,8 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from books.models import Book, BookKind, Membership, Role
+from books.services import book_create, book_delete, member_remove
 from categories.models import Category, Kind
 from categories.services import rule_create, tags_resolve
 from core.dates import add_months
@@ -19,12 +25,19 @@ from currencies.selectors import RateUnavailable, get_rate
 from currencies.services import rate_upsert
 from expenses.services import expense_create
 from income.services import income_create
+from splits.selectors import book_settle_up
+from splits.services import settlement_create
 from users.models import User
 from users.services import user_delete, user_register
 
 DEMO_USERNAME = "demo"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-budget-2026"
+PARTNER_USERNAME = "demo-partner"
+PARTNER_EMAIL = "demo-partner@example.com"
+PARTNER_PASSWORD = "partner-budget-2026"
+SHARED_BOOK_NAME = "Shared flat"
+SHARED_MONTHS = 3  # of shared history (at most --months)
 
 # (category, description, merchant, low, high, times per month, payment method)
 VARIABLE_SPENDING = [
@@ -68,16 +81,62 @@ class Command(BaseCommand):
                 f"Demo user '{DEMO_USERNAME}' already exists (use --reset to recreate)."
             )
             return
+        months = int(options["months"])
+        rng = random.Random(options["seed"])  # noqa: S311
         with transaction.atomic():
-            if existing:
-                user_delete(user=existing)
-            counts = self._seed(months=int(options["months"]), rng=random.Random(options["seed"]))  # noqa: S311
+            self._remove_demo_accounts()
+            counts = self._seed(months=months, rng=rng)
+            user = User.objects.get(username=DEMO_USERNAME)
+            shared = self._seed_shared(user=user, months=min(SHARED_MONTHS, months), rng=rng)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo user '{DEMO_USERNAME}' / password '{DEMO_PASSWORD}': "
-                f"{counts['expenses']} expenses, {counts['incomes']} income records."
+                f"{counts['expenses']} expenses, {counts['incomes']} income records.\n"
+                f"Demo partner '{PARTNER_USERNAME}' / password '{PARTNER_PASSWORD}': "
+                f'shares the book "{SHARED_BOOK_NAME}" with {DEMO_USERNAME} '
+                f"({shared['expenses']} split expenses, {shared['settlements']} settlement)."
             )
         )
+
+    def _remove_demo_accounts(self) -> None:
+        """Delete the demo user and the demo partner, whichever exist.
+
+        A member with a balance in a shared book can neither leave it nor delete their
+        account (409, SPEC §15), and a book is deleted only once its owner is alone in it.
+        So each shared book that only the two of them hold is squared up first (the
+        settle-up's transfers recorded as settlements), the partner leaves it, and it is
+        deleted; then the accounts go. A book someone else has joined is left to the
+        API's rules (the deletion is then refused with their message)."""
+        demo = User.objects.filter(username=DEMO_USERNAME).first()
+        partner = User.objects.filter(username=PARTNER_USERNAME).first()
+        if demo is not None and partner is not None:
+            books = (
+                Book.objects.filter(kind=BookKind.SHARED, memberships__user=demo)
+                .filter(memberships__user=partner)
+                .distinct()
+            )
+            for book in books:
+                members = {m.user_id: m for m in Membership.objects.filter(book=book)}
+                if set(members) != {demo.pk, partner.pk}:
+                    continue
+                for transfer in book_settle_up(book=book):
+                    settlement_create(
+                        book=book,
+                        user=demo,
+                        data={
+                            "from_user": transfer.from_user,
+                            "to_user": transfer.to_user,
+                            "amount": transfer.amount,
+                            "date": date.today(),
+                            "note": "Squared up before the demo reset",
+                        },
+                    )
+                leaving = members[partner.pk]
+                member_remove(book=book, member=leaving, by=partner, by_role=leaving.role)
+                book_delete(book=book)
+        for account in (partner, demo):
+            if account is not None:
+                user_delete(user=account)
 
     def _seed(self, *, months: int, rng: random.Random) -> dict[str, int]:
         user = user_register(username=DEMO_USERNAME, email=DEMO_EMAIL, password=DEMO_PASSWORD)
@@ -201,4 +260,144 @@ class Command(BaseCommand):
                         currency="EUR",
                         tags=["holiday"],
                     )
+        return counts
+
+    def _seed_shared(self, *, user: User, months: int, rng: random.Random) -> dict[str, int]:
+        """The demo partner and the shared book "Shared flat" (owner: the demo user,
+        partner: editor, the demo's base currency) with `months` of split expenses —
+        rent split equally, groceries 2:1, internet in exact amounts, dinners by percent,
+        a weekend away in euros — and one settlement."""
+        partner = user_register(
+            username=PARTNER_USERNAME,
+            email=PARTNER_EMAIL,
+            password=PARTNER_PASSWORD,
+            base_currency=user.base_currency,
+        )
+        book = book_create(user=user, name=SHARED_BOOK_NAME, base_currency=user.base_currency)
+        # The one way into a book is an invitation whose token only goes out by email;
+        # the demo partner joins directly, as its accepted invitation would make them.
+        Membership.objects.create(book=book, user=partner, role=Role.EDITOR)
+        category = {
+            c.name: c for c in Category.objects.filter(book__isnull=True, kind=Kind.EXPENSE)
+        }
+        today = date.today()
+        me, them = user.pk, partner.pk
+        counts = {"expenses": 0, "settlements": 0}
+
+        def split(mode: str, mine: str | None = None, theirs: str | None = None) -> dict:
+            if mine is None or theirs is None:
+                return {"mode": mode}
+            return {
+                "mode": mode,
+                "parts": [
+                    {"user": me, "value": Decimal(mine)},
+                    {"user": them, "value": Decimal(theirs)},
+                ],
+            }
+
+        def share(
+            day: date,
+            payer: User,
+            category_name: str,
+            description: str,
+            merchant: str,
+            amount: Decimal,
+            how: dict,
+            **extra: object,
+        ) -> None:
+            if day > today:
+                return
+            expense_create(
+                user=payer,
+                book=book,
+                data={
+                    "amount": amount,
+                    "date": day,
+                    "description": description,
+                    "merchant": merchant,
+                    "payment_method": "card",
+                    "category": category[category_name],
+                    "paid_by_id": payer.pk,
+                    "split": how,
+                    **extra,
+                },
+            )
+            counts["expenses"] += 1
+
+        first_year, first_month = add_months(today.year, today.month, -(months - 1))
+        for i in range(months):
+            year, month = add_months(first_year, first_month, i)
+            rent = Decimal("1800.00")
+            share(
+                date(year, month, 1),
+                user,
+                "Rent",
+                "Rent",
+                "Oak Street Apartments",
+                rent,
+                split("equal"),
+            )
+            for week in range(3):
+                share(
+                    date(year, month, 4 + 8 * week),
+                    user if week != 1 else partner,
+                    "Groceries",
+                    "Weekly groceries",
+                    "FreshMart",
+                    Decimal(rng.randint(4000, 16000)) / 100,
+                    split("shares", "2", "1"),
+                )
+            share(
+                date(year, month, 12),
+                partner,
+                "Utilities",
+                "Internet and phone",
+                "FiberNet",
+                Decimal("59.99"),
+                split("exact", "35.00", "24.99"),
+            )
+            share(
+                date(year, month, 21),
+                partner,
+                "Food",
+                "Dinner out",
+                "Trattoria Roma",
+                Decimal(rng.randint(5000, 12000)) / 100,
+                split("percent", "60", "40"),
+            )
+        # A weekend away in euros (converted at the rates the personal part ensured).
+        trip = date(first_year, first_month, 15)
+        share(
+            trip,
+            partner,
+            "Travel",
+            "Hotel Porto",
+            "Ribeira Guest House",
+            Decimal("240.00"),
+            split("equal"),
+            currency="EUR",
+        )
+        share(
+            trip + timedelta(days=1),
+            user,
+            "Travel",
+            "Train to Porto",
+            "CP Comboios",
+            Decimal("86.40"),
+            split("equal"),
+            currency="EUR",
+        )
+        # The partner pays back part of their rent share: balances move, but stay open.
+        settlement_create(
+            book=book,
+            user=partner,
+            data={
+                "from_user": them,
+                "to_user": me,
+                "amount": Decimal("500.00"),
+                "date": min(date(first_year, first_month, 28), today),
+                "note": "Rent, first half",
+            },
+        )
+        counts["settlements"] += 1
         return counts
