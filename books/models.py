@@ -8,6 +8,7 @@ book is decided in one place, `books.scoping`.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,12 @@ from django.db import models
 from core.money import default_currency, validate_currency_code
 
 BOOK_NAME_MAX_LENGTH = 100
+
+
+# Limits of a `shares` split, whether asked on an expense (`expenses.splits`) or set as a
+# book's default split (`books.services`).
+SHARE_WEIGHT_MAX = Decimal(1_000_000)
+SPLIT_VALUE_PLACES = 6
 
 
 class BookKind(models.TextChoices):

@@ -24,7 +24,15 @@ from django.utils import timezone
 from core.exceptions import ApplicationError, ConflictError, ForbiddenError
 from core.money import MoneyParseError, decimal_places, parse_money
 
-from .models import Book, BookKind, Invitation, Membership, Role
+from .models import (
+    SHARE_WEIGHT_MAX,
+    SPLIT_VALUE_PLACES,
+    Book,
+    BookKind,
+    Invitation,
+    Membership,
+    Role,
+)
 
 INVITATION_TTL_DAYS = 7
 
@@ -163,8 +171,6 @@ def member_remove(*, book: Book, member: Membership, by: Any, by_role: str) -> N
 # {"mode": "shares", "parts": [{"user": id, "value": "2"}]}, values as strings; the
 # limits are those of a `shares` split (expenses.splits).
 DEFAULT_SPLIT_MODES = ("equal", "shares")
-DEFAULT_SPLIT_MAX_WEIGHT = Decimal(1_000_000)
-DEFAULT_SPLIT_VALUE_PLACES = 6
 
 
 def _default_split_error(message: str, code: str = "invalid_default_split") -> BookError:
@@ -175,7 +181,7 @@ def default_split_clean(*, book: Book, value: Any) -> dict[str, Any] | None:
     """The stored form of a default split asked for `book` (null and `{"mode": "equal"}`
     → null), or BookError (400 on `default_split`) naming the problem: personal books have
     none; `shares` needs parts of members, each once, with a weight > 0, at most
-    DEFAULT_SPLIT_MAX_WEIGHT and DEFAULT_SPLIT_VALUE_PLACES decimals."""
+    SHARE_WEIGHT_MAX and SPLIT_VALUE_PLACES decimals."""
     if value is None:
         return None
     if book.is_personal:
@@ -223,14 +229,14 @@ def default_split_clean(*, book: Book, value: Any) -> dict[str, Any] | None:
             weight = parse_money(part["value"])
         except MoneyParseError as exc:
             raise _default_split_error(f"Part of user {user_id}: {exc}") from None
-        if not Decimal(0) < weight <= DEFAULT_SPLIT_MAX_WEIGHT:
+        if not Decimal(0) < weight <= SHARE_WEIGHT_MAX:
             raise _default_split_error(
                 f"Part of user {user_id}: shares must be greater than 0 and at most "
-                f"{DEFAULT_SPLIT_MAX_WEIGHT}."
+                f"{SHARE_WEIGHT_MAX}."
             )
-        if decimal_places(weight) > DEFAULT_SPLIT_VALUE_PLACES:
+        if decimal_places(weight) > SPLIT_VALUE_PLACES:
             raise _default_split_error(
-                f"Part of user {user_id}: at most {DEFAULT_SPLIT_VALUE_PLACES} decimal places."
+                f"Part of user {user_id}: at most {SPLIT_VALUE_PLACES} decimal places."
             )
         stored.append({"user": user_id, "value": format(weight.normalize(), "f")})
     return {"mode": "shares", "parts": sorted(stored, key=lambda part: part["user"])}

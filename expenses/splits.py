@@ -32,7 +32,7 @@ from typing import Any
 
 from django.db.models import F
 
-from books.models import Book, Membership, Role
+from books.models import SHARE_WEIGHT_MAX, SPLIT_VALUE_PLACES, Book, Membership, Role
 from core.allocation import allocate
 from core.exceptions import ApplicationError
 from core.money import decimal_places, format_amount, minor_units
@@ -40,8 +40,6 @@ from core.money import decimal_places, format_amount, minor_units
 from .models import Expense, ExpenseShare, SplitMode
 
 HUNDRED = Decimal(100)
-MAX_SHARE_WEIGHT = Decimal(1_000_000)
-VALUE_PLACES = 6
 
 
 class SplitError(ApplicationError):
@@ -74,12 +72,14 @@ def _check_values(
 ) -> None:
     """The per-mode rules on values (each refusal names the rule)."""
     for user_id, value in parts:
-        if decimal_places(value) > VALUE_PLACES:
-            raise SplitError(f"Part of user {user_id}: at most {VALUE_PLACES} decimal places.")
-        if mode == SplitMode.SHARES and not Decimal(0) < value <= MAX_SHARE_WEIGHT:
+        if decimal_places(value) > SPLIT_VALUE_PLACES:
+            raise SplitError(
+                f"Part of user {user_id}: at most {SPLIT_VALUE_PLACES} decimal places."
+            )
+        if mode == SplitMode.SHARES and not Decimal(0) < value <= SHARE_WEIGHT_MAX:
             raise SplitError(
                 f"Part of user {user_id}: shares must be greater than 0 and at most "
-                f"{MAX_SHARE_WEIGHT}."
+                f"{SHARE_WEIGHT_MAX}."
             )
         if mode in (SplitMode.EXACT, SplitMode.PERCENT) and value < 0:
             raise SplitError(f"Part of user {user_id}: a {mode} part cannot be negative.")

@@ -145,10 +145,9 @@ def _matchable_text(instance: Transaction) -> str:
     return getattr(instance, "merchant", "") or getattr(instance, "source", "")
 
 
-def _set_base_amount(
-    instance: Transaction, base_currency: str, quote: RateQuote | None = None
-) -> None:
-    """Convert at the latest rate on or before the transaction date.
+def set_base_amount(instance: Any, base_currency: str, quote: RateQuote | None = None) -> None:
+    """Set `exchange_rate` and `base_amount` of a money row (a record, a settlement: any
+    model with amount, currency and date) at the latest rate on or before its date.
 
     By `currencies.selectors.base_amount`, the one rule for stored conversions (a
     positive amount never gets a base amount of 0). Raises RateUnavailable if no rate
@@ -265,7 +264,7 @@ def transaction_create(
         )
         if suggestion is not None:
             instance.suggested_category_id, instance.suggested_confidence = suggestion
-    _set_base_amount(instance, base_currency)
+    set_base_amount(instance, base_currency)
     _store_new_receipt(instance)
     instance.save()
     if tags:
@@ -300,7 +299,7 @@ def transaction_update(*, instance: T, data: dict[str, Any], user: Any = None) -
     for field, value in data.items():
         setattr(instance, field, value)
     if any(field in data for field in MONEY_FIELDS):
-        _set_base_amount(instance, base_currency)
+        set_base_amount(instance, base_currency)
     _store_new_receipt(instance)
     instance.save()
     if tag_names is not None:
@@ -408,7 +407,7 @@ def _recompute_in_python(
         quote = quotes.get(row.date) or get_rate(
             from_currency=currency, to_currency=base_currency, on=row.date
         )
-        _set_base_amount(row, base_currency, quote)
+        set_base_amount(row, base_currency, quote)
         changed.append(row)
     model.objects.bulk_update(changed, ["base_amount", "exchange_rate"], batch_size=1000)
     return len(changed)
@@ -569,7 +568,7 @@ def transactions_bulk_import(
                 import_key=row["key"],
                 **{text_field: row["text"]},
             )
-            _set_base_amount(record, base_currency, quotes[quote_key])
+            set_base_amount(record, base_currency, quotes[quote_key])
             records.append(record)
             record_tags.append(tags)
         _bulk_insert(model, records)
@@ -667,7 +666,7 @@ def transactions_restore(
 
     Each record is the model's field values (amount, currency, date, description,
     category …); `tags[i]` are the Tag rows of record i. Base amounts are computed here,
-    as on any write (`_set_base_amount`, `book.base_currency`, one rate lookup per
+    as on any write (`set_base_amount`, `book.base_currency`, one rate lookup per
     currency and date): RateUnavailable when a rate is missing, nothing stored. Rules are
     not applied (a restore stores history as it was) and no budget alert is sent. The
     category and tags must be `book`'s (or a system category): ValueError otherwise.
@@ -684,7 +683,7 @@ def transactions_restore(
             quotes[key] = get_rate(
                 from_currency=instance.currency, to_currency=book.base_currency, on=instance.date
             )
-        _set_base_amount(instance, book.base_currency, quotes[key])
+        set_base_amount(instance, book.base_currency, quotes[key])
         instances.append(instance)
     _bulk_insert(model, instances)
     if tags:

@@ -3,9 +3,10 @@
 A settlement records a payment between two members of a shared book ("A paid B 20"):
 it moves their balances toward zero and is never spending. Its amount is stored in its
 own currency and, like an expense's, in the book's base currency at the latest rate on
-or before its date (`currencies.selectors.get_rate` + `base_amount`, the one conversion
-rule), read under the book's base-currency lock (`ledger.services.book_base_currency_lock`),
-so a base-currency change in progress is waited for and the new currency is used.
+or before its date (`ledger.services.set_base_amount`, the one conversion rule that
+records use too), read under the book's base-currency lock
+(`ledger.services.book_base_currency_lock`), so a base-currency change in progress is
+waited for and the new currency is used.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from django.db import transaction
 from books.models import Book, Membership
 from core.exceptions import ApplicationError, ConflictError
 from core.money import MoneyParseError, amount_errors, format_amount, is_currency, parse_money
-from currencies.selectors import base_amount, get_rate, rates_on
+from currencies.selectors import rates_on
 from expenses.models import ExpenseShare
-from ledger.services import book_base_currency_lock, transactions_recompute_base
+from ledger.services import (
+    book_base_currency_lock,
+    set_base_amount,
+    transactions_recompute_base,
+)
 
 from .models import Settlement
 from .selectors import member_balance, shared_book_required
@@ -87,22 +92,19 @@ def settlement_create(*, book: Book, user: Any, data: dict[str, Any]) -> Settlem
     currency = data.get("currency") or base_currency
     amount = Decimal(data["amount"])
     _check_amount(amount, currency)
-    day: date = data["date"]
-    quote = get_rate(from_currency=currency, to_currency=base_currency, on=day)
-    return Settlement.objects.create(
+    settlement = Settlement(
         book=book,
         user=user,
         from_user_id=from_id,
         to_user_id=to_id,
         amount=amount,
         currency=currency,
-        exchange_rate=quote.rate,
-        base_amount=base_amount(
-            amount=amount, rate=quote.rate, from_currency=currency, to_currency=base_currency
-        ),
-        date=day,
+        date=data["date"],
         note=data.get("note", ""),
     )
+    set_base_amount(settlement, base_currency)
+    settlement.save()
+    return settlement
 
 
 @transaction.atomic
@@ -207,24 +209,18 @@ def settlements_bulk_restore(*, book: Book, user: Any, rows: list[dict[str, Any]
     }
     settlements = []
     for row in rows:
-        amount, currency = row["amount"], row["currency"]
-        rate = quotes[currency][row["date"]].rate
-        settlements.append(
-            Settlement(
-                book=book,
-                user=user,
-                from_user_id=row["from_user"],
-                to_user_id=row["to_user"],
-                amount=amount,
-                currency=currency,
-                exchange_rate=rate,
-                base_amount=base_amount(
-                    amount=amount, rate=rate, from_currency=currency, to_currency=base_currency
-                ),
-                date=row["date"],
-                note=row.get("note") or "",
-            )
+        settlement = Settlement(
+            book=book,
+            user=user,
+            from_user_id=row["from_user"],
+            to_user_id=row["to_user"],
+            amount=row["amount"],
+            currency=row["currency"],
+            date=row["date"],
+            note=row.get("note") or "",
         )
+        set_base_amount(settlement, base_currency, quotes[row["currency"]][row["date"]])
+        settlements.append(settlement)
     Settlement.objects.bulk_create(settlements, batch_size=1000)
     return len(settlements)
 
