@@ -16,7 +16,6 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q
 
 from books.models import Book
@@ -210,7 +209,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def _categories(*, book: Book, kind: str) -> dict[int, tuple[str, bool]]:
+def suggestable_categories(*, book: Book, kind: str) -> dict[int, tuple[str, bool]]:
     """id → (name, is system) of the categories a suggestion may name."""
     return {
         pk: (name, book_id is None)
@@ -362,7 +361,7 @@ def categorize(
             SOURCE_RULES,
             f"One of this book's categorisation rules puts it in “{category.name}”.",
         )
-    allowed = _categories(book=book, kind=kind)
+    allowed = suggestable_categories(book=book, kind=kind)
     sample = Sample(description=description, merchant=merchant, amount=amount)
     model_suggestions = _model_suggestions(book=book, kind=kind, sample=sample, allowed=allowed)
     confident = bool(model_suggestions) and (
@@ -395,26 +394,3 @@ def categorize(
             suggestions=model_suggestions, description=description, merchant=merchant, amount=amount
         )
     return _answer(model_suggestions, SOURCE_MODEL, _model_rationale(model_suggestions))
-
-
-def suggest_for_record(
-    *,
-    book: Book,
-    kind: str,
-    description: str,
-    merchant: str = "",
-    amount: Decimal | None = None,
-) -> tuple[int, float] | None:
-    """(category id, confidence) the learned model is at least `AI_SUGGEST_MIN_CONFIDENCE`
-    sure of for a new record, else None. The model only (callers apply rules first); a
-    book without a model gets None. Reads only."""
-    allowed = _categories(book=book, kind=kind)
-    suggestions = _model_suggestions(
-        book=book,
-        kind=kind,
-        sample=Sample(description=description, merchant=merchant, amount=amount),
-        allowed=allowed,
-    )
-    if not suggestions or suggestions[0]["confidence"] < settings.AI_SUGGEST_MIN_CONFIDENCE:
-        return None
-    return suggestions[0]["category"], suggestions[0]["confidence"]

@@ -24,12 +24,10 @@ import numpy as np
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from books.models import Book
-from categories.models import Category
 
-from .categorize import suggest_for_record
+from .categorize import suggestable_categories
 from .classifier import Sample
 from .models import RecordKind
 from .training import load_model, train_book
@@ -42,9 +40,8 @@ def record_suggestion(
 ) -> tuple[int, float] | None:
     """The suggester `ledger.services.transaction_create` asks: the learned model's
     category for a new record, when it is sure enough, else None. Reads only."""
-    return suggest_for_record(
-        book=book, kind=kind, description=description, merchant=merchant, amount=amount
-    )
+    sample = Sample(description=description, merchant=merchant, amount=amount)
+    return rows_suggestions(book=book, kind=kind, samples=[sample])[0]
 
 
 def rows_suggestions(
@@ -60,11 +57,7 @@ def rows_suggestions(
     model = load_model(book=book, kind=kind)
     if model is None:
         return [None] * len(samples)
-    allowed = set(
-        Category.objects.filter(Q(book=book) | Q(book__isnull=True), kind=kind)
-        .order_by()
-        .values_list("pk", flat=True)
-    )
+    allowed = suggestable_categories(book=book, kind=kind)
     columns = [index for index, label in enumerate(model.labels) if label in allowed]
     if not columns:
         return [None] * len(samples)

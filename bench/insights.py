@@ -326,7 +326,7 @@ def categorisation(book: Any, label: str) -> dict[str, Any]:
     from django.db.models import F, Q
 
     from ai import classifier
-    from ai.categorize import _categories, _keyword_suggestions
+    from ai.categorize import _keyword_suggestions, suggestable_categories
     from ai.classifier import Sample, normalise_text
     from categories.services import rules_for
     from expenses.models import Expense
@@ -360,7 +360,7 @@ def categorisation(book: Any, label: str) -> dict[str, Any]:
         category, _ = matcher.match(kind="expense", description=d, merchant=m)
         by_rules.append(category.pk if category else None)
 
-    allowed = _categories(book=book, kind="expense")
+    allowed = suggestable_categories(book=book, kind="expense")
     cold = []
     for (d, m, _, _), rule in zip(test, by_rules, strict=True):
         if rule is not None:

@@ -12,9 +12,10 @@ from drf_spectacular.generators import SchemaGenerator
 
 import ai.llm
 from ai import training
-from ai.categorize import categorize, suggest_for_record
+from ai.categorize import categorize
 from ai.classifier import Sample, amount_bucket, fit, normalise_text
 from ai.models import CategoryModel
+from ai.suggestions import record_suggestion
 from books.models import Book
 from categories.models import Category
 from categories.tests.factories import CategoryFactory, RuleFactory
@@ -373,20 +374,30 @@ def test_the_fake_ollama_breaks_a_tie_and_its_timeout_falls_back(user, tied, fak
     assert answer["source"] == "model" and answer["fallback"] == "timeout"
 
 
-# --- suggest_for_record -----------------------------------------------------------------------
+# --- record_suggestion -----------------------------------------------------------------------
 
 
-def test_suggest_for_record_only_when_the_model_is_sure(user, trained, settings):
+def test_record_suggestion_only_when_the_model_is_sure(user, trained, settings):
     coffee, _ = trained
     book = personal(user)
-    suggested = suggest_for_record(
+    suggested = record_suggestion(
         book=book, kind="expense", description="SQ *BLUEBOTTLE 5", merchant="", amount=None
     )
     assert suggested is not None and suggested[0] == coffee.pk and suggested[1] >= 0.8
     settings.AI_SUGGEST_MIN_CONFIDENCE = 1.0
-    assert suggest_for_record(book=book, kind="expense", description="SQ *BLUEBOTTLE 5") is None
+    assert (
+        record_suggestion(
+            book=book, kind="expense", description="SQ *BLUEBOTTLE 5", merchant="", amount=None
+        )
+        is None
+    )
     newcomer = UserFactory()
-    assert suggest_for_record(book=personal(newcomer), kind="expense", description="x") is None
+    assert (
+        record_suggestion(
+            book=personal(newcomer), kind="expense", description="x", merchant="", amount=None
+        )
+        is None
+    )
 
 
 # --- training and the job -------------------------------------------------------------------------
