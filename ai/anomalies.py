@@ -62,6 +62,7 @@ from itertools import chain, pairwise
 from statistics import fmean
 from typing import Any, NamedTuple
 
+from celery import shared_task
 from django.db import connection, transaction
 from django.db.models import Case, CharField, F, Q, Sum, When
 from django.db.models.functions import Lower
@@ -825,19 +826,30 @@ def anomalies_on_expenses_written(
     **kwargs: Any,
 ) -> None:
     """Receiver of `expenses.signals.expenses_written` (connected in `AiConfig`): once
-    the write commits, look at the written dates' expenses. A failure is logged, never
-    raised: an alert must not undo or break a write."""
+    the write commits, the written dates' expenses are looked at on the task queue
+    (`anomalies_after_write_task`; eager in development), so a write never waits for
+    detection. A failure is logged, never raised: an alert must not undo or break a
+    write."""
     if book is None:
         return
-    book_id, days = book.pk, set(dates)
+    book_id, days = book.pk, sorted(day.isoformat() for day in set(dates))
     batch_id = getattr(import_batch, "pk", import_batch)
+    transaction.on_commit(
+        lambda: anomalies_after_write_task.delay(book_id, days, batch_id), robust=True
+    )
 
-    def run() -> None:
-        current = Book.objects.filter(pk=book_id).first()
-        if current is not None:
-            anomalies_after_write(book=current, dates=days, import_batch_id=batch_id)
 
-    transaction.on_commit(run, robust=True)
+@shared_task(name="ai.anomalies_after_write", ignore_result=True)
+def anomalies_after_write_task(book_id: int, days: list[str], batch_id: int | None) -> None:
+    """`anomalies_after_write` for a book (skipped when it is gone meanwhile); dates as ISO
+    strings, the task queue's JSON."""
+    current = Book.objects.filter(pk=book_id).first()
+    if current is not None:
+        anomalies_after_write(
+            book=current,
+            dates={date.fromisoformat(day) for day in days},
+            import_batch_id=batch_id,
+        )
 
 
 def detect_category_anomalies_due(*, today: date | None = None) -> int:
