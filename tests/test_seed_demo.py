@@ -135,3 +135,30 @@ def test_seed_demo_reset_refuses_while_someone_else_shares_the_book(user):
     assert User.objects.get(username=DEMO_USERNAME).pk == demo_id
     assert Membership.objects.filter(book=book).count() == 3
     assert Settlement.objects.filter(book=book).count() == 1
+
+
+def test_seed_demo_fills_every_page_of_the_web_app(api_client, django_capture_on_commit_callbacks):
+    """Budgets in all three states, goals under way and achieved, upcoming bills, an
+    anomaly and the notifications they raised — seen through the API as the app sees them."""
+    with django_capture_on_commit_callbacks(execute=True):  # the anomaly checks run on commit
+        call_command("seed_demo", months=3)
+    login(api_client, DEMO_USERNAME, DEMO_PASSWORD)
+    status = api_client.get("/api/v1/budgets/status/")
+    assert status.status_code == 200, status.json()
+    states = {line["status"] for line in status.json()["items"]}
+    assert states == {"ok", "warn", "exceeded"}
+
+    goals = api_client.get("/api/v1/goals/").json()["results"]
+    assert {goal["status"] for goal in goals} == {"active", "achieved"}
+    assert all(Decimal(goal["saved_amount"]) > 0 for goal in goals)
+
+    upcoming = api_client.get("/api/v1/recurring/upcoming/", {"days": 40})
+    assert upcoming.status_code == 200, upcoming.json()
+    descriptions = {row["description"] for row in upcoming.json()["results"]}
+    assert {"Rent", "Monthly salary"} <= descriptions
+
+    kinds = {n["kind"] for n in api_client.get("/api/v1/notifications/").json()["results"]}
+    assert {"budget_warn", "budget_exceeded", "goal_achieved", "unusual_spending"} <= kinds
+    anomalies = api_client.get("/api/v1/ai/anomalies/")
+    assert anomalies.status_code == 200, anomalies.json()
+    assert "New laptop" in str(anomalies.json())

@@ -1,5 +1,11 @@
 """A demo account with a year of realistic money records, for a populated first look.
 
+Every page of the web app has something to show (SPEC §18): this month's budgets in all
+three states (within, nearly used, exceeded — sized from what was actually spent, so the
+states hold whatever day the demo is seeded), goals (one achieved, two under way with
+contributions), recurring bills and salary coming up, an unusually large purchase this
+month (an anomaly), and the notifications those raise.
+
 Besides the demo user's personal book, a second demo member (`demo-partner`) and a shared
 book, "Shared flat", with about three months of split expenses (every split mode, a
 couple in euros) and one settlement, so balances and settle-up show something (SPEC §15).
@@ -15,16 +21,23 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Sum
 
 from books.models import Book, BookKind, Membership, Role
 from books.services import book_create, book_delete, member_remove
+from budgets.models import Scope
+from budgets.services import budget_upsert
 from categories.models import Category, Kind
 from categories.services import rule_create, tags_resolve
-from core.dates import add_months
+from core.dates import add_months, budget_month_of
 from currencies.selectors import RateUnavailable, get_rate
 from currencies.services import rate_upsert
+from expenses.models import Expense
 from expenses.services import expense_create
+from goals.services import contribution_create, goal_create
 from income.services import income_create
+from recurring.models import Frequency
+from recurring.services import recurring_create
 from splits.selectors import book_settle_up
 from splits.services import settlement_create
 from users.models import User
@@ -88,13 +101,16 @@ class Command(BaseCommand):
             counts = self._seed(months=months, rng=rng)
             user = User.objects.get(username=DEMO_USERNAME)
             shared = self._seed_shared(user=user, months=min(SHARED_MONTHS, months), rng=rng)
+            plans = self._seed_plans(user=user, months=months)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo user '{DEMO_USERNAME}' / password '{DEMO_PASSWORD}': "
                 f"{counts['expenses']} expenses, {counts['incomes']} income records.\n"
                 f"Demo partner '{PARTNER_USERNAME}' / password '{PARTNER_PASSWORD}': "
                 f'shares the book "{SHARED_BOOK_NAME}" with {DEMO_USERNAME} '
-                f"({shared['expenses']} split expenses, {shared['settlements']} settlement)."
+                f"({shared['expenses']} split expenses, {shared['settlements']} settlement).\n"
+                f"{plans['budgets']} budgets, {plans['goals']} goals, "
+                f"{plans['recurring']} recurring items."
             )
         )
 
@@ -261,6 +277,112 @@ class Command(BaseCommand):
                         tags=["holiday"],
                     )
         return counts
+
+    def _seed_plans(self, *, user: User, months: int) -> dict[str, int]:
+        """Budgets, goals, recurring items and one unusual purchase in the personal book.
+
+        The purchase comes first, so the anomaly check (run after each expense write)
+        sees a year of ordinary shopping behind it. The budgets are sized from this
+        budget month's actual spending: the biggest category exceeded, the next nearly
+        used, the third comfortably within — their alerts become notifications."""
+        book = user.personal_book
+        today = date.today()
+        expense_cat = {
+            c.name: c for c in Category.objects.filter(book__isnull=True, kind=Kind.EXPENSE)
+        }
+        income_cat = {
+            c.name: c for c in Category.objects.filter(book__isnull=True, kind=Kind.INCOME)
+        }
+        expense_create(
+            user=user,
+            book=book,
+            data={
+                "amount": Decimal("1899.00"),
+                "date": today,
+                "description": "New laptop",
+                "merchant": "TechStore",
+                "payment_method": "card",
+                "category": expense_cat["Shopping"],
+            },
+        )
+        year, month = budget_month_of(today, book.month_start_day)
+        first = date(year, month, min(book.month_start_day, 28))
+        spent = (
+            Expense.objects.filter(book=book, date__gte=first, date__lte=today)
+            .exclude(category=None)
+            .values("category")
+            .annotate(total=Sum("base_amount"))
+            .order_by("-total")
+        )
+        budgets = 0
+        for row, factor in zip(
+            spent[:3], (Decimal("0.85"), Decimal("1.1"), Decimal("2")), strict=False
+        ):
+            budget_upsert(
+                book=book,
+                user=user,
+                data={
+                    "month": date(year, month, 1),
+                    "scope": Scope.CATEGORY,
+                    "category": Category.objects.get(pk=row["category"]),
+                    "amount": (row["total"] * factor).quantize(Decimal("1")),
+                },
+            )
+            budgets += 1
+        goals = 0
+        for name, target, target_date, saved_per_month in (
+            ("Emergency fund", "10000.00", None, "400.00"),
+            ("Trip to Japan", "3500.00", date(today.year + 1, 4, 1), "250.00"),
+            ("New bike", "800.00", None, "200.00"),
+        ):
+            goal = goal_create(
+                user=user,
+                book=book,
+                data={"name": name, "target_amount": Decimal(target), "target_date": target_date},
+            )
+            goals += 1
+            saved, step = Decimal(0), Decimal(saved_per_month)
+            for i in range(12):
+                if saved >= goal.target_amount:
+                    break
+                y, m = add_months(today.year, today.month, i - 12 + 1)
+                contribution_create(
+                    goal=goal, user=user, data={"amount": step, "date": date(y, m, 1)}
+                )
+                saved += step
+        next_year, next_month = add_months(today.year, today.month, 1)
+        recurring = 0
+        for kind, category, description, merchant, amount, day in (
+            ("expense", expense_cat["Rent"], "Rent", "Oak Street Apartments", "1400.00", 1),
+            ("expense", expense_cat["Utilities"], "Internet", "FiberNet", "49.99", 12),
+            (
+                "expense",
+                expense_cat["Entertainment"],
+                "Streaming subscription",
+                "StreamFlix",
+                "15.49",
+                18,
+            ),
+            ("income", income_cat["Salary"], "Monthly salary", "Globex Corp", "4200.00", 25),
+        ):
+            # Starting next month: the history above already holds this month's.
+            recurring_create(
+                book=book,
+                user=user,
+                data={
+                    "kind": kind,
+                    "amount": Decimal(amount),
+                    "description": description,
+                    "category": category,
+                    "merchant": merchant,
+                    "frequency": Frequency.MONTHLY,
+                    "start_date": date(next_year, next_month, day),
+                    "auto_create": False,
+                    "remind_days_before": 3,
+                },
+            )
+            recurring += 1
+        return {"budgets": budgets, "goals": goals, "recurring": recurring}
 
     def _seed_shared(self, *, user: User, months: int, rng: random.Random) -> dict[str, int]:
         """The demo partner and the shared book "Shared flat" (owner: the demo user,
