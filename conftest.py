@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections import Counter
 from collections.abc import Callable
 
@@ -108,3 +110,23 @@ def shared_book(db, user):
         return book
 
     return make
+
+
+PUBLIC_TEST_ADDRESS = "93.184.215.14"  # a public address; nothing is ever sent to it
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Host names resolve to a public address (this machine has no DNS), so a webhook
+    URL such as https://hooks.example.com/ passes the outbound check; IP literals
+    (127.0.0.1 of the test servers) resolve as usual."""
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        try:
+            ipaddress.ip_address(str(host).strip("[]"))
+        except ValueError:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_TEST_ADDRESS, port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)

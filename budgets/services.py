@@ -24,6 +24,7 @@ from core.dates import (
     format_month,
     user_today,
 )
+from core.events import emit
 from core.money import format_amount
 from currencies.selectors import converter
 from notifications.models import NotificationKind
@@ -163,7 +164,7 @@ def _alert(book: Book, line: BudgetLine, month_label: str) -> None:
     else:
         kind, title = NotificationKind.BUDGET_WARN, f"Budget nearly used: {name} ({month_label})"
     who = "You have" if book.is_personal else f"The members of {book.name} have"
-    notify_members(
+    stored = notify_members(
         book=book,
         kind=kind,
         title=title,
@@ -178,6 +179,22 @@ def _alert(book: Book, line: BudgetLine, month_label: str) -> None:
         },
         dedupe_key=f"budget:{budget.pk}:{month_label}:{level}",
     )
+    if stored:  # a new alert, not one the members were already told (SPEC §17 webhooks)
+        emit(
+            book_id=book.pk,
+            event="budget.exceeded" if level == EXCEEDED else "budget.warn",
+            data={
+                "budget": budget.pk,
+                "month": month_label,
+                "level": level,
+                "category": budget.category_id,
+                "category_name": name,
+                "spent": spent,
+                "available": available,
+                "percent_used": str(line.percent_used),
+                "currency": currency,
+            },
+        )
 
 
 def budget_alerts_check(*, book: Book, months: Iterable[tuple[int, int]]) -> None:

@@ -26,6 +26,8 @@ class ImportFormat(models.TextChoices):
     XLSX = "xlsx", "Excel (XLSX)"
     CAMT = "camt", "ISO 20022 camt.052/camt.053"
     MT940 = "mt940", "SWIFT MT940"
+    # Not an upload format: the batches a bank connection's sync imports (connections/).
+    SIMPLEFIN = "simplefin", "SimpleFIN bank sync"
 
 
 class ImportBatch(BookOwnedModel):

@@ -27,7 +27,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -43,6 +43,7 @@ from books.models import Book
 from categories.models import Category
 from categories.services import rules_for
 from core.dates import DATE_RANGE_MESSAGE, date_in_range
+from core.events import emit
 from core.exceptions import ApplicationError, ConflictError
 from core.locks import UserLock, user_lock
 from core.money import amount_errors, is_currency
@@ -299,39 +300,44 @@ def _given_options(options: CsvOptions) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
-def import_preview(
-    *,
-    user: User,
-    book: Book | None = None,
-    content: bytes,
-    fmt: str,
-    filename: str,
-    options: CsvOptions,
-    default_currency: str | None,
-    profile: ImportProfile | None = None,
-    matched_by: str = "",
-) -> ImportBatch:
-    """Parse and check a statement for `book` (default: `user`'s personal book); store
-    only the batch (status `preview`), created by `user`. Rows are checked against the
-    book's base currency, categories are suggested by the book's rules and, for rows no
-    rule matches, by its learned model (`_suggest_categories`), and duplicates are
-    looked for among its records.
+@dataclass
+class CheckedRows:
+    """A parse result checked for one book: what a preview stores in its batch."""
 
-    `profile` is the saved mapping whose options `options` include, and `matched_by`
-    how it was chosen ("name" or "fingerprint"); the batch records both, and the
-    header row of a CSV/XLSX file, so a profile can be made from it.
+    format: str
+    default_currency: str
+    rows: list[dict[str, Any]]
+    errors: list[dict[str, Any]]  # {line, message}: rows that cannot be stored
+    conversion_problems: set[str]  # the messages of `errors` that are conversion failures
+    exact: int = 0
+    possible: int = 0
 
-    Raises UnsupportedFormat (415) or StatementError (400) for a file that cannot be
-    read, that holds more than IMPORT_MAX_ROWS transactions, or of which no row at all
-    could be read. Rows dated outside the supported range (core.dates) are row errors.
-    """
-    result = parse_statement(content, fmt=fmt, filename=filename, options=options)
+    @property
+    def new_rows(self) -> int:
+        return len(self.rows) - self.exact - self.possible
+
+    def batch_fields(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "default_currency": self.default_currency,
+            "total_rows": len(self.rows),
+            "new_rows": self.new_rows,
+            "duplicate_rows": self.exact,
+            "possible_duplicate_rows": self.possible,
+            "errors": self.errors,
+            "rows": self.rows,
+        }
+
+
+def _check_rows(*, book: Book, result: ParseResult, default_currency: str | None) -> CheckedRows:
+    """The checks of a preview, whatever produced the rows (a statement file, a bank
+    sync): at most IMPORT_MAX_ROWS transactions (else StatementError), each row valid
+    for the book's base currency (else a row error), categories suggested by the book's
+    rules and, for rows no rule matches, by its learned model (`_suggest_categories`),
+    duplicates and possible duplicates looked for among the book's records."""
     found = len(result.rows) + len(result.errors)
     if found > max_transactions():
         raise too_many_transactions(found)
-    if book is None:
-        book = user.personal_book
     base_currency = book.base_currency
     fallback = (result.currency or default_currency or base_currency).upper()
     matcher = rules_for(book=book)
@@ -371,31 +377,108 @@ def import_preview(
                 "suggestion_source": SOURCE_RULES if category else None,
             }
         )
-    if not rows:
-        conversion_problems = {problem for problem in quotes.values() if problem}
-        raise StatementError(_nothing_to_import(errors, conversion_problems, base_currency))
     errors.sort(key=lambda e: e["line"])
-    _mark_duplicates(book, rows)
-    exact = sum(row["duplicate"] for row in rows)
-    possible = _mark_possible_duplicates(book, rows)
-    _suggest_categories(book, rows)
+    checked = CheckedRows(
+        format=result.format,
+        default_currency=fallback,
+        rows=rows,
+        errors=errors,
+        conversion_problems={problem for problem in quotes.values() if problem},
+    )
+    if rows:
+        _mark_duplicates(book, rows)
+        checked.exact = sum(row["duplicate"] for row in rows)
+        checked.possible = _mark_possible_duplicates(book, rows)
+        _suggest_categories(book, rows)
+    return checked
+
+
+@transaction.atomic
+def import_preview(
+    *,
+    user: User,
+    book: Book | None = None,
+    content: bytes,
+    fmt: str,
+    filename: str,
+    options: CsvOptions,
+    default_currency: str | None,
+    profile: ImportProfile | None = None,
+    matched_by: str = "",
+) -> ImportBatch:
+    """Parse and check a statement for `book` (default: `user`'s personal book); store
+    only the batch (status `preview`), created by `user`. Rows are checked against the
+    book's base currency, categories are suggested by the book's rules and, for rows no
+    rule matches, by its learned model (`_suggest_categories`), and duplicates are
+    looked for among its records (`_check_rows`).
+
+    `profile` is the saved mapping whose options `options` include, and `matched_by`
+    how it was chosen ("name" or "fingerprint"); the batch records both, and the
+    header row of a CSV/XLSX file, so a profile can be made from it.
+
+    Raises UnsupportedFormat (415) or StatementError (400) for a file that cannot be
+    read, that holds more than IMPORT_MAX_ROWS transactions, or of which no row at all
+    could be read. Rows dated outside the supported range (core.dates) are row errors.
+    """
+    result = parse_statement(content, fmt=fmt, filename=filename, options=options)
+    if book is None:
+        book = user.personal_book
+    checked = _check_rows(book=book, result=result, default_currency=default_currency)
+    if not checked.rows:
+        raise StatementError(
+            _nothing_to_import(checked.errors, checked.conversion_problems, book.base_currency)
+        )
     return ImportBatch.objects.create(
         book=book,
         user=user,
-        format=result.format,
         filename=filename[:255],
-        default_currency=fallback,
-        total_rows=len(rows),
-        new_rows=len(rows) - exact - possible,
-        duplicate_rows=exact,
-        possible_duplicate_rows=possible,
-        errors=errors,
-        rows=rows,
         options=_given_options(options),
         header=table_header(content, fmt=result.format, options=options),
         profile=profile,
         profile_matched_by=matched_by if profile else "",
+        **checked.batch_fields(),
     )
+
+
+@dataclass
+class ParsedImport:
+    """What `import_parsed` did: the committed batch (None when nothing was new, so
+    no batch was kept), the commit's counts, and the rows the checks refused."""
+
+    batch: ImportBatch | None
+    counts: dict[str, int]
+    errors: list[dict[str, Any]]
+
+
+@transaction.atomic
+def import_parsed(*, user: User, book: Book, result: ParseResult, filename: str) -> ParsedImport:
+    """Import rows a program produced (a bank connection's sync) into `book`: the
+    checks of a preview (`_check_rows`: rules, learned suggestions, duplicates by FITID
+    or key, possible duplicates of hand-entered records), then at once the commit of
+    `import_commit` (`_commit`: budget alerts and everything else a commit does). Nobody
+    reviews this preview, so rows with errors are skipped (returned in `errors`, counted
+    as `errors_skipped`) and possible duplicates are skipped as a commit without
+    `keep_lines` does. The batch is listed in /imports/ and can be undone like any; when
+    no row is new, no batch is kept (a sync that finds nothing new leaves nothing behind).
+
+    Raises StatementError for more than IMPORT_MAX_ROWS rows, and what `_commit` raises.
+    """
+    checked = _check_rows(book=book, result=result, default_currency=None)
+    if checked.new_rows <= 0:
+        counts = {
+            "expenses": 0,
+            "incomes": 0,
+            "duplicates_skipped": checked.exact,
+            "possible_duplicates_skipped": checked.possible,
+            "kept": 0,
+            "errors_skipped": len(checked.errors),
+        }
+        return ParsedImport(batch=None, counts=counts, errors=checked.errors)
+    batch = ImportBatch.objects.create(
+        book=book, user=user, filename=filename[:255], **checked.batch_fields()
+    )
+    counts = _commit(batch=batch, expected=BatchStatus.PREVIEW, keep_lines=[])
+    return ParsedImport(batch=batch, counts=counts, errors=checked.errors)
 
 
 _CONFLICTS = {
@@ -596,14 +679,26 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
                 "updated_at",
             ]
         )
-    return {
-        "expenses": expenses,
-        "incomes": incomes,
-        "duplicates_skipped": exact,
-        "possible_duplicates_skipped": possible - kept,
-        "kept": kept,
-        "errors_skipped": len(batch.errors),
-    }
+        summary = {
+            "expenses": expenses,
+            "incomes": incomes,
+            "duplicates_skipped": exact,
+            "possible_duplicates_skipped": possible - kept,
+            "kept": kept,
+            "errors_skipped": len(batch.errors),
+        }
+        _announce(batch, "import.committed", summary)
+    return summary
+
+
+def _announce(batch: ImportBatch, event: str, counts: dict[str, int]) -> None:
+    """Emit `import.committed` / `import.undone` once per batch, in the write's
+    transaction — never one `expense.created` per row (SPEC §17 webhooks)."""
+    emit(
+        book_id=batch.book_id,
+        event=event,
+        data={"batch": batch.pk, "format": batch.format, "filename": batch.filename, **counts},
+    )
 
 
 def _model_suggestion(row: dict[str, Any]) -> dict[str, Any]:
@@ -640,6 +735,8 @@ def import_undo(*, batch: ImportBatch, enqueue: Callable[[int], Any]) -> dict[st
             transaction.on_commit(lambda: enqueue(batch_id))
             return None
         counts = _delete_records(batch)
+        if status == BatchStatus.COMMITTED or any(counts.values()):  # not a discarded preview
+            _announce(batch, "import.undone", counts)
         batch.delete()
     return counts
 
@@ -656,10 +753,11 @@ def import_undo_queued(*, batch_id: int) -> None:
         with transaction.atomic():
             if _lock(batch_id)["status"] != BatchStatus.UNDOING:
                 return
-            _delete_records(batch)
+            counts = _delete_records(batch)
             ImportBatch.objects.filter(pk=batch_id).update(
                 status=BatchStatus.UNDONE, rows=[], updated_at=timezone.now()
             )
+            _announce(batch, "import.undone", counts)
     except Exception as exc:
         logger.exception("Queued undo of import %s failed", batch_id)
         _fail(batch_id, _failure_message(exc, "undone; nothing was deleted"))

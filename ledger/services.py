@@ -25,7 +25,8 @@ from books.models import Book
 from books.services import personal_book_ensure
 from categories.models import Category
 from categories.services import rules_for, rules_match, tags_resolve
-from core.money import minor_units
+from core.events import emit
+from core.money import format_amount, minor_units
 from currencies.selectors import RateQuote, base_amount, get_rate, rates_on
 from users.base_currency import base_currency_lock
 
@@ -218,6 +219,42 @@ def _store_new_receipt(instance: Transaction) -> None:
         stored.append((instance.receipt.storage, instance.receipt.name))
 
 
+def record_event_data(instance: Transaction) -> dict[str, Any]:
+    """What a book's webhooks hear about an expense or income (`expense.*`, `income.*`,
+    SPEC §17) — the one place the shape is built (docs/webhooks.md, Events). Amounts
+    are strings with their currency's minor units, as the API renders them."""
+    book_currency = instance.book.base_currency
+    data: dict[str, Any] = {
+        "id": instance.pk,
+        "amount": format_amount(Decimal(instance.amount), instance.currency),
+        "currency": instance.currency,
+        "base_amount": format_amount(Decimal(instance.base_amount), book_currency),
+        "base_currency": book_currency,
+        "date": instance.date.isoformat() if isinstance(instance.date, date) else instance.date,
+        "description": instance.description,
+        "category": instance.category_id,
+        "tags": sorted(instance.tags.values_list("name", flat=True)),
+        "notes": instance.notes,
+        "has_receipt": bool(instance.receipt),
+        "created_by": instance.user_id,
+    }
+    for field in ("merchant", "payment_method", "source"):  # expense / income fields
+        if hasattr(instance, field):
+            data[field] = getattr(instance, field)
+    return data
+
+
+def _announce(instance: Transaction, action: str) -> None:
+    """Emit `<expense|income>.<action>` in the write's transaction (core.events). Only
+    single-record writes announce themselves; bulk writes (imports, restores, recomputes,
+    rule runs) are announced once by whoever runs them, or not at all."""
+    emit(
+        book_id=instance.book_id,
+        event=f"{instance._meta.model_name}.{action}",
+        data=lambda: record_event_data(instance),
+    )
+
+
 @receipt_files_kept_on_commit()
 @transaction.atomic
 def transaction_create(
@@ -269,6 +306,7 @@ def transaction_create(
     instance.save()
     if tags:
         instance.tags.set(tags)
+    _announce(instance, "created")
     return instance
 
 
@@ -306,6 +344,7 @@ def transaction_update(*, instance: T, data: dict[str, Any], user: Any = None) -
         instance.tags.set(
             tags_resolve(book=instance.book, user=user or instance.user, names=tag_names)
         )
+    _announce(instance, "updated")
     return instance
 
 
@@ -318,6 +357,7 @@ def transaction_delete(*, instance: Transaction) -> None:
     bounded wait (`book_base_currency_lock`) instead of waiting for the whole change.
     """
     book_base_currency_lock(book=instance.book)
+    _announce(instance, "deleted")  # while the record and its tags are still there
     if instance.receipt:
         _delete_file_on_commit(instance.receipt)
     instance.delete()

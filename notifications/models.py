@@ -14,6 +14,8 @@ class NotificationKind(models.TextChoices):
     GOAL_ACHIEVED = "goal_achieved", "Goal achieved"
     UNUSUAL_SPENDING = "unusual_spending", "Unusual spending"
     MONTHLY_SUMMARY = "monthly_summary", "Monthly summary"
+    CONNECTION_ERROR = "connection_error", "Bank connection error"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
 
 
 # Email is on by default only for what a user would not want to miss.
@@ -23,6 +25,8 @@ EMAIL_ON_BY_DEFAULT = frozenset(
         NotificationKind.BILL_DUE,
         NotificationKind.GOAL_ACHIEVED,
         NotificationKind.MONTHLY_SUMMARY,
+        NotificationKind.CONNECTION_ERROR,
+        NotificationKind.WEBHOOK_DISABLED,
     }
 )
 

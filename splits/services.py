@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from books.models import Book, Membership
+from core.events import emit
 from core.exceptions import ApplicationError, ConflictError
 from core.money import MoneyParseError, amount_errors, format_amount, is_currency, parse_money
 from currencies.selectors import rates_on
@@ -104,14 +105,36 @@ def settlement_create(*, book: Book, user: Any, data: dict[str, Any]) -> Settlem
     )
     set_base_amount(settlement, base_currency)
     settlement.save()
+    _announce(settlement, "created", base_currency)
     return settlement
+
+
+def _announce(settlement: Settlement, action: str, base_currency: str) -> None:
+    """Emit `settlement.<action>` in the write's transaction (SPEC §17 webhooks)."""
+    emit(
+        book_id=settlement.book_id,
+        event=f"settlement.{action}",
+        data={
+            "id": settlement.pk,
+            "from": settlement.from_user_id,
+            "to": settlement.to_user_id,
+            "amount": format_amount(Decimal(settlement.amount), settlement.currency),
+            "currency": settlement.currency,
+            "base_amount": format_amount(Decimal(settlement.base_amount), base_currency),
+            "base_currency": base_currency,
+            "date": str(settlement.date),
+            "note": settlement.note,
+            "created_by": settlement.user_id,
+        },
+    )
 
 
 @transaction.atomic
 def settlement_delete(*, settlement: Settlement) -> None:
     """Delete a settlement (the balances it moved move back). Takes the book's
     base-currency lock first, like every write of a figure in the book."""
-    book_base_currency_lock(book=settlement.book)
+    base_currency = book_base_currency_lock(book=settlement.book)
+    _announce(settlement, "deleted", base_currency)
     settlement.delete()
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 PROJECT = Path(__file__).resolve().parents[1]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -79,6 +81,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         {
             "DJANGO_ENV": "production",
             "SECRET_KEY": "live-" + os.urandom(32).hex(),
+            "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "TLS_TERMINATED": "false",
             "PYTHONUNBUFFERED": "1",

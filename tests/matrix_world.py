@@ -24,6 +24,7 @@ from books.models import Book, Membership
 from budgets.models import Budget
 from categories.models import Category, RuleApplication
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
+from connections.models import Connection, ConnectionAccount
 from expenses.models import Expense
 from expenses.tests.factories import ExpenseFactory
 from goals.models import Contribution
@@ -35,6 +36,7 @@ from income.tests.factories import IncomeFactory
 from notifications.tests.factories import NotificationFactory
 from recurring.tests.factories import RecurringItemFactory
 from splits.models import Settlement
+from webhooks.models import Webhook, WebhookDelivery
 
 # The same views serve a book's routes under this prefix (budget_tracker/api_urls.py).
 BOOK_ROUTES_PREFIX = "api/v1/books/<int:book_id>/"
@@ -292,7 +294,37 @@ def build_records(*, book: Book, user: Any, marker: str) -> dict[str, Any]:
             )
             for payer, payee in ((other.user, user), (user, other.user))
         )
+    webhook = Webhook.objects.create(
+        **held,
+        url=f"https://hooks.example.com/{marker}",
+        events=["expense.created"],
+        description=f"{marker}-webhook",
+        secret=f"whsec_{marker}",
+    )
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook,
+        event="expense.created",
+        body=f'{{"event": "expense.created", "data": {{"description": "{marker}-expense"}}}}',
+        status="succeeded",
+    )
+    # Bank connections belong to a user (not a book): one in their personal book's world.
+    connected: dict[str, Any] = {}
+    if book.is_personal:
+        connection = Connection.objects.create(
+            user=user, name=f"{marker}-bank", access_url=f"https://u:p@bridge.example/{marker}"
+        )
+        account = ConnectionAccount.objects.create(
+            connection=connection,
+            remote_id=f"{marker}-account",
+            name=f"{marker}-checking",
+            currency="USD",
+            book=book,
+        )
+        connected = {"connection": connection, "connection_account": account}
     return {
+        **connected,
+        "webhook": webhook,
+        "webhook_delivery": delivery,
         "category": category,
         "income_category": income_category,
         "tag": tag,

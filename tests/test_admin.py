@@ -24,6 +24,7 @@ from books.services import book_create
 from budgets.models import Budget
 from categories.models import Kind
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
+from connections.models import Connection, ConnectionAccount
 from core.admin import money_column, truncated_column
 from currencies.models import ExchangeRate
 from currencies.tests.factories import ExchangeRateFactory
@@ -41,6 +42,7 @@ from recurring.models import RecurringItem, RecurringOccurrence
 from recurring.tests.factories import RecurringItemFactory
 from splits.models import Settlement
 from users.tests.factories import UserFactory
+from webhooks.models import Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +111,21 @@ def _blacklisted_token() -> Any:
     RefreshToken.for_user(UserFactory()).blacklist()
 
 
+def _connection() -> Any:
+    return Connection.objects.create(
+        user=UserFactory(), name="Bank", access_url="https://u:ADMIN-SECRET@bridge.example/s"
+    )
+
+
+def _webhook() -> Any:
+    return Webhook.objects.create(
+        book=UserFactory().personal_book,
+        url="https://hooks.example.com/in",
+        events=["expense.created"],
+        secret="whsec_ADMIN-SECRET",
+    )
+
+
 # One more row of each model registered in the admin, with its relations filled in, so a
 # column reading a relation row by row shows up as a query per row.
 ROWS: dict[str, Callable[[], Any]] = {
@@ -148,6 +165,14 @@ ROWS: dict[str, Callable[[], Any]] = {
     "books.Book": lambda: book_create(user=UserFactory(), name=f"Flat {next(_serial)}"),
     "books.Invitation": _invitation,
     "splits.Settlement": _settlement,
+    "connections.Connection": lambda: _connection(),
+    "connections.ConnectionAccount": lambda: ConnectionAccount.objects.create(
+        connection=_connection(), remote_id=f"ACT-{next(_serial)}", name="Checking", currency="USD"
+    ),
+    "webhooks.Webhook": lambda: _webhook(),
+    "webhooks.WebhookDelivery": lambda: WebhookDelivery.objects.create(
+        webhook=_webhook(), event="expense.created", body="{}", status="succeeded"
+    ),
 }
 # At 1280 px a list page has room for about this many short columns (the checkbox
 # column included).

@@ -111,6 +111,25 @@ MANAGE: dict[str, Manage] = {
         },
         owner_status={"delete": 409},
     ),
+    # Webhooks send the book's data to a URL of the owner's choosing (SPEC §17): owners
+    # only, reading included (the log holds the events' bodies).
+    "webhook-list": Manage(
+        least={"get": Role.OWNER, "post": Role.OWNER},
+        bodies={"post": {"url": "https://hooks.example.com/new", "events": ["income.created"]}},
+    ),
+    "webhook-detail": Manage(
+        least={"get": Role.OWNER, "put": Role.OWNER, "patch": Role.OWNER, "delete": Role.OWNER},
+        target="webhook",
+        bodies={
+            "put": {"url": "https://hooks.example.com/put", "events": ["expense.deleted"]},
+            "patch": {"description": "Renamed by owner"},
+        },
+    ),
+    "webhook-ping": Manage(least={"post": Role.OWNER}, target="webhook"),
+    "webhook-rotate-secret": Manage(least={"post": Role.OWNER}, target="webhook"),
+    "webhook-delivery-list": Manage(least={"get": Role.OWNER}, target="webhook_parent"),
+    "webhook-delivery-detail": Manage(least={"get": Role.OWNER}, target="delivery"),
+    "webhook-delivery-replay": Manage(least={"post": Role.OWNER}, target="delivery"),
 }
 
 # Notifications stay per user (SPEC §14): under a book, each member sees only their own.
@@ -199,7 +218,7 @@ class BookWorld:
 
 
 @pytest.fixture
-def world(db, settings, tmp_path, shared_book, client_for):
+def world(db, settings, tmp_path, shared_book, client_for, public_dns):
     settings.MEDIA_ROOT = str(tmp_path)
     owner, editor, viewer, spare, outsider = (
         UserFactory(username=f"{role}-user")
@@ -320,6 +339,12 @@ def manage_calls(route: Route, world: BookWorld) -> list[Call]:
         "member": {"user_id": world.spare.pk},
         "invitation": {"pk": world.invitation.pk},
         "book": {"pk": world.book.pk},
+        "webhook": {"pk": world.shared["webhook"].pk},
+        "webhook_parent": {"webhook_pk": world.shared["webhook"].pk},
+        "delivery": {
+            "webhook_pk": world.shared["webhook"].pk,
+            "pk": world.shared["webhook_delivery"].pk,
+        },
     }[entry.target]
     return [
         Call(method, world.url(route, **target), entry.bodies.get(method))

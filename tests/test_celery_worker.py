@@ -154,8 +154,11 @@ def test_without_a_broker_tasks_run_eagerly_and_run_jobs_runs_every_job_once(set
         "create_due_occurrences",
         "detect_category_anomalies",
         "flush_expired_tokens",
+        "prune_webhook_deliveries",
+        "retry_webhook_deliveries",
         "send_bill_reminders",
         "send_monthly_summaries",
+        "sync_connections",
         "train_categorisers",
     ]
     assert "create_due_occurrences: 0" in lines  # already created: idempotent

@@ -177,6 +177,15 @@ EXCEPTION_ALLOWED = {
         "the rates provider's transport failure: currencies.selectors turns it into "
         "RateUnavailable, load_rates reports it"
     ),
+    "connections.simplefin.BridgeError": (
+        "a failed call to the SimpleFIN Bridge (with a stable code): a sync records it on the "
+        "connection and notifies once; creating a connection turns it into a 4xx/502/504 "
+        "ApplicationError"
+    ),
+    "core.outbound.OutboundError": (
+        "a request to a user-given URL failed (timeout, refused, too large): webhook sending "
+        "logs it as a failed attempt, the SimpleFIN client turns it into a BridgeError"
+    ),
     "imports.parsers.table._RowError": (
         "one unreadable row, recorded in the parse result's errors; never raised out of the parser"
     ),

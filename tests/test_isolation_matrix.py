@@ -69,9 +69,21 @@ class Detail:
 
 @dataclass(frozen=True)
 class Nested:
-    """Goal contributions: `goal_pk` in the path, optionally a contribution `pk`."""
+    """Records under a parent record: `parent_kwarg` (the parent's id) in the path, and
+    with `with_pk` the child's id as `child_kwarg` — goal contributions by default, a
+    connection's accounts, a webhook's deliveries."""
 
     with_pk: bool
+    parent: str = "goal"
+    child: str = "contribution"
+    parent_kwarg: str = "goal_pk"
+    child_kwarg: str = "pk"
+
+    def kwargs(self, parent_pk: int, child_pk: int | None = None) -> dict[str, int]:
+        kwargs = {self.parent_kwarg: parent_pk}
+        if self.with_pk and child_pk is not None:
+            kwargs[self.child_kwarg] = child_pk
+        return kwargs
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,33 @@ ROUTES: dict[str, Any] = {
     # nested under a goal
     "goal-contribution-list": Nested(with_pk=False),
     "goal-contribution-detail": Nested(with_pk=True),
+    # bank connections (SPEC §17): per user, at the top level only
+    "connection-list": Listed("connection"),
+    "connection-detail": Detail("connection"),
+    "connection-sync": Detail("connection"),
+    "connection-accounts": Detail("connection"),
+    "connection-account": Nested(
+        with_pk=True,
+        parent="connection",
+        child="connection_account",
+        parent_kwarg="pk",
+        child_kwarg="account_id",
+    ),
+    # webhooks (SPEC §17): a book's, managed by its owners (in a shared book, the books
+    # matrix proves viewers and editors are refused: tests/test_books_matrix.py MANAGE)
+    "webhook-list": Listed("webhook"),
+    "webhook-detail": Detail("webhook"),
+    "webhook-ping": Detail("webhook"),
+    "webhook-rotate-secret": Detail("webhook"),
+    "webhook-delivery-list": Nested(
+        with_pk=False, parent="webhook", child="webhook_delivery", parent_kwarg="webhook_pk"
+    ),
+    "webhook-delivery-detail": Nested(
+        with_pk=True, parent="webhook", child="webhook_delivery", parent_kwarg="webhook_pk"
+    ),
+    "webhook-delivery-replay": Nested(
+        with_pk=True, parent="webhook", child="webhook_delivery", parent_kwarg="webhook_pk"
+    ),
     # non-object reads
     "auth-me": Reads(),
     "month-summary": Reads(shows_own=True),
@@ -250,6 +289,9 @@ ROUTES: dict[str, Any] = {
 # Routes outside /api/v1/ that are public by design; everything else must be in ROUTES.
 PUBLIC_OUTSIDE_API = {"admin/": "Django admin (staff login)", "health/": "health alias"}
 CATCH_ALL = "^api/"
+# Exact patterns served to anyone: the web app's HTML shell (it holds no data; the app
+# calls the API with the user's token).
+PUBLIC_PAGES = {"": "the web app shell (frontend/)"}
 
 
 # --- route discovery -------------------------------------------------------------------------
@@ -273,7 +315,7 @@ def test_every_route_is_classified():
         if route.pattern.startswith("api/v1/"):
             if route.name not in ROUTES:
                 unclassified.append(str(route))
-        elif route.pattern == CATCH_ALL:
+        elif route.pattern == CATCH_ALL or route.pattern in PUBLIC_PAGES:
             continue
         elif not any(route.pattern.startswith(p) for p in PUBLIC_OUTSIDE_API):
             unclassified.append(str(route))
@@ -401,15 +443,17 @@ def test_other_users_object_is_404_under_every_method(route, worlds, bob_client,
 
 
 @pytest.mark.parametrize("route", routes_of(Nested), ids=ids(routes_of(Nested)))
-def test_nested_contributions_of_another_users_goal_are_404(route, worlds, bob_client):
+def test_nested_records_of_another_users_parent_are_404(route, worlds, bob_client):
     alice, bob, _ = worlds
+    entry: Nested = ROUTES[route.name]
     before = snapshot(alice)
-    cases = [{"goal_pk": alice.pk("goal")}]
-    if ROUTES[route.name].with_pk:
+    parent, child = entry.parent, entry.child
+    cases = [entry.kwargs(alice.pk(parent))]
+    if entry.with_pk:
         cases = [
-            {"goal_pk": alice.pk("goal"), "pk": alice.pk("contribution")},
-            {"goal_pk": bob.pk("goal"), "pk": alice.pk("contribution")},
-            {"goal_pk": alice.pk("goal"), "pk": bob.pk("contribution")},
+            entry.kwargs(alice.pk(parent), alice.pk(child)),
+            entry.kwargs(bob.pk(parent), alice.pk(child)),
+            entry.kwargs(alice.pk(parent), bob.pk(child)),
         ]
     for kwargs in cases:
         for method in route.methods:

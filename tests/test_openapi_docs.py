@@ -29,6 +29,8 @@ from books.services import book_create
 from budgets.services import budget_upsert
 from categories.models import Category
 from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
+from connections.models import Connection, ConnectionAccount
+from connections.tests.fake_simplefin import FakeBridge
 from currencies.tests.factories import ExchangeRateFactory
 from expenses.tests.factories import ExpenseFactory
 from goals.tests.factories import ContributionFactory, GoalFactory
@@ -39,6 +41,7 @@ from recurring.tests.factories import RecurringItemFactory
 from users.roles import ADMIN
 from users.services import issue_tokens, user_register
 from users.tests.factories import UserFactory
+from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -118,8 +121,12 @@ def test_json_examples_send_no_file_fields_as_strings():
         if not json_body:
             continue
         properties = _schema_of(json_body["schema"]).get("properties", {})
+        # A file field shows as binary, or as a URI when its stored file is named (a
+        # receipt); a webhook's `url` is a URI that is no file.
         files = {
-            name for name, field in properties.items() if field.get("format") in ("binary", "uri")
+            name
+            for name, field in properties.items()
+            if field.get("format") == "binary" or (field.get("format") == "uri" and name != "url")
         }
         for example in json_body.get("examples", {}).values():
             assert not files & set(example["value"]), f"{method} {path}: {files}"
@@ -172,6 +179,19 @@ def world():
         # holds the records above.
         "books": book_create(user=user, name="Household"),
     }
+    objects["webhooks"] = Webhook.objects.create(
+        book=user.personal_book,
+        user=user,
+        url="https://hooks.example.com/budget-tracker",
+        events=["expense.created"],
+        secret="whsec_example",
+    )
+    objects["connections"] = Connection.objects.create(
+        user=user, name="My bank", access_url="https://u:p@bridge.example/simplefin"
+    )
+    objects["accounts"] = ConnectionAccount.objects.create(
+        connection=objects["connections"], remote_id="ACT-1", name="Checking", currency="USD"
+    )
     objects["members"] = UserFactory()
     Membership.objects.create(book=objects["books"], user=objects["members"], role=Role.VIEWER)
     return user, objects
@@ -203,6 +223,7 @@ def _path_for(path: str, user: Any, objects: dict[str, Any]) -> str:
     if "/contributions/{id}/" in path:
         path = path.replace("{id}", str(objects["contributions"].pk))
     path = path.replace("{goal_pk}", str(objects["goals"].pk))
+    path = path.replace("{account_id}", str(objects["accounts"].pk))
     return path.replace("{id}", str(objects[resource].pk)) if "{id}" in path else path
 
 
@@ -246,15 +267,29 @@ def _resolve(value: dict[str, Any], user: Any) -> dict[str, Any]:
     return body
 
 
+@pytest.fixture
+def bridge(settings):
+    """A fake SimpleFIN bridge on 127.0.0.1 for the connection example's setup token."""
+    settings.SIMPLEFIN_ALLOW_PRIVATE = True
+    fake = FakeBridge().start()
+    fake.add_account("ACT-1", name="Checking", balance="100.00")
+    yield fake
+    fake.stop()
+
+
 @pytest.mark.parametrize("method, path, media_type, value", _request_examples())
-def test_request_example_works_as_given(world, method, path, media_type, value):
+def test_request_example_works_as_given(world, method, path, media_type, value, request):
     user, objects = world
+    if "/webhooks/" in path:
+        request.getfixturevalue("public_dns")
     operation = SCHEMA["paths"][path][method.lower()]
     if path.startswith("/api/v1/rates/"):
         user.groups.add(Group.objects.get(name=ADMIN))  # exchange rates are Admin-written
     client = _client(user, path, operation)
     url = _path_for(path, user, objects)
     body = _resolve(value, user)
+    if path == "/api/v1/connections/" and method == "POST":
+        body["setup_token"] = request.getfixturevalue("bridge").setup_token()
     if path == "/api/v1/invitations/accept/":
         body["token"] = _invitation_token(user)
     if path.endswith("/settlements/"):  # a payment between the shared book's two members

@@ -14,9 +14,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 PROJECT = Path(__file__).resolve().parents[1]
-REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
+REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "ENCRYPTION_KEYS")
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ def prod_env(tmp_path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="budget_tracker.settings",
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(64),
+        ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="api.example.com,testserver",
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),

@@ -32,6 +32,9 @@ SCHEDULE_BEFORE = {
     "flush-expired-tokens": {"task": "jobs.flush_expired_tokens", "schedule": 86400.0},
     "train-categorisers": {"task": "jobs.train_categorisers", "schedule": 86400.0},
     "detect-category-anomalies": {"task": "jobs.detect_category_anomalies", "schedule": 86400.0},
+    "sync-connections": {"task": "jobs.sync_connections", "schedule": 3600.0},
+    "retry-webhook-deliveries": {"task": "jobs.retry_webhook_deliveries", "schedule": 60.0},
+    "prune-webhook-deliveries": {"task": "jobs.prune_webhook_deliveries", "schedule": 86400.0},
 }
 
 
@@ -77,6 +80,9 @@ def test_each_job_is_declared_by_the_app_that_owns_it():
         "flush_expired_tokens": "users.services",
         "train_categorisers": "ai.training",
         "detect_category_anomalies": "ai.anomalies",
+        "sync_connections": "connections.tasks",
+        "retry_webhook_deliveries": "webhooks.tasks",
+        "prune_webhook_deliveries": "webhooks.services",
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -27,6 +27,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from books.models import Invitation, Membership, Role
 from books.services import book_create
+from connections.models import Connection, ConnectionAccount
+from connections.tests.fake_simplefin import FakeBridge
 from core.serializers import READ_ONLY_FIELD, UNKNOWN_FIELD, StrictSerializer
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -98,7 +100,31 @@ class World:
             "imports": lambda: self.create("/imports/", {"file": _csv()}, format="multipart"),
             "profiles": lambda: self.create("/imports/profiles/", {"name": "Bank"}),
             "books": lambda: self.book,
+            "webhooks": lambda: self.create("/webhooks/", self.webhook),
+            "connections": lambda: self.connection.pk,
         }
+
+    @property
+    def webhook(self) -> dict[str, Any]:
+        return {"url": "https://hooks.example.com/in", "events": ["expense.created"]}
+
+    @cached_property
+    def connection(self) -> Any:
+        """A bank connection as a claim leaves it (claiming is proven in connections/)."""
+        connection = Connection.objects.create(
+            user=self.user, name="Bank", access_url="https://u:p@bridge.example/simplefin"
+        )
+        ConnectionAccount.objects.create(
+            connection=connection, remote_id="ACT-1", name="Checking", currency="USD"
+        )
+        return connection
+
+    @cached_property
+    def bridge(self) -> FakeBridge:
+        """A fake SimpleFIN bridge on 127.0.0.1 (stopped by the `world` fixture)."""
+        fake = FakeBridge().start()
+        fake.add_account("ACT-1", name="Checking", balance="10.00")
+        return fake
 
     @cached_property
     def goal(self) -> int:
@@ -130,6 +156,8 @@ class World:
 
     def url(self, path: str) -> str:
         path = path.replace("{book_id}", str(self.book)).replace("{user_id}", str(self.member))
+        if "{account_id}" in path:
+            path = path.replace("{account_id}", str(self.connection.accounts.get().pk))
         if "{goal_pk}" in path:
             path = path.replace("{goal_pk}", str(self.goal))
             return path.replace("{id}", str(self.id_of("contributions")))
@@ -310,6 +338,19 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("post", "/api/v1/books/{book_id}/settlements/", "json"): Case(
         lambda w: {"from": w.member, "to": w.user.pk, "amount": "5.00", "date": "2026-03-01"}
     ),
+    # connections and webhooks (SPEC §17)
+    ("post", "/api/v1/connections/", "json"): Case(
+        lambda w: {"kind": "simplefin", "setup_token": w.bridge.setup_token()}
+    ),
+    ("patch", "/api/v1/connections/{id}/", "json"): Case(lambda w: {"name": "Main bank"}),
+    ("patch", "/api/v1/connections/{id}/accounts/{account_id}/", "json"): Case(
+        lambda w: {"book": w.user.personal_book.pk}
+    ),
+    ("post", "/api/v1/webhooks/", "json"): Case(lambda w: w.webhook),
+    ("put", "/api/v1/webhooks/{id}/", "json"): Case(
+        lambda w: {**w.webhook, "events": ["income.created"]}
+    ),
+    ("patch", "/api/v1/webhooks/{id}/", "json"): Case(lambda w: {"description": "Dashboard"}),
     # insights (SPEC §16): a question, nothing written
     ("post", "/api/v1/ai/categorize/", "json"): Case(
         lambda w: {"description": "Coffee", "kind": "expense"}
@@ -335,12 +376,18 @@ def schema(django_db_blocker) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(db) -> World:
+def world(db, settings, public_dns) -> Iterator[World]:
     # An Admin, for the admin-only writes (rates); nothing else here depends on it.
     user = UserFactory(is_superuser=True)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return World(user, client)
+    # Webhook URLs must resolve to a public address (no DNS here); the fake SimpleFIN
+    # bridge listens on 127.0.0.1.
+    settings.SIMPLEFIN_ALLOW_PRIVATE = True
+    world = World(user, client)
+    yield world
+    if "bridge" in world.__dict__:
+        world.bridge.stop()
 
 
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
