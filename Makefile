@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers (one per core; each has its own test database). 0 = one process.
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test test-pg smoke lint format migrate check-migrations schema seed clean bench
+.PHONY: run test test-pg smoke lint format migrate check-migrations schema seed clean bench assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,9 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
-## Set up, migrate, load demo data and serve the API on http://127.0.0.1:8000 (SQLite),
-## running the scheduled jobs in-process every minute (manage.py run_dev).
+## Set up, migrate, load demo data and serve the API and the web app (docs/webapp.md) on
+## http://127.0.0.1:8000 (SQLite), running the scheduled jobs in-process every minute
+## (manage.py run_dev).
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_roles
@@ -64,6 +65,21 @@ check-migrations: $(VENV)/.dev
 
 schema: $(VENV)/.dev
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+## Rebuild the web app's committed assets (docs/webapp.md) from the pinned npm packages of
+## package-lock.json: Tailwind CSS into frontend/static/frontend/app.css, Chart.js and
+## axe-core (for the browser tests only) into frontend/static/frontend/vendor/. Node is
+## needed only here, never to run the app. Install scripts are skipped (none is needed);
+## Chart.js loses its source-map comment, as the map is not shipped and collectstatic
+## would look for it.
+WEB := frontend/static/frontend
+assets:
+	npm ci --ignore-scripts --no-audit --no-fund
+	npx --no-install tailwindcss --input frontend/assets/app.css --output $(WEB)/app.css --minify
+	mkdir -p $(WEB)/vendor
+	sed '/^\/\/# sourceMappingURL=/d' node_modules/chart.js/dist/chart.umd.min.js > $(WEB)/vendor/chart.umd.min.js
+	cp node_modules/chart.js/LICENSE.md $(WEB)/vendor/chart.js.LICENSE.md
+	cp node_modules/axe-core/axe.min.js $(WEB)/vendor/axe.min.js
 
 ## Reports benchmark on PostgreSQL (builds a 3.1M-row data set once; see bench/README.md).
 bench: $(VENV)/.dev

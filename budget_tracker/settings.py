@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "backups",
     "connections",
     "webhooks",
+    # The web app at / (SPEC §18): a page shell and static files; it reads the API over HTTP.
+    "frontend",
 ]
 
 MIDDLEWARE = [
@@ -102,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApiJsonErrorsMiddleware",
+    # The web app's Content-Security-Policy on HTML pages outside /api/ and /admin/.
+    "frontend.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "budget_tracker.urls"

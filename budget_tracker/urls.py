@@ -1,4 +1,4 @@
-"""Root URL configuration: the admin, the health probe and the versioned API."""
+"""Root URL configuration: the admin, the health probe, the versioned API and the web app."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/v1/", include("budget_tracker.api_urls")),
     # Anything else under /api/ answers with a JSON 404, never an HTML page.
     re_path(r"^api/", api_not_found),
+    # The web app (docs/webapp.md): one page at /, routed in the browser by the URL's hash.
+    path("", include("frontend.urls")),
 ]
 
 # JSON under /api/ for errors raised outside any view (a bad Host header), HTML elsewhere.
