@@ -3,7 +3,7 @@
 
 import { api, bookPath } from "./api.js";
 import { me } from "./auth.js";
-import { h, replace } from "./dom.js";
+import { append, h, replace } from "./dom.js";
 import { isoDate, money } from "./format.js";
 import { categoryOptions, currencies, emit } from "./store.js";
 import { confirmDialog, openDialog } from "./ui/dialog.js";
@@ -168,7 +168,8 @@ async function buildForm({ record, kind, formId }) {
       )
     : null;
 
-  form.append(
+  // dom.append skips null parts (no current receipt); the DOM's own append would print "null".
+  append(form, [
     formAlert("sm:col-span-2"),
     kindChoice,
     field({ name: "amount", label: "Amount", required: true, inputmode: "decimal", autocomplete: "off", value: record?.amount || "" }),
@@ -187,7 +188,7 @@ async function buildForm({ record, kind, formId }) {
     field({ name: "notes", label: "Notes", type: "textarea", rows: 2, value: record?.notes || "", class: "sm:col-span-2" }),
     currentReceipt,
     receiptField,
-  );
+  ]);
   await drawKindFields(kind);
   for (const part of formParts) {
     const node = await part.build({ record, kind, form });
