@@ -23,6 +23,8 @@ DEFAULT_PREFERENCES = {
     "goal_achieved": {"in_app": True, "email": True},
     "unusual_spending": {"in_app": True, "email": False},
     "monthly_summary": {"in_app": True, "email": True},
+    "connection_error": {"in_app": True, "email": True},
+    "webhook_disabled": {"in_app": True, "email": True},
 }
 
 

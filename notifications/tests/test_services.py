@@ -12,7 +12,14 @@ from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-EMAIL_ON = {"budget_exceeded", "bill_due", "goal_achieved", "monthly_summary"}
+EMAIL_ON = {
+    "budget_exceeded",
+    "bill_due",
+    "goal_achieved",
+    "monthly_summary",
+    "connection_error",
+    "webhook_disabled",
+}
 
 
 def test_defaults_email_only_what_a_user_would_not_want_to_miss(user):
