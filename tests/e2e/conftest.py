@@ -228,6 +228,8 @@ def open_tab(browser, app_url, screenshot_dir) -> Iterator[Callable[..., Tab]]:
             color_scheme="dark" if dark else "light",
             locale="en-US",
             timezone_id="UTC",
+            # No colour transitions: axe must never measure a colour halfway (app.css).
+            reduced_motion="reduce",
         )
         context.set_default_timeout(15_000)
         context.add_init_script(CSP_PROBE)
