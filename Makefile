@@ -39,17 +39,21 @@ migrate: $(VENV)/.runtime
 ## Lint, check migrations and the OpenAPI schema, then run the whole suite (SQLite by default).
 ## The browser tests (tests/e2e/, marked e2e) run in a process of their own: they restore
 ## the migrated rows by serialized rollback, which a flush by another transactional test in
-## the same process would collide with. Exit status 5 = PYTEST_ARGS selected none of them.
-PYTEST_E2E = $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m e2e $(PYTEST_ARGS) || [ $$? -eq 5 ]
+## the same process would collide with. Without PYTEST_ARGS that process collects only
+## tests/e2e/ (not the whole suite again). Exit status 5 = PYTEST_ARGS selected none of them.
+## Tests go to whichever worker is free (worksteal): a few long ones (migrations, the
+## README walkthrough) would otherwise leave one core idle at the end.
+PYTEST = $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
+PYTEST_E2E = $(PYTEST) -m e2e $(or $(PYTEST_ARGS),tests/e2e) || [ $$? -eq 5 ]
 
 test: $(VENV)/.dev lint check-migrations schema
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
+	$(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 	$(PYTEST_E2E)
 
 ## The same suite against PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test-pg
 test-pg: $(VENV)/.dev
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "test-pg needs DATABASE_URL=postgres://..." >&2; exit 2;; esac
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
+	$(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 	$(PYTEST_E2E)
 
 ## Production profile under gunicorn over real HTTP on PostgreSQL (PGHOST/PGPORT/PGUSER).

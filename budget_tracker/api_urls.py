@@ -14,10 +14,10 @@ Routes only a book has (members, invitations, settlements) are an app's `book_ro
 from importlib import import_module
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from core.views import HealthView
+from core.views import HealthView, SchemaView
 
 API_APPS = [
     "books",
@@ -88,7 +88,7 @@ for app in API_APPS:
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("auth/", include("users.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path(
         "redoc/",

@@ -13,7 +13,9 @@ waits for the network. Core knows no listener; apps register in `AppConfig.ready
 
 The event names are declared once, here: the webhooks API validates subscriptions
 against `EVENTS` and the docs list them from it. Bulk writes announce themselves once
-(`import.committed`, not one `expense.created` per imported row).
+(`import.committed`, not one `expense.created` per imported row); a bulk recategorise
+(≤ 1000 records a person picked) is announced as one `<kind>.updated` per record, like
+the single edits it stands for.
 """
 
 from __future__ import annotations

@@ -56,8 +56,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     Any operation taking parameters or a body can answer 400; one behind JWT
     authentication 401; one with a path parameter 404; one with a permission beyond
-    "authenticated" 403; a throttled one 429; one with a body 413 and 415; an
-    authenticated write 409. Statuses a view documents itself win.
+    "authenticated", or a write of a book's records, 403; a throttled one 429; one with
+    a body 413 and 415; an authenticated write 409. Statuses a view documents itself win.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -81,6 +81,10 @@ class AutoSchema(SpectacularAutoSchema):
         if any(requirement for requirement in operation.get("security", [])):
             self._add_error(responses, "401")
         if any(not isinstance(p, (AllowAny, IsAuthenticated)) for p in self.view.get_permissions()):
+            self._add_error(responses, "403")
+        # A book's records (books.scoping.BookScopedMixin): a role too low for the method
+        # (a viewer writing) is refused with 403.
+        if getattr(self.view, "write_role", None) and self.method not in ("GET", "HEAD"):
             self._add_error(responses, "403")
         # A path parameter may name nothing of yours; a `page` may be past the last one.
         if any(p.get("in") == "path" or p.get("name") == "page" for p in parameters):

@@ -5,14 +5,19 @@ Who may see which records is decided in one place, `books.scoping.BookScopedMixi
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, ClassVar
 
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import DatabaseError, connection
+from django.dispatch import receiver
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.test.signals import setting_changed
+from django.utils import translation
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -96,3 +101,38 @@ def handler500(request: HttpRequest) -> HttpResponse:
 @extend_schema(exclude=True)
 class HealthAliasView(HealthView):
     """`/health/` at the root for load balancers; documented once as /api/v1/health/."""
+
+
+class SchemaView(SpectacularAPIView):
+    """`GET /api/v1/schema/`, generated once per process and version and language.
+
+    The schema is public (`SERVE_PUBLIC`) and depends only on the code, so it is the same
+    for every caller; generating it walks every view and serializer (~3 s of CPU), which
+    an anonymous client could otherwise make the server repeat at will. A settings change
+    of what it reads (tests' `override_settings`) drops the cache."""
+
+    _cache: ClassVar[dict[tuple[Any, ...], Any]] = {}
+
+    def _get_schema_response(self, request: Request) -> Response:
+        version = self.api_version or request.version or self._get_version_parameter(request)
+        key = (version, translation.get_language(), self.serve_public)
+        if key not in self._cache:
+            generator = self.generator_class(
+                urlconf=self.urlconf, api_version=version, patterns=self.patterns
+            )
+            self._cache[key] = generator.get_schema(request=request, public=self.serve_public)
+        filename = self._get_filename(request, version)
+        return Response(
+            data=copy.deepcopy(self._cache[key]),
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        )
+
+
+# Settings the generated schema reads; a change of any other leaves it as it is.
+SCHEMA_SETTINGS = {"SPECTACULAR_SETTINGS", "REST_FRAMEWORK", "ROOT_URLCONF", "USE_I18N"}
+
+
+@receiver(setting_changed)
+def _schema_settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in SCHEMA_SETTINGS:
+        SchemaView._cache.clear()

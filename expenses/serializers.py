@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from core.serializers import MoneyField, StrictSerializer
-from ledger.serializers import TransactionSerializer
+from ledger.serializers import RecategorizeSerializer, TransactionSerializer
 
 from .models import Expense, SplitMode
 from .splits import split_representation
@@ -88,3 +88,7 @@ class ExpenseSerializer(TransactionSerializer):
             "split",
         ]
         extra_kwargs = {"merchant": {"trim_whitespace": True}}
+
+
+class ExpenseRecategorizeSerializer(RecategorizeSerializer):
+    kind = "expense"

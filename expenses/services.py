@@ -69,6 +69,21 @@ def expense_delete(*, expense: Expense) -> None:
     ledger.transaction_delete(instance=expense)
 
 
+@transaction.atomic
+def expenses_recategorize(*, book: Book, ids: list[int], category: Any, actor: Any) -> int:
+    """Move the book's expenses `ids` to `category` (or none) at once, by `actor` (an
+    editor): all or nothing (`ledger.transactions_recategorize`). The edit window applies
+    to each, as to a single edit. Budgets alert on the months touched
+    (`expenses_written`). Returns how many changed."""
+    if settings.EXPENSE_EDIT_WINDOW_HOURS is not None:
+        for expense in Expense.objects.filter(book=book, pk__in=ids).only("pk", "created_at"):
+            expense_check_edit_window(expense=expense, actor=actor)
+    records = ledger.transactions_recategorize(model=Expense, book=book, ids=ids, category=category)
+    dates = sorted({record.date for record in records})
+    expenses_written.send(sender=Expense, user=actor, book=book, dates=dates)
+    return len(records)
+
+
 def expense_check_edit_window(*, expense: Expense, actor: Any) -> None:
     """Refuse changes to expenses older than EXPENSE_EDIT_WINDOW_HOURS (Admins exempt)."""
     hours = settings.EXPENSE_EDIT_WINDOW_HOURS

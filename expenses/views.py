@@ -4,12 +4,12 @@ from django.db.models import QuerySet
 
 from books.models import Book
 from core.schema import crud_schema, request_example
-from ledger.views import TransactionViewSet, request_schema
+from ledger.views import TransactionViewSet, recategorize_schema, request_schema
 
 from . import services
 from .filters import ExpenseFilter
 from .models import Expense
-from .serializers import ExpenseSerializer
+from .serializers import ExpenseRecategorizeSerializer, ExpenseSerializer
 
 EXPENSE = {
     "amount": "42.80",
@@ -46,6 +46,7 @@ EDIT_WINDOW = (
 )
 
 
+@recategorize_schema(ExpenseRecategorizeSerializer, "expenses", 2)
 @request_schema(ExpenseSerializer)
 @crud_schema(
     ExpenseSerializer,
@@ -107,6 +108,7 @@ class ExpenseViewSet(TransactionViewSet):
 
     queryset = Expense.objects.all()
     serializer_class = ExpenseSerializer
+    recategorize_serializer_class = ExpenseRecategorizeSerializer
     filterset_class = ExpenseFilter
     search_fields = ["description", "merchant", "notes"]
 
@@ -124,3 +126,6 @@ class ExpenseViewSet(TransactionViewSet):
 
     def delete_record(self, *, instance: Expense) -> None:
         services.expense_delete(expense=instance)
+
+    def recategorize_records(self, *, book: Book, user: Any, ids: list[int], category: Any) -> int:
+        return services.expenses_recategorize(book=book, ids=ids, category=category, actor=user)

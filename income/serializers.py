@@ -1,4 +1,4 @@
-from ledger.serializers import TransactionSerializer
+from ledger.serializers import RecategorizeSerializer, TransactionSerializer
 
 from .models import Income
 
@@ -10,3 +10,7 @@ class IncomeSerializer(TransactionSerializer):
         model = Income
         fields = [*TransactionSerializer.base_fields, "source"]
         extra_kwargs = {"source": {"trim_whitespace": True}}
+
+
+class IncomeRecategorizeSerializer(RecategorizeSerializer):
+    kind = "income"

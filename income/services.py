@@ -29,6 +29,14 @@ def income_delete(*, income: Income) -> None:
     ledger.transaction_delete(instance=income)
 
 
+def incomes_recategorize(*, book: Book, ids: list[int], category: Any, actor: Any) -> int:
+    """Move the book's income records `ids` to `category` (or none) at once: all or
+    nothing (`ledger.transactions_recategorize`). Returns how many changed."""
+    return len(
+        ledger.transactions_recategorize(model=Income, book=book, ids=ids, category=category)
+    )
+
+
 def incomes_recompute_base(
     *, base_currency: str, book: Book | None = None, user: Any = None
 ) -> int:

@@ -2,12 +2,12 @@ from typing import Any
 
 from books.models import Book
 from core.schema import crud_schema, request_example
-from ledger.views import TransactionViewSet, request_schema
+from ledger.views import TransactionViewSet, recategorize_schema, request_schema
 
 from . import services
 from .filters import IncomeFilter
 from .models import Income
-from .serializers import IncomeSerializer
+from .serializers import IncomeRecategorizeSerializer, IncomeSerializer
 
 INCOME = {
     "amount": "3200.00",
@@ -21,6 +21,7 @@ INCOME = {
 }
 
 
+@recategorize_schema(IncomeRecategorizeSerializer, "income records", 12)
 @request_schema(IncomeSerializer)
 @crud_schema(
     IncomeSerializer,
@@ -78,6 +79,7 @@ class IncomeViewSet(TransactionViewSet):
 
     queryset = Income.objects.all()
     serializer_class = IncomeSerializer
+    recategorize_serializer_class = IncomeRecategorizeSerializer
     filterset_class = IncomeFilter
     search_fields = ["description", "source", "notes"]
 
@@ -89,3 +91,6 @@ class IncomeViewSet(TransactionViewSet):
 
     def delete_record(self, *, instance: Income) -> None:
         services.income_delete(income=instance)
+
+    def recategorize_records(self, *, book: Book, user: Any, ids: list[int], category: Any) -> int:
+        return services.incomes_recategorize(book=book, ids=ids, category=category, actor=user)

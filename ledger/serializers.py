@@ -19,6 +19,7 @@ from core.serializers import (
     CurrencyCodeField,
     MoneyField,
     StrictModelSerializer,
+    StrictSerializer,
 )
 from core.uploads import check_upload
 
@@ -211,3 +212,39 @@ def request_bodies(serializer_class: type[TransactionSerializer]) -> dict[str, t
         # Not nullable: a form part has no null; its empty value removes the receipt.
         "multipart/form-data": variant("Multipart", ReceiptUploadField(required=False)),
     }
+
+
+# The most records one bulk recategorisation changes: a request's time stays bounded,
+# and a screenful of selected rows is far below it.
+RECATEGORIZE_MAX = 1000
+
+
+class RecategorizeSerializer(StrictSerializer):
+    """`POST /expenses/recategorize/` (and `/incomes/`): many records, one category.
+    Subclasses set `kind`."""
+
+    kind: str = ""
+
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=RECATEGORIZE_MAX,
+        help_text=f"The records to change (1–{RECATEGORIZE_MAX}), all of this book's; "
+        "repeats count once.",
+    )
+    category = BookPrimaryKeyRelatedField(
+        queryset=Category.objects.all(),
+        include_shared_rows=True,
+        allow_null=True,
+        help_text="The category they all get (the book's or a system one, of the records' "
+        "kind), or null for none.",
+    )
+
+    def validate_category(self, value: Category | None) -> Category | None:
+        if value is not None and value.kind != self.kind:
+            raise serializers.ValidationError(f"Choose a category of kind '{self.kind}'.")
+        return value
+
+
+class RecategorizeResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="How many records now have the category.")

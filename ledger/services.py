@@ -26,6 +26,7 @@ from books.services import personal_book_ensure
 from categories.models import Category
 from categories.services import rules_for, rules_match, tags_resolve
 from core.events import emit
+from core.exceptions import ApplicationError
 from core.money import format_amount, minor_units
 from currencies.selectors import RateQuote, base_amount, get_rate, rates_on
 from users.base_currency import base_currency_lock
@@ -750,6 +751,46 @@ def transactions_clear_book(*, model: type[Transaction], book: Any) -> int:
 
 
 # --- moving records to another category (the categories app calls this) ----------------
+
+
+@transaction.atomic
+def transactions_recategorize(
+    *, model: type[T], book: Book, ids: list[int], category: Any
+) -> list[T]:
+    """Set `category` (a category already checked for the book and kind, or None) on the
+    records `ids` of `book`: all of them or, when any id is not one of the book's records,
+    none (400 naming `ids` and the missing ones). Clears their suggestions (the person has
+    decided, as with a single update) and announces each as `<kind>.updated`, in the
+    transaction. Returns the records, changed. Taking the book's base-currency lock first,
+    like every write of records, it waits for a base-currency change in progress."""
+    book_base_currency_lock(book=book)
+    wanted = sorted(set(ids))
+    records = list(
+        model._base_manager.filter(book=book, pk__in=wanted)
+        .select_related("book", "category")
+        .order_by("pk")
+    )
+    missing = sorted(set(wanted) - {record.pk for record in records})
+    if missing:
+        shown = ", ".join(str(pk) for pk in missing[:20]) + ("…" if len(missing) > 20 else "")
+        raise ApplicationError(
+            f"No {model._meta.verbose_name} with id {shown} in this book; nothing was changed.",
+            code="not_in_book",
+            field="ids",
+        )
+    now = timezone.now()
+    changes = {
+        "category": category,
+        "suggested_category": None,
+        "suggested_confidence": None,
+        "updated_at": now,
+    }
+    model._base_manager.filter(pk__in=wanted).update(**changes)
+    for record in records:
+        for field, value in changes.items():
+            setattr(record, field, value)
+        _announce(record, "updated")
+    return records
 
 
 def records_reassign_category(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import filetype
 from django.db.models import QuerySet
@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from books.models import Book
@@ -22,9 +23,16 @@ from books.scoping import BookScopedMixin
 from core.filters import StrictOrderingFilter
 from core.pagination import KeysetPagination
 from core.parsers import StrictJSONParser
+from core.schema import request_example
 
 from .selectors import receipt_open
-from .serializers import RECEIPT_MIMES, TransactionSerializer, request_bodies
+from .serializers import (
+    RECATEGORIZE_MAX,
+    RECEIPT_MIMES,
+    RecategorizeResultSerializer,
+    TransactionSerializer,
+    request_bodies,
+)
 from .services import receipt_files_kept_on_commit
 
 # Receipt types a browser may show in place: the ones an upload may have (images, PDF).
@@ -42,14 +50,38 @@ def request_schema(serializer_class: type[TransactionSerializer]) -> Any:
     )
 
 
+def recategorize_schema(serializer_class: type[BaseSerializer], noun: str, category_id: int) -> Any:
+    """Documents `POST …/recategorize/` with the subclass's request body (`category_id`:
+    a seeded system category of the kind, for the example)."""
+    return extend_schema_view(
+        recategorize=extend_schema(
+            request=serializer_class,
+            examples=[request_example({"ids": [101, 102, 105], "category": category_id})],
+            summary=f"Give many {noun} one category",
+            description=(
+                f"Sets `category` (or none, with null) on every one of `ids` (1–"
+                f"{RECATEGORIZE_MAX} of the book's {noun}) in one transaction, clearing their "
+                "suggestions: all of them change, or — when an id is not one of this book's "
+                f"{noun}, or the category is not the book's or of the wrong kind — none does "
+                "(400 naming the field). Each counts as an update: webhooks hear "
+                "`<kind>.updated` per record, and budgets alert as for single edits. Viewers "
+                "get 403."
+            ),
+        )
+    )
+
+
 class TransactionViewSet(BookScopedMixin, viewsets.ModelViewSet):
     """CRUD over the records of the request's book (`BookScopedMixin`: the book in the URL
     or the caller's personal book; viewers read, editors write); writes go through the
     app's services module, creating in that book.
 
-    Subclasses set `queryset`, `serializer_class`, `filterset_class`, `search_fields`
-    and `services` (an object with create/update/delete callables).
+    Subclasses set `queryset`, `serializer_class`, `filterset_class`, `search_fields`,
+    `recategorize_serializer_class` and the record hooks (`create_record`…
+    `recategorize_records`), which call the app's services.
     """
+
+    recategorize_serializer_class: ClassVar[type[BaseSerializer]]
 
     parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
     pagination_class = KeysetPagination
@@ -98,6 +130,35 @@ class TransactionViewSet(BookScopedMixin, viewsets.ModelViewSet):
 
     def delete_record(self, *, instance: Any) -> None:
         raise NotImplementedError
+
+    def recategorize_records(self, *, book: Book, user: Any, ids: list[int], category: Any) -> int:
+        raise NotImplementedError
+
+    @extend_schema(
+        request=None,  # set per subclass by `recategorize_schema`
+        responses={200: RecategorizeResultSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="recategorize",
+        filter_backends=[],
+        pagination_class=None,
+        parser_classes=[StrictJSONParser],
+    )
+    def recategorize(self, request: Request, **kwargs: Any) -> Response:
+        """Give many records one category at once (editors and owners)."""
+        serializer = self.recategorize_serializer_class(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        updated = self.recategorize_records(
+            book=self.book,
+            user=request.user,
+            ids=serializer.validated_data["ids"],
+            category=serializer.validated_data["category"],
+        )
+        return Response({"updated": updated})
 
     @extend_schema(
         responses={

@@ -125,6 +125,7 @@ MANAGE: dict[str, Manage] = {
             "patch": {"description": "Renamed by owner"},
         },
     ),
+    "webhook-events": Manage(least={"get": Role.OWNER}),
     "webhook-ping": Manage(least={"post": Role.OWNER}, target="webhook"),
     "webhook-rotate-secret": Manage(least={"post": Role.OWNER}, target="webhook"),
     "webhook-delivery-list": Manage(least={"get": Role.OWNER}, target="webhook_parent"),

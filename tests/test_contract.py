@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from budget_tracker.wsgi import application
 from tests.conftest import reset_to_populated
+from tests.fuzz_depth import examples
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,8 +38,9 @@ SCHEMA_PATH = "/api/v1/schema/"
 # the most; reads take only filters and paging in the query string, which the coverage phase
 # already walks value by value. test_contract_hostile.py adds 40 (reads) and 60 (writes)
 # hostile money and date values to every operation that takes money, dates or uploads.
-MAX_EXAMPLES = 15
-READ_EXAMPLES = 8
+# These are the deep counts (FUZZ_DEPTH=deep); `make test` runs a third (tests/fuzz_depth.py).
+MAX_EXAMPLES = examples(15)
+READ_EXAMPLES = examples(8)
 
 
 def fuzz_settings(max_examples: int) -> settings:

@@ -22,12 +22,14 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from budget_tracker.wsgi import application
+from tests.fuzz_depth import examples
 from tests.test_contract import EXCLUDED_CHECKS, SCHEMA_PATH
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HOSTILE_READ_EXAMPLES = 40
-HOSTILE_WRITE_EXAMPLES = 60
+# Deep counts (FUZZ_DEPTH=deep); `make test` runs a third (tests/fuzz_depth.py).
+HOSTILE_READ_EXAMPLES = examples(40)
+HOSTILE_WRITE_EXAMPLES = examples(60)
 
 _digits = st.text(alphabet="0123456789", min_size=1, max_size=30)
 hostile_decimals = st.one_of(

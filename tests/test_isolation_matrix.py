@@ -138,6 +138,13 @@ def _this_month() -> str:
     return timezone.localdate().strftime("%Y-%m")
 
 
+def _recategorize(world: Any, kind: str) -> dict[str, Any]:
+    """The caller's own record of `kind` to no category: here B's (the worlds (A, B, rate));
+    in tests/test_books_matrix.py the shared book's (its BookWorld)."""
+    own = world[1].objects if isinstance(world, tuple) else world.shared
+    return {"ids": [own[kind].pk], "category": None}
+
+
 def _backup_payload(world: Any, client: Any) -> Any:
     response = client.get(reverse("backup-export"))
     body = b"".join(response.streaming_content) if response.streaming else response.content
@@ -202,6 +209,7 @@ ROUTES: dict[str, Any] = {
     "webhook-detail": Detail("webhook"),
     "webhook-ping": Detail("webhook"),
     "webhook-rotate-secret": Detail("webhook"),
+    "webhook-events": Shared(),
     "webhook-delivery-list": Nested(
         with_pk=False, parent="webhook", child="webhook_delivery", parent_kwarg="webhook_pk"
     ),
@@ -241,6 +249,9 @@ ROUTES: dict[str, Any] = {
         },
     ),
     "backup-restore": Mutates("post", _backup_payload),
+    # B recategorises B's own record; A's ids are refused (FOREIGN_BODIES).
+    "expense-recategorize": Mutates("post", lambda world, client: _recategorize(world, "expense")),
+    "income-recategorize": Mutates("post", lambda world, client: _recategorize(world, "income")),
     # shared by every user
     "rate-list": Shared(),
     "rate-detail": Shared(kind="rate"),
@@ -567,6 +578,18 @@ FOREIGN_BODIES: dict[tuple[str, str], ForeignBody] = {
     ),
     ("recurring-detail", "category"): ForeignBody(
         "category", lambda pk: {"category": pk}, own="recurring"
+    ),
+    ("expense-recategorize", "ids"): ForeignBody(
+        "expense", lambda pk: {"ids": [pk], "category": None}
+    ),
+    ("expense-recategorize", "category"): ForeignBody(
+        "category", lambda pk: {"ids": [1], "category": pk}
+    ),
+    ("income-recategorize", "ids"): ForeignBody(
+        "income", lambda pk: {"ids": [pk], "category": None}
+    ),
+    ("income-recategorize", "category"): ForeignBody(
+        "income_category", lambda pk: {"ids": [1], "category": pk}
     ),
     ("import-profile-list", "from_batch"): ForeignBody(
         "import", lambda pk: {"name": "B profile", "from_batch": pk}

@@ -266,6 +266,12 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("patch", "/api/v1/rules/{id}/", "json"): Case(lambda w: {"priority": 5}),
     ("post", "/api/v1/rules/apply/", "json"): Case(lambda w: {"only_uncategorized": True}),
     # expenses and income, JSON and multipart (the receipt file is a field like the others)
+    ("post", "/api/v1/expenses/recategorize/", "json"): Case(
+        lambda w: {"ids": [w.id_of("expenses")], "category": w.category}
+    ),
+    ("post", "/api/v1/incomes/recategorize/", "json"): Case(
+        lambda w: {"ids": [w.id_of("incomes")], "category": None}
+    ),
     ("post", "/api/v1/expenses/", "json"): Case(lambda w: w.record),
     ("post", "/api/v1/expenses/", "multipart"): Case(
         lambda w: {**w.record, "receipt": _receipt()}, format="multipart"

@@ -46,6 +46,13 @@ class EventsField(serializers.ListField):
         return events
 
 
+class EventSerializer(serializers.Serializer):
+    """One event of `core.events.EVENTS` (`GET /webhooks/events/`)."""
+
+    name = serializers.CharField(help_text="As in a hook's `events`: `expense.created`.")
+    description = serializers.CharField()
+
+
 class WebhookSerializer(StrictSerializer):
     """A hook as every response but create and rotate shows it (no secret)."""
 

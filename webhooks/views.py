@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from books.models import Role
 from books.scoping import BookScopedMixin
+from core.events import EVENTS
 from core.filters import StrictOrderingFilter
 from core.schema import (
     NOT_FOUND,
@@ -35,6 +36,7 @@ from .models import Webhook, WebhookDelivery
 from .serializers import (
     DeliveryDetailSerializer,
     DeliverySerializer,
+    EventSerializer,
     WebhookSerializer,
     WebhookWithSecretSerializer,
     webhook_representation,
@@ -135,6 +137,18 @@ class WebhookViewSet(
 
     def perform_destroy(self, instance: Webhook) -> None:
         services.webhook_delete(webhook=instance)
+
+    @extend_schema(
+        request=None,
+        responses={200: EventSerializer(many=True)},
+        summary="List the events a webhook can subscribe to",
+        description="Every event name a hook's `events` may hold, with what it means — "
+        "the list `POST /webhooks/` validates against (docs/webhooks.md has each payload). "
+        + OWNERS_ONLY,
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def events(self, request: Request, **kwargs: Any) -> Response:
+        return Response([{"name": name, "description": text} for name, text in EVENTS.items()])
 
     @extend_schema(
         request=None,

@@ -263,6 +263,41 @@ def test_transactions_scroll_by_cursor_filter_search_and_edit_in_a_dialog(open_t
     assert tab.errors == []
 
 
+def test_bulk_recategorise_moves_the_selected_rows_at_once(open_tab):
+    user = UserFactory(username="tidier")
+    today = timezone.localdate()
+    for name in ("Bus pass", "Taxi home", "Book shop"):
+        ExpenseFactory(user=user, description=name, date=today)
+    IncomeFactory(user=user, description="Refund", date=today)
+    transport = Category.objects.get(name="Transport", kind="expense", user__isnull=True)
+
+    tab = open_tab()
+    tab.sign_in("tidier", DEFAULT_PASSWORD)
+    tab.goto("#/transactions")
+    page = tab.page
+    bar = page.get_by_role("region", name="Selected transactions")
+    page.get_by_role("checkbox", name="Select Bus pass").check()
+    page.get_by_role("checkbox", name="Select Refund").check()
+    # Expenses and income have their own categories: a mixed selection says what to do.
+    bar.get_by_text("select only expenses, or only income").wait_for()
+    assert bar.get_by_role("button", name="Move").is_disabled()
+    page.get_by_role("checkbox", name="Select Refund").uncheck()
+    page.get_by_role("checkbox", name="Select Taxi home").check()
+    bar.get_by_text("2 selected").wait_for()
+    bar.get_by_label("Move to category").select_option(label="Transport")
+    bar.get_by_role("button", name="Move").click()
+    page.get_by_text("Moved 2 transactions to Transport.").wait_for()
+    bar.wait_for(state="hidden")
+    for name in ("Bus pass", "Taxi home"):
+        row = page.locator("tbody tr", has_text=name)
+        assert "Transport" in row.inner_text()
+        assert not row.get_by_role("checkbox").is_checked()
+    assert "Transport" not in page.locator("tbody tr", has_text="Book shop").inner_text()
+    stored = dict(Expense.objects.filter(user=user).values_list("description", "category"))
+    assert stored == {"Bus pass": transport.pk, "Taxi home": transport.pk, "Book shop": None}
+    assert tab.errors == []
+
+
 def test_phone_menu_skip_link_keyboard_and_dark_mode_toggle(open_tab):
     UserFactory(username="thumbs")
     tab = open_tab("phone")

@@ -350,3 +350,16 @@ def test_hooks_of_a_shared_book_are_its_own(user, shared_book, auth_client, rece
     assert Webhook.objects.get(pk=response.json()["id"]).book == book
     assert auth_client.get(URL).json()["count"] == 0  # the personal book has none
     assert auth_client.get(f"{api(book)}/webhooks/").json()["count"] == 1
+
+
+def test_the_events_a_hook_can_take_are_listed_from_the_one_declaration(
+    user, auth_client, client_for, shared_book
+):
+    from core.events import EVENTS
+
+    listed = auth_client.get("/api/v1/webhooks/events/")
+    assert listed.status_code == 200
+    assert listed.json() == [{"name": name, "description": text} for name, text in EVENTS.items()]
+    viewer = UserFactory()
+    book = shared_book(owner=user, viewers=[viewer])
+    assert client_for(viewer).get(f"/api/v1/books/{book.pk}/webhooks/events/").status_code == 403

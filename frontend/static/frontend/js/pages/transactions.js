@@ -10,6 +10,7 @@ import { money, shortDate } from "../format.js";
 import { editRecord, KINDS, recordPath, viewReceipt } from "../records.js";
 import { go, route } from "../router.js";
 import { categories, on } from "../store.js";
+import { bulkRecategorize } from "../ui/bulk_recategorize.js";
 import { field, formAlert, showErrors } from "../ui/forms.js";
 import { emptyState, errorState, loading, pageHeader } from "../ui/states.js";
 import { dataTable } from "../ui/table.js";
@@ -90,9 +91,11 @@ route({
     const moreButton = h("button", { type: "button", class: "btn btn-secondary", hidden: true }, "Load more");
     const sentinel = h("div", { "aria-hidden": "true", class: "h-1" });
 
+    const bulk = bulkRecategorize({ onChanged: (rows) => rows.forEach(redraw) });
     const table = dataTable({
       caption: "Transactions, newest first",
       columns: [
+        { label: srOnly("Select"), class: "w-px", cell: (row) => bulk.checkbox(row) },
         { label: "Date", cell: (row) => h("time", { datetime: row.date, class: "whitespace-nowrap" }, shortDate(row.date)) },
         { label: "Description", cell: describe },
         { label: "Category", class: "hidden sm:table-cell", cell: (row) => row.category_name || h("span", { class: "muted" }, "None") },
@@ -149,15 +152,21 @@ route({
     async function openRow(row) {
       const result = await editRecord({ record: row });
       if (!result) return;
-      const tr = rowsById.get(`${row.kind}:${row.id}`);
       if (result.deleted) {
-        tr?.remove();
+        rowsById.get(`${row.kind}:${row.id}`)?.remove();
         rowsById.delete(`${row.kind}:${row.id}`);
-      } else if (tr) {
-        const fresh = table.row(result);
-        tr.replaceWith(fresh);
-        rowsById.set(`${row.kind}:${row.id}`, fresh);
+        bulk.forget(row);
+      } else {
+        redraw({ ...result, kind: row.kind });
       }
+    }
+
+    function redraw(row) {
+      const tr = rowsById.get(`${row.kind}:${row.id}`);
+      if (!tr) return;
+      const fresh = table.row(row);
+      tr.replaceWith(fresh);
+      rowsById.set(`${row.kind}:${row.id}`, fresh);
     }
 
     const feed = new MergedFeed(streamsFor(filters, categoryKind), ctx.signal);
@@ -206,6 +215,7 @@ route({
       {},
       pageHeader("Transactions", { subtitle: "Expenses and income, newest first.", actions: [add] }),
       filterPanel,
+      bulk.el,
       h("div", { class: "card mt-6 p-0 sm:p-0" }, h("div", { class: "p-2 sm:p-3" }, results)),
       h("div", { class: "mt-4 flex flex-wrap items-center justify-between gap-3" }, status, moreButton),
       sentinel,

@@ -18,21 +18,16 @@ const DELIVERIES_PAGE = 20;
 const POLL_MS = 1500;
 const POLLS = 40;
 
-/** The events a hook can subscribe to (core/events.py; the API validates against it). */
-export const EVENTS = [
-  ["expense.created", "An expense was added."],
-  ["expense.updated", "An expense was changed."],
-  ["expense.deleted", "An expense was deleted."],
-  ["income.created", "An income was added."],
-  ["income.updated", "An income was changed."],
-  ["income.deleted", "An income was deleted."],
-  ["budget.warn", "A budget passed its warning threshold this month."],
-  ["budget.exceeded", "A budget was exceeded this month."],
-  ["import.committed", "A statement import or bank sync stored records."],
-  ["import.undone", "An import was undone."],
-  ["settlement.created", "A member recorded a settlement (shared books)."],
-  ["settlement.deleted", "A settlement was deleted (shared books)."],
-];
+/** The events a hook can subscribe to, as the API lists them (`GET …/webhooks/events/`,
+ * from core/events.py): fetched once per session. */
+let eventList = null;
+function webhookEvents(base) {
+  eventList ??= api(`${base}events/`).catch((error) => {
+    eventList = null;
+    throw error;
+  });
+  return eventList;
+}
 
 const DELIVERY_STATUS = {
   pending: ["Pending", "warn"],
@@ -117,7 +112,14 @@ route({
 });
 
 /** The add/edit dialog: URL, description, the events checklist. */
-function editDialog({ base, hook = null, onDone }) {
+async function editDialog({ base, hook = null, onDone }) {
+  let eventRows;
+  try {
+    eventRows = await webhookEvents(base);
+  } catch (error) {
+    toast(`The list of events did not load: ${error.message}`, { error: true });
+    return;
+  }
   const formId = uid("webhook-form");
   const chosen = new Set(hook ? hook.events : []);
   const errorId = uid("events-error");
@@ -128,7 +130,7 @@ function editDialog({ base, hook = null, onDone }) {
     h(
       "div",
       { class: "grid gap-2 sm:grid-cols-2" },
-      EVENTS.map(([name, description]) => {
+      eventRows.map(({ name, description }) => {
         const id = uid("event");
         return h(
           "div",
@@ -162,7 +164,7 @@ function editDialog({ base, hook = null, onDone }) {
       const body = {
         url: data.url,
         description: data.description,
-        events: EVENTS.map(([name]) => name).filter((name) => data[`event:${name}`]),
+        events: eventRows.map(({ name }) => name).filter((name) => data[`event:${name}`]),
       };
       return hook ? api(`${base}${hook.id}/`, { method: "PATCH", body }) : api(base, { method: "POST", body });
     },
