@@ -37,24 +37,31 @@ migrate: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 
 ## Lint, check migrations and the OpenAPI schema, then run the whole suite (SQLite by default).
-## The browser tests (tests/e2e/, marked e2e) run in a process of their own: they restore
-## the migrated rows by serialized rollback, which a flush by another transactional test in
-## the same process would collide with. Without PYTEST_ARGS that process collects only
-## tests/e2e/ (not the whole suite again). Exit status 5 = PYTEST_ARGS selected none of them.
+## The browser tests (tests/e2e/, marked e2e) run in a process of their own, alongside the
+## rest, and their report is printed after it: they restore the migrated rows by serialized
+## rollback, which a flush by another transactional test in the same process would collide
+## with, and much of their time is spent waiting on the browser, which the other process
+## fills. One process (-n 0) runs them in turn; its test database is `test_<db>`, the
+## others' `test_<db>_gw<N>`. Without PYTEST_ARGS it collects only tests/e2e/. Exit
+## status 5 = PYTEST_ARGS selected none of them.
 ## Tests go to whichever worker is free (worksteal): a few long ones (migrations, the
 ## README walkthrough) would otherwise leave one core idle at the end.
 PYTEST = $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
-PYTEST_E2E = $(PYTEST) -m e2e $(or $(PYTEST_ARGS),tests/e2e) || [ $$? -eq 5 ]
+PYTEST_E2E = $(BIN)/python -m pytest -n 0 -m e2e $(or $(PYTEST_ARGS),tests/e2e)
+SUITES = set +e; e2e_log=$$(mktemp); \
+	$(PYTEST_E2E) > "$$e2e_log" 2>&1 & e2e_pid=$$!; \
+	$(PYTEST) -m "not e2e" $(PYTEST_ARGS); rest=$$?; \
+	wait $$e2e_pid; browser=$$?; \
+	echo "== browser tests (tests/e2e/, run alongside) =="; cat "$$e2e_log"; rm -f "$$e2e_log"; \
+	[ $$rest -eq 0 ] && { [ $$browser -eq 0 ] || [ $$browser -eq 5 ]; }
 
 test: $(VENV)/.dev lint check-migrations schema
-	$(PYTEST) -m "not e2e" $(PYTEST_ARGS)
-	$(PYTEST_E2E)
+	@$(SUITES)
 
 ## The same suite against PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test-pg
 test-pg: $(VENV)/.dev
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "test-pg needs DATABASE_URL=postgres://..." >&2; exit 2;; esac
-	$(PYTEST) -m "not e2e" $(PYTEST_ARGS)
-	$(PYTEST_E2E)
+	@$(SUITES)
 
 ## Production profile under gunicorn over real HTTP on PostgreSQL (PGHOST/PGPORT/PGUSER).
 smoke: $(VENV)/.dev

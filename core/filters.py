@@ -21,9 +21,11 @@ class StrictOrderingFilter(OrderingFilter):
     """`ordering=field` / `-field`; an unknown field is a 400, and `-id` breaks ties."""
 
     def get_ordering(self, request, queryset, view):  # type: ignore[no-untyped-def]
-        params = request.query_params.get(self.ordering_param)
-        if params:
-            fields = [param.strip() for param in params.split(",") if param.strip()]
+        params = request.query_params.get(self.ordering_param) or ""
+        # `ordering=` or `ordering=,` names no field: the default order, never none at all
+        # (a list without an order pages inconsistently).
+        fields = [param.strip() for param in params.split(",") if param.strip()]
+        if fields:
             valid = {
                 name for name, _ in self.get_valid_fields(queryset, view, {"request": request})
             }

@@ -17,6 +17,7 @@ from expenses.services import expenses_recompute_base
 from goals.models import Contribution, Goal
 from goals.services import contributions_converted
 from tests.concurrency import require_postgresql, run_concurrently
+from tests.fuzz_depth import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -283,7 +284,7 @@ def test_a_tiny_expense_gets_the_smallest_unit_not_zero(auth_client, user):
 CURRENCIES_BY_PLACES = ["JPY", "KRW", "EUR", "USD", "KWD", "BHD", "CLF", "UYW"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     amount=st.decimals(min_value=Decimal("0.0001"), max_value=MAX_AMOUNT, places=4),
     rate=st.decimals(min_value=Decimal("1e-12"), max_value=Decimal("99999999"), places=12),
@@ -342,7 +343,7 @@ def _contribution_history(draw):
     return currency, amounts
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     history=_contribution_history(),
     rate=st.decimals(min_value=Decimal("0.00001"), max_value=Decimal("100000"), places=8),

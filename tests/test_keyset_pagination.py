@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from core.pagination import KeysetPagination
 from expenses.models import Expense
+from tests.fuzz_depth import examples
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/expenses/"
@@ -210,7 +211,7 @@ cursors = st.one_of(
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     derandomize=True,
     database=None,

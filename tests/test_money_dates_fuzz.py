@@ -27,6 +27,7 @@ from expenses.models import Expense
 from goals.tests.factories import GoalFactory
 from income.models import Income
 from recurring.models import RecurringItem
+from tests.fuzz_depth import examples
 from users.roles import ADMIN
 from users.tests.factories import UserFactory
 
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
 FUZZ = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     derandomize=True,
     database=None,

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from core.parsers import MAX_JSON_DEPTH
 from expenses.models import Expense
+from tests.fuzz_depth import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ ENDPOINTS = [
     ("patch", "/api/v1/auth/me/"),
 ]
 FUZZ = settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     derandomize=True,
     database=None,

@@ -41,6 +41,7 @@ from currencies.selectors import RateUnavailable, get_rate, rates_on
 from expenses.models import Expense
 from imports.models import ImportBatch
 from income.models import Income
+from tests.fuzz_depth import examples
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +248,7 @@ ECB_CODES = sorted(ecb_currencies())
 
 
 @hypothesis_settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     derandomize=True,
     database=None,

@@ -24,6 +24,7 @@ from expenses.models import Expense
 from imports.models import ImportBatch
 from imports.tests.xlsx_builder import number_cell, statement_rows, xlsx
 from income.models import Income
+from tests.fuzz_depth import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ SAMPLES = (
     else []
 )
 FUZZ = settings(
-    max_examples=80,
+    max_examples=examples(80),
     deadline=None,
     derandomize=True,
     database=None,

@@ -20,6 +20,7 @@ from categories.patterns import (
     pattern_check,
 )
 from categories.tests.factories import CategoryFactory, RuleFactory
+from tests.fuzz_depth import examples
 
 RULES = "/api/v1/rules/"
 
@@ -177,7 +178,7 @@ HOSTILE = st.recursive(
 ).filter(lambda p: len(p) <= services.REGEX_MAX_LENGTH)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pattern=HOSTILE, case_sensitive=st.booleans())
 def test_any_short_pattern_is_refused_or_compiles_within_budget(pattern, case_sensitive):
     """Refused with a ValidationError on `value`, or validated (and compiled) in < 1 s, < 50 MB."""

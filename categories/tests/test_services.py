@@ -15,6 +15,7 @@ from categories.tests.factories import CategoryFactory, RuleFactory, TagFactory
 from core.exceptions import ConflictError
 from expenses.services import expenses_apply_rules
 from tests.concurrency import require_postgresql, run_concurrently
+from tests.fuzz_depth import examples
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -497,7 +498,7 @@ def test_apply_rules_query_count_does_not_grow_with_records(user, make_expense):
     assert queries_for(3) == queries_for(60)
 
 
-@hypothesis_settings(max_examples=200, deadline=None)
+@hypothesis_settings(max_examples=examples(200), deadline=None)
 @given(names=st.lists(st.text(max_size=70), max_size=120), cap=st.integers(0, 60))
 def test_tag_names_clean_never_returns_more_than_the_cap(names, cap):
     try:

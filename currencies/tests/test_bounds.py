@@ -25,6 +25,7 @@ from currencies.selectors import (
     rates_on,
 )
 from currencies.services import rates_bulk_upsert
+from tests.fuzz_depth import examples
 from users.roles import ADMIN
 from users.tests.factories import UserFactory
 
@@ -149,7 +150,7 @@ CODES = ["EUR", "USD", "GBP", "JPY"]
 
 
 class TestRatesOnMatchesGetRate(HypothesisTestCase):
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=examples(60), deadline=None)
     @given(
         rows=st.lists(
             st.tuples(

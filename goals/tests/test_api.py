@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from decimal import Decimal
 
@@ -398,3 +399,17 @@ def test_another_users_contributions_are_404(auth_client, user, other_user):
         auth_client.delete(f"{contributions(mine.pk)}{their_contribution.pk}/").status_code == 404
     )
     assert Contribution.objects.filter(goal=theirs).count() == 1
+
+
+@pytest.mark.parametrize("ordering", ["", ",", " , "])
+def test_an_ordering_that_names_no_field_keeps_the_default_order(auth_client, user, ordering):
+    # Found by the hostile contract fuzzing: `?ordering=,` left the aggregated goals query
+    # without any ORDER BY, so pages could repeat or skip goals.
+    from goals.tests.factories import GoalFactory
+
+    goals = [GoalFactory(user=user, name=f"Goal {i}") for i in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # UnorderedObjectListWarning
+        response = auth_client.get("/api/v1/goals/", {"ordering": ordering})
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [g.pk for g in reversed(goals)]

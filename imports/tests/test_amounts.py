@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from imports.parsers.cells import parse_amount, parse_amount_marked
 from imports.parsers.ofx_parser import _amount as ofx_amount
 from imports.parsers.qif_parser import _canonical_amount as qif_amount
+from tests.fuzz_depth import examples
 
 HOSTILE = [
     "-1.5E3",
@@ -118,7 +119,7 @@ def written_amounts(draw):
     return value, text, decimal_mark
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=True, database=None)
 @given(written_amounts())
 def test_a_written_amount_reads_back_exactly(case):
     value, text, decimal_mark = case
@@ -128,7 +129,7 @@ def test_a_written_amount_reads_back_exactly(case):
 hostile_inserts = st.sampled_from(["e", "E5", "x", "_", "\u0663", "\uff15", "e1000000", "O", "l"])
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=True, database=None)
 @given(written_amounts(), hostile_inserts, st.data())
 def test_a_letter_or_odd_digit_inside_the_number_is_an_error(case, insert, data):
     _value, text, decimal_mark = case
@@ -141,7 +142,7 @@ def test_a_letter_or_odd_digit_inside_the_number_is_an_error(case, insert, data)
         parse_amount(text[:position] + insert + text[position:], decimal_mark)
 
 
-@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(500), deadline=None, derandomize=True, database=None)
 @given(
     st.one_of(
         st.text(max_size=50),
@@ -207,7 +208,7 @@ def statement_amounts(draw):
     return value, text, decimal_mark
 
 
-@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(500), deadline=None, derandomize=True, database=None)
 @given(statement_amounts())
 def test_an_amount_in_any_statement_style_reads_back_exactly(case):
     value, text, decimal_mark = case

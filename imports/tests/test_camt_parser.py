@@ -19,6 +19,7 @@ from imports.parsers.base import ParseResult, StatementError
 from imports.parsers.camt_parser import parse_camt
 from imports.parsers.detect import detect_format
 from income.models import Income
+from tests.fuzz_depth import examples
 
 FILES = Path(__file__).resolve().parent / "files"
 V02 = FILES / "camt053_v02_batch_reversal.xml"
@@ -319,7 +320,9 @@ def test_split_batches_count_against_the_row_cap(settings):
         parse_camt(camt(entry(amount="3.00", extra=details)))
 
 
-@hyp_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hyp_settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(cut=st.integers(min_value=0, max_value=6000), junk=st.binary(max_size=20))
 def test_damaged_files_are_a_statement_error_or_a_result_never_a_crash(cut, junk):
     content = V02.read_bytes()

@@ -17,6 +17,7 @@ from imports.parsers.base import CsvOptions, StatementError
 from imports.parsers.csv_parser import parse_csv
 from imports.parsers.table import DEBIT_MARKERS, DEFAULT_CREDIT_MARKERS
 from imports.serializers import ImportUploadSerializer
+from tests.fuzz_depth import examples
 
 
 def parse(text: str, **options):
@@ -260,7 +261,7 @@ def marked_rows(draw):
     return rows
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(200), deadline=None, derandomize=True, database=None)
 @given(rows=marked_rows(), negate=st.booleans(), named=st.booleans())
 def test_the_marker_alone_decides_the_sign(rows, negate, named):
     out = io.StringIO()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from expenses.models import Expense
 from imports.models import BatchStatus, ImportBatch
 from income.models import Income
+from tests.fuzz_depth import examples
 
 from .xlsx_builder import number_cell, xlsx
 
@@ -114,7 +115,7 @@ option_values = st.one_of(
 
 
 @settings(
-    max_examples=120,
+    max_examples=examples(120),
     deadline=None,
     derandomize=True,
     database=None,

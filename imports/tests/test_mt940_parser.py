@@ -18,6 +18,7 @@ from imports.parsers.base import ParseResult, StatementError
 from imports.parsers.detect import detect_format
 from imports.parsers.mt940_parser import parse_mt940
 from income.models import Income
+from tests.fuzz_depth import examples
 
 FILES = Path(__file__).resolve().parent / "files"
 TWO_STATEMENTS = FILES / "mt940_two_statements.sta"
@@ -232,7 +233,9 @@ _PIECES = st.sampled_from(
 )
 
 
-@hyp_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hyp_settings(
+    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     st.lists(
         st.one_of(_PIECES, st.text(alphabet=":?/0123456789CDRNEU,+-{}\r ", max_size=30)),

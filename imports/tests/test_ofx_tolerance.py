@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from imports.parsers.base import StatementError
 from imports.parsers.ofx_parser import looks_like_ofx, parse_ofx
+from tests.fuzz_depth import examples
 
 HEADER_103 = [
     "OFXHEADER:100",
@@ -519,7 +520,7 @@ JUNK = st.text(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     junk=st.lists(JUNK, min_size=len(HEADER_103) + 2, max_size=len(HEADER_103) + 2),
     encoding=st.sampled_from(["utf-8", "cp1252", "latin-1"]),
@@ -536,7 +537,7 @@ def test_junk_without_markup_around_header_lines_never_changes_the_rows(junk, en
     assert summary(result) == SPEC_ROWS
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     prefix=st.binary(max_size=200),
     inside=st.binary(max_size=200),

@@ -20,6 +20,7 @@ from imports import duplicates
 from imports.models import ImportBatch
 from income.models import Income
 from income.tests.factories import IncomeFactory
+from tests.fuzz_depth import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -299,7 +300,7 @@ DAYS = st.integers(min_value=0, max_value=12)
 START = date(2026, 1, 1)
 
 
-@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(st.tuples(KINDS, AMOUNTS, CURRENCIES, TEXTS, DAYS), max_size=12),
     records=st.lists(st.tuples(KINDS, AMOUNTS, CURRENCIES, TEXTS, DAYS), max_size=12),

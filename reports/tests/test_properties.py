@@ -32,6 +32,7 @@ from currencies.models import ExchangeRate
 from currencies.selectors import convert
 from expenses.models import Expense
 from income.models import Income
+from tests.fuzz_depth import examples
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -592,7 +593,7 @@ def write(scenario: Scenario) -> tuple[Any, Ledger]:
 
 
 @settings(
-    max_examples=50,
+    max_examples=examples(50),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

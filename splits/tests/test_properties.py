@@ -31,6 +31,7 @@ from core.money import decimal_places, minor_units
 from expenses.models import SplitMode
 from expenses.splits import SplitError, split_compute
 from splits.settle import settle_up
+from tests.fuzz_depth import examples
 
 # JPY has no minor unit, EUR/USD two, KWD/BHD three.
 CURRENCIES = ["JPY", "EUR", "USD", "KWD", "BHD"]
@@ -78,7 +79,7 @@ def allocations(draw):
     return total, weights, places
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(allocations())
 def test_allocate_sums_exactly_and_each_part_is_within_one_unit(case):
     total, weights, places = case
@@ -98,7 +99,7 @@ def test_allocate_sums_exactly_and_each_part_is_within_one_unit(case):
     assert allocate(total, weights, places) == parts  # deterministic
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(
     places=st.integers(0, 4),
     units=st.integers(0, 10**6),
@@ -115,7 +116,7 @@ def test_allocate_equal_weights_differ_by_at_most_one_unit_earlier_first(
     assert parts == sorted(parts, reverse=True)  # start 0: the odd units to the earlier parts
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     places=st.integers(0, 4),
     units=st.integers(0, 10**6),
@@ -202,7 +203,7 @@ def splits_asked(draw):
     return mode, parts, amount, currency, base_amount, base_currency, member_ids
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(splits_asked(), st.randoms(use_true_random=False), st.integers(1, 2**63 - 1))
 def test_split_parts_sum_exactly_in_both_currencies(case, rng, rotation):
     mode, parts, amount, currency, base_amount, base_currency, member_ids = case
@@ -273,7 +274,7 @@ def _odd_units_by_member(amount, currency, member_ids, expense_ids):
     return odd
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     currency=st.sampled_from(CURRENCIES),
     member_ids=st.sets(st.integers(1, 10_000), min_size=2, max_size=8).map(sorted),
@@ -312,7 +313,7 @@ def test_ten_euros_three_ways_twenty_times():
     assert _odd_units_by_member(ten, "EUR", [3, 5, 9], range(1, 21)) == {3: 6, 5: 7, 9: 7}
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(
     currency=st.sampled_from(CURRENCIES),
     amount_units=st.integers(1, 10**9),
@@ -344,7 +345,7 @@ def test_exact_parts_not_summing_to_the_amount_are_refused(
     assert "must sum to the amount" in caught.value.message
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(
     member_ids=st.sets(st.integers(1, 10_000), min_size=1, max_size=8).map(sorted),
     percent_places=st.integers(0, 6),
@@ -394,7 +395,7 @@ def zero_sum_balances(draw):
     return {user: _money(value, places) for user, value in zip(users, units, strict=True)}
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(zero_sum_balances())
 def test_settle_up_zeroes_every_balance_in_at_most_n_minus_1_transfers(balances):
     transfers = settle_up(balances)

@@ -24,6 +24,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from core.serializers import READ_ONLY_FIELD
 from core.throttling import ClientAddressMixin, client_address
+from tests.fuzz_depth import examples
 from users.models import User
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 from users.validators import (
@@ -46,7 +47,7 @@ RESET = "/api/v1/auth/password/reset/"
 RESET_CONFIRM = "/api/v1/auth/password/reset/confirm/"
 
 FUZZ = hypothesis_settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -9,6 +9,7 @@ import { editRecord, KINDS } from "../records.js";
 import { href, route } from "../router.js";
 import { on } from "../store.js";
 import { onThemeChange } from "../theme.js";
+import { currentBook } from "../ui/book_switcher.js";
 import { chartColors, drawChart, palette } from "../ui/charts.js";
 import { notificationList, openNotifications, unreadNotifications } from "../ui/notifications.js";
 import { emptyState, errorState, loading, pageHeader } from "../ui/states.js";
@@ -20,8 +21,9 @@ route({
   render: async (ctx) => {
     ctx.onLeave(on("records:changed", () => ctx.reload()));
     ctx.onLeave(onThemeChange(() => ctx.reload()));
-    const dashboard = await api(bookPath("/reports/dashboard/"), { signal: ctx.signal });
+    const [dashboard, shownBook] = await Promise.all([api(bookPath("/reports/dashboard/"), { signal: ctx.signal }), currentBook()]);
     const { summary, currency } = dashboard;
+    const canWrite = shownBook.role !== "viewer"; // a viewer reads the book, adds nothing
     const add = h(
       "button",
       { type: "button", class: "btn btn-primary", onClick: () => editRecord() },
@@ -33,15 +35,17 @@ route({
       { class: "space-y-6" },
       pageHeader("Dashboard", {
         subtitle: `${month(dashboard.month)} · ${date(summary.start)} – ${date(summary.end)}`,
-        actions: [add],
+        actions: canWrite ? [add] : [],
       }),
     );
     if (summary.expense_count === 0 && summary.income_count === 0 && dashboard.recent_transactions.length === 0) {
       page.append(
         emptyState({
           title: "Welcome! Nothing recorded yet",
-          body: "Add your first expense or income and this page fills in: spending by category, budgets, trends and insights.",
-          action: h("button", { type: "button", class: "btn btn-primary", onClick: () => editRecord() }, "Add your first expense"),
+          body: canWrite
+            ? "Add your first expense or income and this page fills in: spending by category, budgets, trends and insights."
+            : "When the book's editors record expenses and income, this page fills in.",
+          action: canWrite ? h("button", { type: "button", class: "btn btn-primary", onClick: () => editRecord() }, "Add your first expense") : null,
         }),
       );
     }

@@ -10,6 +10,7 @@ import { money, shortDate } from "../format.js";
 import { editRecord, KINDS, recordPath, viewReceipt } from "../records.js";
 import { go, route } from "../router.js";
 import { categories, on } from "../store.js";
+import { currentBook } from "../ui/book_switcher.js";
 import { bulkRecategorize } from "../ui/bulk_recategorize.js";
 import { field, formAlert, showErrors } from "../ui/forms.js";
 import { emptyState, errorState, loading, pageHeader } from "../ui/states.js";
@@ -78,7 +79,10 @@ route({
   nav: { label: "Transactions", order: 20 },
   render: async (ctx) => {
     const filters = Object.fromEntries(FILTERS.map((name) => [name, ctx.params.get(name) || ""]));
-    const [allCategories, user] = await Promise.all([categories(), me()]);
+    const [allCategories, user, shownBook] = await Promise.all([categories(), me(), currentBook()]);
+    // A viewer of a shared book reads it: no add, edit or recategorise controls (the API
+    // would refuse them with 403 anyway).
+    const canWrite = shownBook.role !== "viewer";
     const base = user.base_currency;
     const categoryKind = allCategories.find((c) => String(c.id) === filters.category)?.kind;
     const filtered = FILTERS.some((name) => filters[name]);
@@ -95,13 +99,13 @@ route({
     const table = dataTable({
       caption: "Transactions, newest first",
       columns: [
-        { label: srOnly("Select"), class: "w-px", cell: (row) => bulk.checkbox(row) },
+        canWrite ? { label: srOnly("Select"), class: "w-px", cell: (row) => bulk.checkbox(row) } : null,
         { label: "Date", cell: (row) => h("time", { datetime: row.date, class: "whitespace-nowrap" }, shortDate(row.date)) },
         { label: "Description", cell: describe },
         { label: "Category", class: "hidden sm:table-cell", cell: (row) => row.category_name || h("span", { class: "muted" }, "None") },
         { label: "Amount", numeric: true, cell: amount },
         { label: srOnly("Actions"), class: "w-px", cell: actions },
-      ],
+      ].filter(Boolean),
     });
     const rowsById = new Map();
 
@@ -141,11 +145,13 @@ route({
               icon(ICONS.receipt, "size-4"),
             )
           : null,
-        h(
-          "button",
-          { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Edit ${row.description}`, onClick: () => openRow(row) },
-          "Edit",
-        ),
+        canWrite
+          ? h(
+              "button",
+              { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Edit ${row.description}`, onClick: () => openRow(row) },
+              "Edit",
+            )
+          : null,
       );
     }
 
@@ -213,7 +219,10 @@ route({
     return h(
       "div",
       {},
-      pageHeader("Transactions", { subtitle: "Expenses and income, newest first.", actions: [add] }),
+      pageHeader("Transactions", {
+        subtitle: canWrite ? "Expenses and income, newest first." : "Expenses and income, newest first. You can read this book, not change it.",
+        actions: canWrite ? [add] : [],
+      }),
       filterPanel,
       bulk.el,
       h("div", { class: "card mt-6 p-0 sm:p-0" }, h("div", { class: "p-2 sm:p-3" }, results)),
