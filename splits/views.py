@@ -111,12 +111,12 @@ SETTLEMENT_EXAMPLE = {"from": 2, "to": 1, "amount": "25.00", "date": "2026-03-28
     retrieve=operation_docs(
         "Get a settlement",
         "One payment between members of this book.",
-        responses={200: SettlementSerializer, 404: NOT_FOUND},
+        responses={200: SettlementSerializer, 400: PERSONAL_BOOK, 404: NOT_FOUND},
     ),
     destroy=operation_docs(
         "Delete a settlement",
         "The balances it moved move back. Editors and owners.",
-        responses={204: None, 404: NOT_FOUND},
+        responses={204: None, 400: PERSONAL_BOOK, 404: NOT_FOUND},
     ),
 )
 class SettlementViewSet(
