@@ -25,8 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(trylast=True)
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test item gets a node id of its own.
+    """Every test item gets a node id of its own, and the longest run first.
 
     Schemathesis makes one item per API operation, named `test_x[GET /api/v1/…]`, but
     pytest 9 builds an item's id from its bare function name, so ~190 items shared two ids:
@@ -41,6 +42,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     duplicates = sorted(nodeid for nodeid, count in counts.items() if count > 1)
     if duplicates:
         raise pytest.UsageError(f"duplicate test ids: {duplicates[:5]}")
+    # Within pytest-django's order (database tests, then transactional ones, which flush
+    # the migrated rows, then the rest), the longest tests first; the rest keep their
+    # order. pytest-xdist's workers start from the front of their share and steal from the
+    # back of another's, so a 15-second test never starts last while the other core has
+    # nothing left to do.
+    items.sort(key=lambda item: (_db_order(item), item.nodeid.split("::")[0] not in LONGEST_FIRST))
+
+
+def _db_order(item: pytest.Item) -> int:
+    """pytest-django's rank of a test: 0 database, 1 transactional database, 2 none."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    transactional = bool(fixtures & {"transactional_db", "live_server"}) or bool(
+        marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    )
+    if transactional:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+# Test files whose tests take several seconds each (migrations run back and forth, a
+# server started, property tests against the database), found with `pytest --durations`.
+LONGEST_FIRST = {
+    "tests/test_migrations.py",
+    "books/tests/test_migrations.py",
+    "books/tests/test_record_migrations.py",
+    "expenses/tests/test_split_migration.py",
+    "expenses/tests/test_suggestions_migration.py",
+    "tests/test_docs.py",
+    "tests/test_production.py",
+    "tests/test_auth_hardening.py",
+    "frontend/tests/test_webapp.py",
+    "reports/tests/test_properties.py",
+    "splits/tests/test_properties.py",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -120,6 +156,11 @@ def public_dns(monkeypatch):
     """Host names resolve to a public address (this machine has no DNS), so a webhook
     URL such as https://hooks.example.com/ passes the outbound check; IP literals
     (127.0.0.1 of the test servers) resolve as usual."""
+    use_public_dns(monkeypatch)
+
+
+def use_public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`public_dns` for any monkeypatch (a module-scoped one too)."""
     real = socket.getaddrinfo
 
     def resolve(host, port, *args, **kwargs):

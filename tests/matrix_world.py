@@ -5,6 +5,8 @@ and list filters take a record's id, and one of every kind of record held by a b
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import inspect
 import io
 from collections.abc import Callable, Iterator
@@ -12,9 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from django.apps import apps
 from django.core.files.base import ContentFile
-from django.db import models
+from django.db import models, transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -369,3 +373,38 @@ def book_state(book: Book) -> dict[str, Any]:
     state["contributions"] = _rows(Contribution.objects.filter(goal__book=book))
     state["expense_tags"] = _rows(Expense.tags.through.objects.filter(expense__book=book))
     return state
+
+
+@contextlib.contextmanager
+def built_once(django_db_blocker: Any, media_root: Any) -> Iterator[None]:
+    """For a module-scoped fixture: rows written inside stay for every test of the module
+    and are rolled back after its last one.
+
+    Each test's own `db` transaction is a savepoint inside this one, so what a test
+    writes is undone before the next, which sees the rows as they were built; hand each
+    test `copy.deepcopy` of the built objects (`fresh`), as Django's `setUpTestData`
+    does, so no test sees another's changes to them in memory. Building the matrices'
+    worlds once per module instead of once per test (hundreds of times) is most of their
+    run time. Webhook hosts resolve (`use_public_dns`), files go to `media_root`, and
+    passwords hash fast while building."""
+    from conftest import use_public_dns
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            MEDIA_ROOT=str(media_root),
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        ),
+        pytest.MonkeyPatch.context() as monkeypatch,
+        transaction.atomic(),
+    ):
+        use_public_dns(monkeypatch)
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+
+
+def fresh(built: Any) -> Any:
+    """A test's own copy of what `built_once` made (model instances included)."""
+    return copy.deepcopy(built)

@@ -35,8 +35,8 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from books.models import Book, Role, role_allows
-from books.services import invitation_create
+from books.models import Book, Membership, Role, role_allows
+from books.services import book_create, invitation_create
 from categories.tests.factories import CategoryFactory
 from notifications.tests.factories import NotificationFactory
 from tests.matrix_world import (
@@ -45,7 +45,9 @@ from tests.matrix_world import (
     body_text,
     book_state,
     build_records,
+    built_once,
     discover_routes,
+    fresh,
     id_filters,
     send,
     writable_foreign_keys,
@@ -218,38 +220,59 @@ class BookWorld:
         return reverse(route.name, kwargs=kwargs)
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The book S and its people and records, built once for the module (`built_once`)."""
+    media = tmp_path_factory.mktemp("books-matrix-media")
+    with built_once(django_db_blocker, media):
+        owner, editor, viewer, spare, outsider = (
+            UserFactory(username=f"{role}-user")
+            for role in ("owner", "editor", "viewer", "spare", "outsider")
+        )
+        book = book_create(user=owner, name="Household")
+        for role, members in ((Role.EDITOR, [editor]), (Role.VIEWER, [viewer, spare])):
+            for member in members:
+                Membership.objects.create(book=book, user=member, role=role)
+        NotificationFactory(user=viewer, title=f"{VIEWER_MARKER}-notification")
+        yield (
+            media,
+            BookWorld(
+                book=book,
+                owner=owner,
+                editor=editor,
+                viewer=viewer,
+                spare=spare,
+                outsider=outsider,
+                shared=build_records(book=book, user=owner, marker=SHARED_MARKER),
+                personal=build_records(
+                    book=owner.personal_book, user=owner, marker=PERSONAL_MARKER
+                ),
+                outside=build_records(
+                    book=outsider.personal_book, user=outsider, marker=OUTSIDE_MARKER
+                ),
+                invitation=invitation_create(
+                    book=book, email="guest@example.com", role=Role.VIEWER, by=owner
+                ),
+                clients={},
+            ),
+        )
+
+
 @pytest.fixture
-def world(db, settings, tmp_path, shared_book, client_for, public_dns):
-    settings.MEDIA_ROOT = str(tmp_path)
-    owner, editor, viewer, spare, outsider = (
-        UserFactory(username=f"{role}-user")
-        for role in ("owner", "editor", "viewer", "spare", "outsider")
-    )
-    book = shared_book(owner=owner, editors=[editor], viewers=[viewer, spare], name="Household")
-    NotificationFactory(user=viewer, title=f"{VIEWER_MARKER}-notification")
-    return BookWorld(
-        book=book,
-        owner=owner,
-        editor=editor,
-        viewer=viewer,
-        spare=spare,
-        outsider=outsider,
-        shared=build_records(book=book, user=owner, marker=SHARED_MARKER),
-        personal=build_records(book=owner.personal_book, user=owner, marker=PERSONAL_MARKER),
-        outside=build_records(book=outsider.personal_book, user=outsider, marker=OUTSIDE_MARKER),
-        invitation=invitation_create(
-            book=book, email="guest@example.com", role=Role.VIEWER, by=owner
-        ),
-        clients={
-            role: client_for(user)
-            for role, user in (
-                ("owner", owner),
-                ("editor", editor),
-                ("viewer", viewer),
-                ("outsider", outsider),
-            )
-        },
-    )
+def world(built_world, db, settings, client_for, public_dns):
+    media, built = built_world
+    settings.MEDIA_ROOT = str(media)
+    world = fresh(built)
+    world.clients = {
+        role: client_for(user)
+        for role, user in (
+            ("owner", world.owner),
+            ("editor", world.editor),
+            ("viewer", world.viewer),
+            ("outsider", world.outsider),
+        )
+    }
+    return world
 
 
 # --- requests for every route and method -----------------------------------------------------

@@ -39,7 +39,9 @@ from tests.matrix_world import (
     Route,
     body_text,
     build_records,
+    built_once,
     discover_routes,
+    fresh,
     id_filters,
     send,
     writable_foreign_keys,
@@ -364,13 +366,21 @@ def build_world(marker: str, **user_kwargs: Any) -> World:
     return World(user=user, objects=objects)
 
 
+@pytest.fixture(scope="module")
+def built_worlds(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A's and B's worlds and a rate, built once for the module (`built_once`)."""
+    media = tmp_path_factory.mktemp("isolation-media")
+    with built_once(django_db_blocker, media):
+        alice = build_world(MARKER, username=f"{MARKER.lower()}-user")
+        bob = build_world(OWN_MARKER)
+        yield media, (alice, bob, ExchangeRateFactory())
+
+
 @pytest.fixture
-def worlds(db, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    alice = build_world(MARKER, username=f"{MARKER.lower()}-user")
-    bob = build_world(OWN_MARKER)
-    rate = ExchangeRateFactory()
-    return alice, bob, rate
+def worlds(built_worlds, db, settings):
+    media, built = built_worlds
+    settings.MEDIA_ROOT = str(media)
+    return fresh(built)
 
 
 @pytest.fixture

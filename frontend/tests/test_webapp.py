@@ -253,3 +253,14 @@ def test_production_serves_the_app_from_collected_static_files(tmp_path):
         # The API is unchanged beside it.
         assert http("GET", f"{base}/api/v1/health/").status == 200
         assert http("GET", f"{base}/api/v1/expenses/").status == 401
+
+
+def test_the_apps_own_js_and_css_stay_under_300_kb_compressed():
+    # Issue 18's budget for what the app itself ships (Chart.js, vendored, is apart).
+    # gzip level 6, as whitenoise's compressor (brotli, also served, is smaller still).
+    import gzip
+
+    own = [*modules(), STATIC / "app.css"]
+    compressed = sum(len(gzip.compress(path.read_bytes(), compresslevel=6)) for path in own)
+    assert len(own) > 30  # every module is counted, not an empty glob
+    assert compressed < 300 * 1024, f"{compressed / 1024:.0f} KB"
