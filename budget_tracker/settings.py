@@ -16,6 +16,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core.static_files import add_headers as web_app_cache_headers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -193,6 +195,9 @@ STORAGES = {
 # In development static files come straight from the apps (no collectstatic needed).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# The web app's modules, loaded by their plain names, are revalidated on every load
+# (core/static_files.py); hashed files stay cached for good.
+WHITENOISE_ADD_HEADERS_FUNCTION = web_app_cache_headers
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -250,6 +250,10 @@ def test_production_serves_the_app_from_collected_static_files(tmp_path):
         module = http("GET", f"{base}/static/frontend/js/pages/dashboard.js")
         assert module.status == 200 and "javascript" in module.headers["Content-Type"]
         assert b'from "../api.js"' in module.body
+        # Loaded by its plain name, so revalidated on every load: after a deploy no browser
+        # mixes new modules with cached old ones. Hashed files stay cached for good.
+        assert module.headers["Cache-Control"] == "no-cache"
+        assert "immutable" in http("GET", f"{base}{main[1]}").headers["Cache-Control"]
         # The API is unchanged beside it.
         assert http("GET", f"{base}/api/v1/health/").status == 200
         assert http("GET", f"{base}/api/v1/expenses/").status == 401
