@@ -298,6 +298,28 @@ def test_bulk_recategorise_moves_the_selected_rows_at_once(open_tab):
     assert tab.errors == []
 
 
+def test_the_header_never_overflows_from_tablet_to_wide_desktop(open_tab):
+    # Found by hand: between 768 and ~1400 px the ten links, the book picker and "Sign
+    # out" ran off the right edge, so every page scrolled sideways.
+    UserFactory(username="a-rather-long-user-name-for-the-header")
+    tab = open_tab()
+    tab.sign_in("a-rather-long-user-name-for-the-header", DEFAULT_PASSWORD)
+    page = tab.page
+    for width in (800, 1024, 1279, 1280, 1440, 1600):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(50)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+        menu = page.get_by_role("button", name="Menu")
+        desktop_nav = page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name="Transactions"
+        )
+        if width < 1280:
+            assert menu.is_visible() and not desktop_nav.first.is_visible(), width
+        else:
+            assert not menu.is_visible() and desktop_nav.first.is_visible(), width
+    assert tab.errors == []
+
+
 def test_phone_menu_skip_link_keyboard_and_dark_mode_toggle(open_tab):
     UserFactory(username="thumbs")
     tab = open_tab("phone")

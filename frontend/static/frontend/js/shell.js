@@ -77,9 +77,10 @@ function bareLayout() {
 function brand() {
   return h(
     "a",
-    { href: "#/", class: "flex items-center gap-2 text-lg font-semibold tracking-tight" },
+    { href: "#/", class: "flex items-center gap-2 text-lg font-semibold tracking-tight whitespace-nowrap", "aria-label": "Budget Tracker" },
     h("span", { class: "grid size-8 place-items-center rounded-lg bg-brand-600 text-white", "aria-hidden": "true" }, "B"),
-    "Budget Tracker",
+    // Only the mark where the full navigation needs the room (the link keeps its name).
+    h("span", { class: "hidden 2xl:inline" }, "Budget Tracker"),
   );
 }
 
@@ -106,9 +107,11 @@ onThemeChange(() => document.querySelectorAll("[data-theme-toggle]").forEach(dra
 
 function appLayout() {
   const main = mainElement("mx-auto w-full max-w-6xl px-4 py-6 sm:px-6 focus:outline-none");
-  const desktopNav = h("ul", { class: "hidden items-center gap-1 md:flex" });
+  // The full navigation from 1280 px (xl); narrower screens use the menu button, since
+  // ten links, the book picker, the theme, the bell and "Sign out" need ~1,170 px.
+  const desktopNav = h("ul", { class: "hidden items-center gap-1 xl:flex" });
   const phoneNav = h("ul", { class: "flex flex-col gap-1" });
-  const who = h("span", { class: "muted hidden text-sm lg:inline" });
+  const who = h("span", { class: "muted hidden text-sm 2xl:inline" });
   const whoPhone = h("p", { class: "muted px-3 pt-2 text-sm" });
   const count = h("span", {
     class: "absolute -top-1 -right-1 min-w-5 rounded-full bg-red-600 px-1 text-center text-xs leading-5 font-semibold text-white",
@@ -125,7 +128,7 @@ function appLayout() {
     "button",
     {
       type: "button",
-      class: "btn btn-ghost btn-small md:hidden",
+      class: "btn btn-ghost btn-small xl:hidden",
       "aria-expanded": "false",
       "aria-controls": "phone-menu",
       onClick: () => toggleMenu(),
@@ -135,7 +138,7 @@ function appLayout() {
   );
   const phoneMenu = h(
     "nav",
-    { id: "phone-menu", class: "border-t border-slate-200 px-4 pb-4 md:hidden dark:border-slate-800", "aria-label": "Main", hidden: true },
+    { id: "phone-menu", class: "border-t border-slate-200 px-4 pb-4 xl:hidden dark:border-slate-800", "aria-label": "Main", hidden: true },
     bookSwitcher({ phone: true }),
     phoneNav,
     whoPhone,
@@ -154,17 +157,17 @@ function appLayout() {
       { class: "sticky top-0 z-30 border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900" },
       h(
         "div",
-        { class: "mx-auto flex h-16 max-w-6xl items-center gap-4 px-4 sm:px-6" },
+        { class: "mx-auto flex h-16 max-w-7xl items-center gap-4 px-4 sm:px-6" },
         brand(),
-        h("nav", { class: "hidden flex-1 md:block", "aria-label": "Main" }, desktopNav),
+        h("nav", { class: "hidden flex-1 xl:block", "aria-label": "Main" }, desktopNav),
         h(
           "div",
-          { class: "ml-auto flex items-center gap-1 md:ml-0" },
+          { class: "ml-auto flex items-center gap-1 xl:ml-0" },
           bookSwitcher(),
           who,
           themeToggle(),
           bell,
-          h("button", { type: "button", class: "btn btn-secondary btn-small hidden md:inline-flex", onClick: () => signOut() }, "Sign out"),
+          h("button", { type: "button", class: "btn btn-secondary btn-small hidden xl:inline-flex", onClick: () => signOut() }, "Sign out"),
           menuButton,
         ),
       ),

@@ -94,7 +94,7 @@ export function bookSwitcher({ phone = false } = {}) {
   // the books page is the picker's last option; the phone menu has room for both.
   const wrapper = h(
     "div",
-    { class: phone ? "px-3 pt-3" : "hidden items-center md:flex", dataset: { bookSwitcher: "" } },
+    { class: phone ? "px-3 pt-3" : "hidden items-center xl:flex", dataset: { bookSwitcher: "" } },
     h("label", { for: id, class: phone ? "label" : "sr-only" }, "Book"),
     select,
     phone ? h("a", { class: "link mt-2 inline-block text-sm", href: href("/books") }, "Manage books") : null,
