@@ -178,7 +178,7 @@ def test_the_built_css_is_committed_minified_with_dark_mode():
     # The classes the modules use are compiled in (a few from each kind of place).
     for selector in (
         ".btn-primary",
-        ".md\\:flex",
+        ".xl\\:flex",
         ".sm\\:table-cell",
         ".lg\\:col-span-2",
         ".sr-only",
