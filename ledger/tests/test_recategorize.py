@@ -15,7 +15,7 @@ from categories.tests.factories import CategoryFactory
 from core.events import register_listener, unregister_listener
 from expenses.models import Expense
 from expenses.tests.factories import ExpenseFactory
-from income.models import Income
+from income.tests.factories import IncomeFactory
 from notifications.models import Notification, NotificationKind
 from users.tests.factories import UserFactory
 
@@ -92,15 +92,7 @@ def test_null_clears_the_category(user, auth_client):
 def test_income_takes_income_categories(user, auth_client):
     salary = CategoryFactory(user=user, kind=Kind.INCOME, name="Salary")
     food = CategoryFactory(user=user, kind=Kind.EXPENSE)
-    record = Income.objects.create(
-        book=user.personal_book,
-        user=user,
-        amount=Decimal("100"),
-        currency=user.base_currency,
-        base_amount=Decimal("100"),
-        date=date(2026, 3, 1),
-        description="Pay",
-    )
+    record = IncomeFactory(user=user, book=user.personal_book, description="Pay")
     url = "/api/v1/incomes/recategorize/"
     wrong = auth_client.post(url, {"ids": [record.pk], "category": food.pk}, format="json")
     assert wrong.status_code == 400
@@ -118,15 +110,7 @@ def test_one_id_outside_the_book_changes_nothing(user, other_user, auth_client, 
     if problem == "other_users_id":
         stray = ExpenseFactory(user=other_user, book=other_user.personal_book).pk
     elif problem == "income_id":
-        stray = Income.objects.create(
-            book=user.personal_book,
-            user=user,
-            amount=Decimal("1"),
-            currency=user.base_currency,
-            base_amount=Decimal("1"),
-            date=date(2026, 3, 1),
-            description="Not an expense",
-        ).pk
+        stray = IncomeFactory(user=user, book=user.personal_book, description="Not an expense").pk
         Expense.objects.filter(pk=stray).delete()  # the same number must not be an expense
     else:
         stray = max(e.pk for e in chosen) + 1000
