@@ -28,6 +28,14 @@ RECEIPT_MIMES = frozenset(
 )
 
 
+def category_of_kind(value: Category | None, kind: str) -> Category | None:
+    """A record's category must be of the record's kind (expense or income), whether it is
+    set on one record or on many at once; None (no category) always is."""
+    if value is not None and value.kind != kind:
+        raise serializers.ValidationError(f"Choose a category of kind '{kind}'.")
+    return value
+
+
 class AmountField(MoneyField):
     """An amount in a request: the project's strict number grammar (`core.money.parse_money`);
     range and decimal places are checked against the currency in `validate`."""
@@ -160,9 +168,7 @@ class TransactionSerializer(StrictModelSerializer):
         return data
 
     def validate_category(self, value: Category | None) -> Category | None:
-        if value is not None and value.kind != self.kind:
-            raise serializers.ValidationError(f"Choose a category of kind '{self.kind}'.")
-        return value
+        return category_of_kind(value, self.kind)
 
     def validate_receipt(self, value: Any) -> Any:
         if value:
@@ -241,9 +247,7 @@ class RecategorizeSerializer(StrictSerializer):
     )
 
     def validate_category(self, value: Category | None) -> Category | None:
-        if value is not None and value.kind != self.kind:
-            raise serializers.ValidationError(f"Choose a category of kind '{self.kind}'.")
-        return value
+        return category_of_kind(value, self.kind)
 
 
 class RecategorizeResultSerializer(serializers.Serializer):

@@ -767,7 +767,7 @@ def transactions_recategorize(
     wanted = sorted(set(ids))
     records = list(
         model._base_manager.filter(book=book, pk__in=wanted)
-        .select_related("book", "category")
+        .select_related("book")  # the events' data reads the book's currency
         .order_by("pk")
     )
     missing = sorted(set(wanted) - {record.pk for record in records})
