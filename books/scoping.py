@@ -16,13 +16,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.db.models import Q, QuerySet
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
-from .models import Book, Role, role_allows
+from .models import Book, Membership, Role, role_allows
 
 BOOK_URL_KWARG = "book_id"
 BOOK_NOT_FOUND = "No such book among yours."
@@ -36,19 +37,40 @@ def resolve_book(user: Any, book_id: Any) -> tuple[Book, str]:
     """(book, the user's role in it): the book named in the URL, else their personal book.
 
     Raises NotFound when the user is not a member (or the id is not a number), so a
-    stranger cannot tell a book that exists from one that does not.
+    stranger cannot tell a book that exists from one that does not. Read on every
+    request, so a removed member is refused from the next one.
     """
-    books = Book.objects.for_member(user)
     if book_id is None:
-        book = books.filter(personal_owner=user).first()
+        column, value = "personal_owner", getattr(user, "pk", None)
     else:
         try:
-            book = books.filter(pk=int(book_id)).first()
+            column, value = "id", int(book_id)
         except (TypeError, ValueError):
-            book = None
+            raise NotFound(BOOK_NOT_FOUND) from None
+        if not 0 < value < 2**63:
+            raise NotFound(BOOK_NOT_FOUND)
+    book = next(iter(Book.objects.raw(_member_book_sql(column), [user.pk, value])), None)
     if book is None:
         raise NotFound(BOOK_NOT_FOUND)
     return book, book.role  # type: ignore[attr-defined]
+
+
+def _member_book_sql(column: str) -> str:
+    """`Book.objects.for_member(user).filter(<column>=…).first()` as one fixed statement:
+    every book-scoped request runs it, and the ORM took three times as long to build
+    that query as the database took to answer it."""
+    quote = connection.ops.quote_name
+    book, membership = Book._meta, Membership._meta
+    role, member_book, member = (
+        quote(membership.get_field(name).column) for name in ("role", "book", "user")
+    )
+    pk = quote(book.pk.column)
+    return (
+        f"SELECT b.*, m.{role} AS role FROM {quote(book.db_table)} b "
+        f"INNER JOIN {quote(membership.db_table)} m ON m.{member_book} = b.{pk} "
+        f"WHERE m.{member} = %s AND b.{quote(book.get_field(column).column)} = %s "
+        f"ORDER BY b.{pk} LIMIT 1"
+    )
 
 
 class BookScopedMixin:

@@ -114,7 +114,11 @@ class KeysetPagination(BasePagination):
         position, reverse = self._decode(
             request.query_params.get(self.cursor_query_param), queryset.model
         )
-        self.count = queryset.order_by()[: self.count_cap + 1].count()
+        counted = queryset.order_by()
+        if not counted.query.distinct:
+            # Ids only, whatever columns (and joins) the page itself selects.
+            counted = counted.values("pk")
+        self.count = counted[: self.count_cap + 1].count()
         if self.count > self.count_cap:
             self.count = self.count_cap
         page_qs = queryset
@@ -205,9 +209,12 @@ class KeysetPagination(BasePagination):
         return condition
 
     def _position(self, row) -> list:  # type: ignore[no-untyped-def]
+        """The row's ordering values as cursor text; a row is a model instance or a
+        `.values()` dict (lean list pages)."""
         values = []
         for field in self.ordering:
-            value = getattr(row, field.lstrip("-"))
+            name = field.lstrip("-")
+            value = row[name] if isinstance(row, dict) else getattr(row, name)
             if isinstance(value, Decimal):
                 values.append(format(value, "f"))
             elif isinstance(value, date):

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from rest_framework import serializers
 
 from core.serializers import MoneyField, StrictSerializer
-from ledger.serializers import RecategorizeSerializer, TransactionSerializer
+from ledger.serializers import LeanList, RecategorizeSerializer, TransactionSerializer
 
-from .models import Expense, SplitMode
+from .models import Expense, ExpenseShare, SplitMode
 from .splits import split_representation
 
 # More parts than any book has members is refused before any lookup.
@@ -92,3 +92,61 @@ class ExpenseSerializer(TransactionSerializer):
 
 class ExpenseRecategorizeSerializer(RecategorizeSerializer):
     kind = "expense"
+
+
+class _Part(NamedTuple):
+    user_id: int | None
+    value: Any
+    amount: Any
+    base_amount: Any
+
+
+class _Parts:
+    def __init__(self, parts: list[_Part]) -> None:
+        self.parts = parts
+
+    def all(self) -> list[_Part]:
+        return self.parts
+
+
+class _SplitRow:
+    """What `split_representation` reads of an expense, from a list row and its parts."""
+
+    def __init__(self, row: dict[str, Any], book: Any, parts: list[_Part]) -> None:
+        self.split_mode = row["split_mode"]
+        self.currency = row["currency"]
+        self.book = book
+        self.shares = _Parts(parts)
+
+
+class ExpenseLeanList(LeanList):
+    """The expense list page without DRF's per-field work (see `LeanList`): the ledger's
+    fields, then `payment_method`, `merchant`, `paid_by` and `split` (its parts read in
+    one query, only when the page has split expenses: shared books)."""
+
+    serializer_class = ExpenseSerializer
+    extra_columns = ("payment_method", "merchant", "paid_by_id", "split_mode")
+
+    def related(self, rows: list[dict[str, Any]]) -> dict[int, list[_Part]]:
+        split = [row["id"] for row in rows if row["split_mode"]]
+        parts: dict[int, list[_Part]] = {}
+        if split:
+            # The order of the `shares` prefetch: ExpenseShare's Meta ordering.
+            shares = ExpenseShare.objects.filter(expense_id__in=split).values_list(
+                "expense_id", "user_id", "value", "amount", "base_amount"
+            )
+            for expense_id, *part in shares:
+                parts.setdefault(expense_id, []).append(_Part(*part))
+        return parts
+
+    def extra_fields(
+        self, data: dict[str, Any], row: dict[str, Any], related: dict[int, list[_Part]]
+    ) -> None:
+        data["payment_method"] = row["payment_method"]
+        data["merchant"] = row["merchant"]
+        data["paid_by"] = row["paid_by_id"]
+        data["split"] = (
+            split_representation(_SplitRow(row, self.book, related.get(row["id"], [])))
+            if row["split_mode"]
+            else None
+        )

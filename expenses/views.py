@@ -9,7 +9,7 @@ from ledger.views import TransactionViewSet, recategorize_schema, request_schema
 from . import services
 from .filters import ExpenseFilter
 from .models import Expense
-from .serializers import ExpenseRecategorizeSerializer, ExpenseSerializer
+from .serializers import ExpenseLeanList, ExpenseRecategorizeSerializer, ExpenseSerializer
 
 EXPENSE = {
     "amount": "42.80",
@@ -108,6 +108,7 @@ class ExpenseViewSet(TransactionViewSet):
 
     queryset = Expense.objects.all()
     serializer_class = ExpenseSerializer
+    lean_list_class = ExpenseLeanList
     recategorize_serializer_class = ExpenseRecategorizeSerializer
     filterset_class = ExpenseFilter
     search_fields = ["description", "merchant", "notes"]

@@ -1,4 +1,6 @@
-from ledger.serializers import RecategorizeSerializer, TransactionSerializer
+from typing import Any
+
+from ledger.serializers import LeanList, RecategorizeSerializer, TransactionSerializer
 
 from .models import Income
 
@@ -14,3 +16,13 @@ class IncomeSerializer(TransactionSerializer):
 
 class IncomeRecategorizeSerializer(RecategorizeSerializer):
     kind = "income"
+
+
+class IncomeLeanList(LeanList):
+    """The income list page without DRF's per-field work (see `LeanList`)."""
+
+    serializer_class = IncomeSerializer
+    extra_columns = ("source",)
+
+    def extra_fields(self, data: dict[str, Any], row: dict[str, Any], related: Any) -> None:
+        data["source"] = row["source"]

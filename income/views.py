@@ -7,7 +7,7 @@ from ledger.views import TransactionViewSet, recategorize_schema, request_schema
 from . import services
 from .filters import IncomeFilter
 from .models import Income
-from .serializers import IncomeRecategorizeSerializer, IncomeSerializer
+from .serializers import IncomeLeanList, IncomeRecategorizeSerializer, IncomeSerializer
 
 INCOME = {
     "amount": "3200.00",
@@ -79,6 +79,7 @@ class IncomeViewSet(TransactionViewSet):
 
     queryset = Income.objects.all()
     serializer_class = IncomeSerializer
+    lean_list_class = IncomeLeanList
     recategorize_serializer_class = IncomeRecategorizeSerializer
     filterset_class = IncomeFilter
     search_fields = ["description", "source", "notes"]

@@ -13,6 +13,7 @@ from categories.models import Category
 from core.filters import (
     BoundedDateFilter,
     BudgetMonthFilter,
+    BuiltOnceFilterSet,
     DateRangeFilterSetMixin,
     IdMultipleChoiceFilter,
     MoneyFilter,
@@ -21,7 +22,15 @@ from core.filters import (
 from core.money import currencies
 
 
-class TransactionFilter(DateRangeFilterSetMixin, filters.FilterSet):
+class TransactionFilter(DateRangeFilterSetMixin, BuiltOnceFilterSet):
+    """The list filters of expenses and income (and of their CSV exports), built once per
+    class (`BuiltOnceFilterSet`). Every filter here, and in the apps' subclasses, leaves
+    the queryset as it is when its parameter is absent (`absent_is_noop`: a list without
+    filter parameters builds no filter set at all, `core.filters.AbsentFiltersBackend`);
+    ledger/tests/test_lean_list.py checks it filter by filter."""
+
+    absent_is_noop = True
+
     start_date = BoundedDateFilter(
         field_name="date", lookup_expr="gte", label="From this date (inclusive)"
     )

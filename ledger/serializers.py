@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
+from django.db import connections, router
+from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from books.scoping import BookPrimaryKeyRelatedField, request_book
-from categories.models import Category
+from categories.models import Category, Tag
 from core.money import amount_errors, format_amount
 from core.serializers import (
     BoundedDateField,
@@ -58,13 +61,20 @@ class ReceiptField(serializers.FileField):
         if not value:
             return None
         record = value.instance
-        request = self.context.get("request")
-        book = request_book(request)
-        kwargs = {"pk": record.pk}
-        if book is not None and not book.is_personal:
-            kwargs["book_id"] = record.book_id
-        path = reverse(f"{record._meta.model_name}-receipt", kwargs=kwargs)
-        return request.build_absolute_uri(path) if request else path
+        return receipt_url(
+            self.context.get("request"), record._meta.model_name, record.pk, record.book_id
+        )
+
+
+def receipt_url(request: Any, model_name: str, pk: int, book_id: int) -> str:
+    """Where a record's receipt downloads: under `/books/{book_id}/` when the request is
+    scoped to a shared book, else the top-level path (the caller's personal book)."""
+    book = request_book(request)
+    kwargs = {"pk": pk}
+    if book is not None and not book.is_personal:
+        kwargs["book_id"] = book_id
+    path = reverse(f"{model_name}-receipt", kwargs=kwargs)
+    return request.build_absolute_uri(path) if request else path
 
 
 @extend_schema_field(
@@ -191,6 +201,145 @@ class TransactionSerializer(StrictModelSerializer):
             if errors:
                 raise serializers.ValidationError({"amount": errors})
         return attrs
+
+
+class LeanList:
+    """A list page of records written exactly as `serializer_class(page, many=True).data`
+    would write it — the same keys in the same order, amounts, dates, timestamps, nulls,
+    tags, receipt links — from `.values()` rows, without model instances or DRF's
+    field-by-field machinery (which cost about 0.5 ms a row; this, a few µs).
+
+    The read side of the list only: detail, create and update answers go through the
+    serializer. What each field means is still the serializer's rule: amounts through
+    `format_amount`, decimals through the serializer's own fields, the receipt link
+    through `receipt_url`, a category clearing the suggestion as in
+    `TransactionSerializer.to_representation`. ledger/tests/test_lean_list.py compares
+    both, byte for byte, on random records. Subclasses (one per app) add their model's
+    columns (`extra_columns`, `extra_fields`).
+
+    Queries: the page (with both category names joined), then the page's tags; an
+    app may add one more (expenses: the split parts, only when a row is split).
+    """
+
+    serializer_class: ClassVar[type[TransactionSerializer]]
+    columns: ClassVar[tuple[str, ...]] = (
+        "id",
+        "amount",
+        "currency",
+        "base_amount",
+        "exchange_rate",
+        "date",
+        "description",
+        "category_id",
+        "category__name",
+        "suggested_category_id",
+        "suggested_category__name",
+        "suggested_confidence",
+        "notes",
+        "receipt",
+        "created_at",
+        "updated_at",
+        "book_id",
+    )
+    extra_columns: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, request: Any, book: Any) -> None:
+        self.request = request
+        self.book = book
+        self.model = self.serializer_class.Meta.model
+        fields = self.serializer_class._declared_fields
+        self.exchange_rate = fields["exchange_rate"].to_representation
+        self.confidence = fields["suggested_confidence"].to_representation
+        self.timezone = timezone.get_current_timezone()
+
+    def queryset(self, queryset: QuerySet) -> QuerySet:
+        """`queryset` (scoped, filtered, ordered) as the rows this class reads."""
+        return (
+            queryset.select_related(None)
+            .prefetch_related(None)
+            .values(*self.columns, *self.extra_columns)
+        )
+
+    def represent(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [row["id"] for row in rows]
+        tags = self.tag_names(ids) if ids else {}
+        related = self.related(rows)
+        return [self.represent_row(row, tags.get(row["id"], []), related) for row in rows]
+
+    def tag_names(self, ids: list[int]) -> dict[int, list[str]]:
+        """Each record's tag names in the Tag model's order (name, id), as the prefetch
+        the serializer reads gives them. Plain SQL over the tags' join table: the ORM
+        spent four times as long building this one fixed query as running it."""
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]
+        placeholders = ", ".join(["%s"] * len(ids))
+        names: dict[int, list[str]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(self.tags_sql(connection).format(ids=placeholders), ids)
+            for record_id, name in cursor.fetchall():
+                names.setdefault(record_id, []).append(name)
+        return names
+
+    @classmethod
+    def tags_sql(cls, connection: Any) -> str:
+        quote = connection.ops.quote_name
+        through = cls.serializer_class.Meta.model.tags.through._meta
+        own = through.get_field(cls.serializer_class.Meta.model._meta.model_name).column
+        tag = through.get_field("tag").column
+        name, pk = Tag._meta.get_field("name").column, Tag._meta.pk.column
+        return (
+            f"SELECT t.{quote(own)}, g.{quote(name)} FROM {quote(through.db_table)} t "
+            f"INNER JOIN {quote(Tag._meta.db_table)} g ON g.{quote(pk)} = t.{quote(tag)} "
+            f"WHERE t.{quote(own)} IN ({{ids}}) ORDER BY g.{quote(name)}, g.{quote(pk)}"
+        )
+
+    def related(self, rows: list[dict[str, Any]]) -> Any:
+        """What `extra_fields` needs beyond the rows (one query at most)."""
+        return None
+
+    def timestamp(self, value: Any) -> str | None:
+        """DRF's DateTimeField: in the current time zone, ISO 8601, UTC as `Z`."""
+        if not value:
+            return None
+        text = value.astimezone(self.timezone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    def represent_row(self, row: dict[str, Any], tags: list[str], related: Any) -> dict[str, Any]:
+        category_id = row["category_id"]
+        confidence = row["suggested_confidence"]
+        receipt = row["receipt"]
+        categorised = category_id is not None
+        data = {
+            "id": row["id"],
+            "amount": format_amount(row["amount"], row["currency"]),
+            "currency": row["currency"],
+            "base_amount": format_amount(row["base_amount"], self.book.base_currency),
+            "exchange_rate": self.exchange_rate(row["exchange_rate"]),
+            "date": row["date"].isoformat(),
+            "description": row["description"],
+            "category": category_id,
+            "category_name": row["category__name"],
+            # Categorised since (e.g. by applying rules): the suggestion no longer applies.
+            "suggested_category": None if categorised else row["suggested_category_id"],
+            "suggested_category_name": None if categorised else row["suggested_category__name"],
+            "suggested_confidence": (
+                None if categorised or confidence is None else self.confidence(confidence)
+            ),
+            "notes": row["notes"],
+            "tags": tags,
+            "receipt": (
+                receipt_url(self.request, self.model._meta.model_name, row["id"], row["book_id"])
+                if receipt
+                else None
+            ),
+            "created_at": self.timestamp(row["created_at"]),
+            "updated_at": self.timestamp(row["updated_at"]),
+        }
+        self.extra_fields(data, row, related)
+        return data
+
+    def extra_fields(self, data: dict[str, Any], row: dict[str, Any], related: Any) -> None:
+        """Adds the app's own fields to `data`, in its serializer's order."""
 
 
 def request_bodies(serializer_class: type[TransactionSerializer]) -> dict[str, type]:
