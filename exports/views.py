@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 from books.models import Book
 from books.scoping import BookScopedMixin
 from core.dates import user_now, user_today
+from core.db_router import ReplicaReadsMixin
 from core.negotiation import JSONErrorsNegotiation
 from core.schema import VALIDATION_ERROR
 from expenses.views import ExpenseViewSet
@@ -210,7 +211,9 @@ class TransactionsXlsxView(ExpensesCsvView):
         return _attachment(response, f"{stem}-{user_today(request.user)}.xlsx")
 
 
-class ReportPdfView(ExportView):
+class ReportPdfView(ReplicaReadsMixin, ExportView):
+    """Built in the view (not streamed), so it reads as the reports do (core/db_router.py)."""
+
     @extend_schema(
         tags=["exports"],
         operation_id="export_report_pdf",

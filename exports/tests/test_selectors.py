@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,8 @@ from expenses.models import Expense
 from expenses.tests.factories import ExpenseFactory
 from exports.csv_export import csv_stream
 from exports.formatting import amount_text, neutralise, rate_text
-from exports.selectors import EXPENSE, record_chunks, tag_names, text_chunks
+from exports.selectors import EXPENSE, record_chunks, sheet_chunks, tag_names, text_chunks
+from exports.xlsx_writer import date_serial, datetime_serial
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +115,22 @@ def test_an_abandoned_export_closes_its_server_side_cursor(user):
     assert open_cursors() == 1
     stream.close()
     assert open_cursors() == 0
+
+
+def test_sheet_serials_follow_the_writers_rule(user):
+    """The database's serial numbers (`SerialDay`, `SerialTime`) are the Python ones,
+    Excel's 1900 leap day included; a timestamp is cut to the second."""
+    days = [date(1900, 1, 1), date(1900, 2, 28), date(1900, 3, 1), date(2026, 3, 5)]
+    for day in days:
+        ExpenseFactory(user=user, date=day)
+    moment = datetime(2026, 3, 5, 9, 30, 15, 750_000, tzinfo=UTC)
+    Expense.objects.filter(user=user).update(created_at=moment)
+    records = Expense.objects.filter(user=user).order_by("date")
+
+    rows = [
+        row for rows, _ in sheet_chunks(records, kind=EXPENSE, base_currency="USD") for row in rows
+    ]
+
+    assert [row[1] for row in rows] == [date_serial(day) for day in days] == [1, 59, 61, 46086]
+    expected = datetime_serial(moment.replace(microsecond=0))
+    assert all(abs(float(row[10]) - expected) < 1e-9 for row in rows)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import BytesIO
+from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from categories.tests.factories import CategoryFactory, TagFactory
 from core.dates import user_today
+from expenses.models import Expense
 from expenses.tests.factories import ExpenseFactory
-from exports.xlsx_export import XLSX_CONTENT_TYPE
+from exports.xlsx_export import XLSX_CONTENT_TYPE, build_workbook
+from income.models import Income
 from income.tests.factories import IncomeFactory
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +197,159 @@ def test_a_full_sheet_continues_on_the_next(auth_client, user, monkeypatch):
     assert book.sheetnames == ["Expenses", "Expenses (2)", "Expenses (3)", "Income", "Summary"]
     counts = [len(records(book[name])) for name in book.sheetnames[:3]]
     assert counts == [2, 2, 1]
+
+
+# --- streaming -----------------------------------------------------------------------------------
+
+
+def _export_with_queries(client) -> tuple[int, Any]:
+    with CaptureQueriesContext(connection) as queries:
+        book = workbook(client.get(URL))
+    return len(queries), book
+
+
+def test_query_count_does_not_grow_with_rows(auth_client, user):
+    tags = [TagFactory(user=user) for _ in range(3)]
+
+    def add(count: int) -> None:
+        for factory in (ExpenseFactory, IncomeFactory):
+            for record in factory.create_batch(count, user=user):
+                record.tags.set(tags[: record.id % 4])
+
+    add(4)
+    few, book = _export_with_queries(auth_client)
+    assert len(records(book["Expenses"])) == 4 and len(records(book["Income"])) == 4
+    add(56)
+    many, book = _export_with_queries(auth_client)
+    assert len(records(book["Expenses"])) == 60 and len(records(book["Income"])) == 60
+
+    assert few == many
+
+
+def test_records_are_read_chunk_by_chunk_never_one_query_per_row(user):
+    tag = TagFactory(user=user, name="x")
+    for index, expense in enumerate(ExpenseFactory.create_batch(7, user=user)):
+        if index % 2:
+            expense.tags.set([tag])
+    IncomeFactory.create_batch(2, user=user)
+    target = BytesIO()
+
+    with CaptureQueriesContext(connection) as queries:
+        build_workbook(
+            target,
+            expenses=Expense.objects.filter(user=user).order_by("id"),
+            incomes=Income.objects.filter(user=user).order_by("id"),
+            book=user.personal_book,
+            user=user,
+            period=(None, None),
+            filters="",
+            chunk_size=3,
+        )
+
+    # Expenses: the rows, then the tags of 3 chunks (3, 3, 1); income: the rows and one
+    # chunk's tags; then totals and categories for each kind.
+    assert len(queries) == (1 + 3) + (1 + 1) + 2 * 2
+    sheet = load_workbook(target)["Expenses"]
+    assert [row["tags"] for row in records(sheet)] == [None, "x", None, "x", None, "x", None]
+
+
+def test_values_round_trip_exactly(auth_client, user):
+    """Dates (down to Excel's 1900 oddity), amounts to the last minor unit, unicode and
+    markup as typed, spreadsheet-active text neutralised, XML-illegal characters dropped."""
+    coffee = CategoryFactory(user=user, name="Café & <Co> ☕")
+    cases = [
+        # date, amount, currency, base_amount, description, merchant, notes
+        (date(1900, 1, 1), "0.01", "USD", "0.01", "first day", "", ""),
+        (date(1900, 2, 28), "999999999998.99", "USD", "999999999998.99", "big", "", ""),
+        (date(1900, 3, 1), "1500", "JPY", "10.01", "yen", "", ""),
+        (date(2026, 3, 5), "1.234", "KWD", "4.02", "Zürich 東京 🚀 مرحبا", "Ünïcødé", ""),
+        (date(2026, 3, 6), "12.5", "USD", "12.50", "a & b <c> \"d\" 'e'", "", "  two  spaces  "),
+        (date(2026, 3, 7), "3.10", "USD", "3.10", "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3"),
+        (date(2026, 3, 8), "4", "USD", "4.00", "tab\there", "#REF!", "\rCR first"),
+        (date(2026, 3, 9), "5", "USD", "5.00", "soh\x01 vt\x0b and bell\x07", "", "line 1\nline 2"),
+    ]
+    for day, amount, currency, base_amount, description, merchant, notes in cases:
+        ExpenseFactory(
+            user=user,
+            date=day,
+            amount=Decimal(amount),
+            currency=currency,
+            base_amount=Decimal(base_amount),
+            description=description,
+            merchant=merchant,
+            notes=notes,
+            category=coffee,
+        )
+    long_notes = ExpenseFactory(user=user, date=date(2026, 3, 10), notes="n" * 40_000)
+    moment = datetime(2026, 3, 5, 9, 30, 15, 750_000, tzinfo=UTC)
+    Expense.objects.filter(user=user).update(created_at=moment)
+
+    sheet = workbook(auth_client.get(URL, {"ordering": "date"}))["Expenses"]
+    rows = records(sheet)
+
+    assert [row["date"].date() for row in rows[:8]] == [case[0] for case in cases]
+    assert [row["amount"] for row in rows[:8]] == [
+        0.01,
+        999999999998.99,
+        1500,
+        1.234,
+        12.5,
+        3.1,
+        4,
+        5,
+    ]
+    assert [sheet[f"D{n}"].number_format for n in range(2, 6)] == [
+        "#,##0.00",
+        "#,##0.00",
+        "#,##0",
+        "#,##0.000",
+    ]
+    assert [row["base_amount"] for row in rows[:4]] == [0.01, 999999999998.99, 10.01, 4.02]
+    assert {row["created_at (UTC)"] for row in rows} == {datetime(2026, 3, 5, 9, 30, 15)}
+    assert rows[3]["description"] == "Zürich 東京 🚀 مرحبا" and rows[3]["merchant"] == "Ünïcødé"
+    assert rows[3]["category"] == "Café & <Co> ☕"
+    assert rows[4]["description"] == "a & b <c> \"d\" 'e'"
+    assert rows[4]["notes"] == "  two  spaces  "
+    assert rows[5]["description"] == "'+cmd|' /C calc'!A0"
+    assert rows[5]["merchant"] == "'@SUM(1)" and rows[5]["notes"] == "'-2+3"
+    assert rows[6]["description"] == "tab\there" and rows[6]["merchant"] == "'#REF!"
+    assert rows[6]["notes"] == "'\rCR first".replace("\r", "\n")  # XML reads a CR as LF
+    assert rows[7]["description"] == "soh vt and bell"
+    assert rows[7]["notes"] == "line 1\nline 2"
+    assert rows[8]["id"] == long_notes.id and rows[8]["notes"] == "n" * 32_767
+    text_cells = [sheet[f"{column}{n}"] for column in "CIJM" for n in range(2, 11)]
+    assert {cell.data_type for cell in text_cells if cell.value is not None} == {"s"}
+
+
+def test_a_sheet_past_the_part_size_continues_on_the_next(auth_client, user, monkeypatch):
+    # Each record row is ~600 bytes of XML and a sheet's header ~1.5 KB: about 3 rows a sheet.
+    monkeypatch.setattr("exports.xlsx_writer.MAX_PART_BYTES", 3_500)
+    created = [
+        ExpenseFactory(user=user, date=date(2026, 3, day), notes="x" * 50) for day in range(1, 11)
+    ]
+
+    book = workbook(auth_client.get(URL, {"ordering": "date"}))
+
+    titles = [name for name in book.sheetnames if name.startswith("Expenses")]
+    assert len(titles) > 2 and titles[:2] == ["Expenses", "Expenses (2)"]
+    ids = [row["id"] for title in titles for row in records(book[title])]
+    assert ids == [expense.id for expense in created]
+    assert book.sheetnames[len(titles) :] == ["Income", "Summary"]
+
+
+def test_repeated_texts_stay_right_when_their_cache_is_emptied(auth_client, user, monkeypatch):
+    monkeypatch.setattr("exports.xlsx_export.TEXT_CACHE_SIZE", 2)
+    names = ["Alpha", "=Beta", "Gamma & co", "Alpha", "Delta", "=Beta"]
+    for index, name in enumerate(names):
+        ExpenseFactory(user=user, merchant=name, date=date(2026, 3, index + 1))
+
+    rows = records(workbook(auth_client.get(URL, {"ordering": "date"}))["Expenses"])
+
+    assert [row["merchant"] for row in rows] == [
+        "Alpha",
+        "'=Beta",
+        "Gamma & co",
+        "Alpha",
+        "Delta",
+        "'=Beta",
+    ]
