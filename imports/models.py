@@ -7,6 +7,8 @@ from django.db.models.functions import Lower
 from books.models import BookOwnedModel
 
 MAX_PROFILES_PER_BOOK = 100
+# The parsed rows an import's answer shows (the first ones; `rows_truncated` says so).
+PREVIEW_ROWS_SHOWN = 1000
 
 
 class BatchStatus(models.TextChoices):

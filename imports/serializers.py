@@ -14,7 +14,7 @@ from books.scoping import BookPrimaryKeyRelatedField
 from core.parsers import load_json
 from core.serializers import CurrencyCodeField, StrictModelSerializer, StrictSerializer
 
-from .models import ImportBatch, ImportProfile
+from .models import PREVIEW_ROWS_SHOWN, ImportBatch, ImportProfile
 from .parsers.base import CsvOptions, StatementError
 from .parsers.columns import MAX_COLUMN_INDEX, ROLES
 from .parsers.encodings import text_codec
@@ -25,6 +25,7 @@ from .parsers.table import (
     date_format_problem,
 )
 from .profiles import profile_source_batch, sample_header
+from .rowstore import head_rows, row_count
 
 FORMATS = ["auto", "csv", "ofx", "qfx", "qif", "xlsx", "camt", "mt940"]
 COLUMN_ROLES = frozenset(ROLES)  # the roles the table parser understands
@@ -234,15 +235,21 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "error": {"help_text": "Why a queued commit or undo failed (status `failed`)."}
         }
 
-    def get_rows(self, batch: ImportBatch) -> list[dict[str, Any]]:
-        from .services import PREVIEW_ROWS_SHOWN
+    # A batch read through `selectors.batches_with_rows_head` carries its first rows and
+    # their number, cut in the database; one built in memory (a preview) has `rows`.
 
-        return ImportRowSerializer(batch.rows[:PREVIEW_ROWS_SHOWN], many=True).data
+    def get_rows(self, batch: ImportBatch) -> list[dict[str, Any]]:
+        if hasattr(batch, "rows_head"):
+            head = batch.rows_head
+            if batch.rows_columns is not None:  # the columnar form (`imports.rowstore`)
+                head = [dict(zip(batch.rows_columns, values, strict=True)) for values in head]
+        else:
+            head = head_rows(batch.rows, PREVIEW_ROWS_SHOWN)
+        return ImportRowSerializer(head, many=True).data
 
     def get_rows_truncated(self, batch: ImportBatch) -> bool:
-        from .services import PREVIEW_ROWS_SHOWN
-
-        return len(batch.rows) > PREVIEW_ROWS_SHOWN
+        count = batch.rows_count if hasattr(batch, "rows_count") else row_count(batch.rows)
+        return count > PREVIEW_ROWS_SHOWN
 
     @extend_schema_field(AppliedProfileSerializer(allow_null=True))
     def get_profile(self, batch: ImportBatch) -> dict[str, Any] | None:

@@ -22,15 +22,14 @@ entered by hand (see `imports.duplicates` for the rule) carries `possible_duplic
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from hashlib import sha256
+from typing import Any, overload
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -72,11 +71,11 @@ from .parsers.base import (
     too_many_transactions,
 )
 from .profiles import table_header
+from .rowstore import pack_rows, row_lines, unpack_rows
 
 logger = logging.getLogger(__name__)
 
 EXPENSE, INCOME = "expense", "income"
-PREVIEW_ROWS_SHOWN = 1000
 # Where a row's `suggested_category` comes from: a rule of the book (applied on commit)
 # or its learned model (kept on the record as a suggestion, not applied).
 SOURCE_RULES, SOURCE_MODEL = "rules", "model"
@@ -84,13 +83,20 @@ CONFIDENCE = Decimal("0.001")
 
 
 def normalise_description(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
+    """Whitespace runs → one space, trimmed, case-folded. `str.split()` splits on exactly
+    the characters the regex `\\s` matches in a str (both are `str.isspace`), so keys
+    stored by earlier versions (`re.sub(r"\\s+", " ", text).strip()`) stay the same."""
+    return " ".join(text.split()).casefold()
 
 
 def row_key(*, day: date, amount: Decimal, description: str) -> str:
     """The duplicate key of a row without FITID: date, signed amount, description."""
-    raw = f"{day.isoformat()}|{amount.normalize():f}|{normalise_description(description)}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:40]
+    return _key(day.isoformat(), amount, description)
+
+
+def _key(day: str, amount: Decimal, description: str) -> str:
+    raw = f"{day}|{amount.normalize():f}|{normalise_description(description)}"
+    return sha256(raw.encode()).hexdigest()[:40]
 
 
 def parse_statement(content: bytes, *, fmt: str, filename: str, options: CsvOptions) -> ParseResult:
@@ -133,21 +139,33 @@ def parse_statement(content: bytes, *, fmt: str, filename: str, options: CsvOpti
 
 
 def _validate(
-    row: ParsedRow, currency: str, base_currency: str, quotes: dict[tuple[str, date], str | None]
+    row: ParsedRow,
+    currency: str,
+    base_currency: str,
+    quotes: dict[tuple[str, date], str | None],
+    memo: dict[Any, str | None] | None = None,
 ) -> str | None:
     """Why a parsed row cannot be stored, or None.
 
     `quotes` caches, per (currency, date), why the row cannot be converted into the base
     currency (the message names the pair and the date, and a currency no rates cover),
-    or None when it can.
+    or None when it can. `memo` (one per statement) keeps the other answers per
+    currency, date and (amount, currency): a statement repeats them row after row.
     """
-    if not is_currency(currency):
-        return f"Unknown currency {currency!r}."
-    if not date_in_range(row.date):
-        return f"Date {row.date.isoformat()} is outside the supported range. {DATE_RANGE_MESSAGE}"
-    errors = amount_errors(abs(row.amount), currency)
-    if errors:
-        return " ".join(errors)
+    memo = {} if memo is None else memo
+    day, amount = row.date, abs(row.amount)
+    # Keys of three types (str, date, tuple), which never compare equal to each other.
+    if currency not in memo:
+        memo[currency] = _currency_problem(currency)
+    if day not in memo:
+        memo[day] = _date_problem(day)
+    key = (amount, currency)
+    if key not in memo:
+        # Equal amounts (12.5, 12.50) share a key and an answer: the checks compare values.
+        memo[key] = " ".join(amount_errors(amount, currency)) or None
+    problem = memo[currency] or memo[day] or memo[key]
+    if problem:
+        return problem
     if currency != base_currency:
         key = (currency, row.date)
         if key not in quotes:
@@ -158,6 +176,16 @@ def _validate(
                 quotes[key] = exc.message
         return quotes[key]
     return None
+
+
+def _currency_problem(currency: str) -> str | None:
+    return None if is_currency(currency) else f"Unknown currency {currency!r}."
+
+
+def _date_problem(day: date) -> str | None:
+    if date_in_range(day):
+        return None
+    return f"Date {day.isoformat()} is outside the supported range. {DATE_RANGE_MESSAGE}"
 
 
 def _conversion_problems(
@@ -210,19 +238,27 @@ def _mark_duplicates(book: Book, rows: list[dict[str, Any]]) -> None:
         return
     keys = {row["key"] for row in rows}
     fitids = {row["fitid"] for row in rows if row["fitid"]}
-    first = min(date.fromisoformat(row["date"]) for row in rows)
-    last = max(date.fromisoformat(row["date"]) for row in rows)
+    first, last = _date_span(rows)
     stored, known_fitids = transactions_import_matches(
         book=book, keys=keys, fitids=fitids, first=first, last=last
     )
     seen: Counter = Counter()
     for row in rows:
-        if row["fitid"]:
-            row["duplicate"] = row["fitid"] in known_fitids
-            known_fitids.add(row["fitid"])
-            continue
-        seen[row["key"]] += 1
-        row["duplicate"] = seen[row["key"]] <= stored[row["key"]]
+        fitid, key = row["fitid"], row["key"]
+        if fitid:
+            row["duplicate"] = fitid in known_fitids
+            known_fitids.add(fitid)
+        elif key in stored:
+            seen[key] += 1
+            row["duplicate"] = seen[key] <= stored[key]
+        else:  # no record has the key: every occurrence is new
+            row["duplicate"] = False
+
+
+def _date_span(rows: list[dict[str, Any]]) -> tuple[date, date]:
+    """The first and last date of `rows` (ISO dates order as text)."""
+    days = [row["date"] for row in rows]
+    return date.fromisoformat(min(days)), date.fromisoformat(max(days))
 
 
 def _mark_possible_duplicates(book: Book, rows: list[dict[str, Any]]) -> int:
@@ -232,7 +268,9 @@ def _mark_possible_duplicates(book: Book, rows: list[dict[str, Any]]) -> int:
     for row in rows:
         row.pop("possible_duplicate", None)
     fresh = [row for row in rows if not row["duplicate"]]
-    window = duplicates.date_window(date.fromisoformat(row["date"]) for row in fresh)
+    if not fresh:
+        return 0
+    window = duplicates.date_window(_date_span(fresh))
     if window is None:
         return 0
     first, last = window
@@ -262,14 +300,7 @@ def _suggest_categories(book: Book, rows: list[dict[str, Any]]) -> None:
         ]
         if not open_rows:
             continue
-        samples = [
-            Sample(
-                description=row["description"],
-                merchant=row["merchant"],
-                amount=Decimal(row["amount"]),
-            )
-            for row in open_rows
-        ]
+        samples = _RowSamples(open_rows)
         try:
             with transaction.atomic():  # a failing query leaves the preview's usable
                 answers = rows_suggestions(book=book, kind=kind, samples=samples)
@@ -289,6 +320,40 @@ def _suggest_categories(book: Book, rows: list[dict[str, Any]]) -> None:
             row["suggested_category_name"] = names[category_id]
             row["suggested_confidence"] = f"{Decimal(str(confidence)).quantize(CONFIDENCE):f}"
             row["suggestion_source"] = SOURCE_MODEL
+
+
+class _RowSamples(Sequence[Sample]):
+    """The categoriser's samples of preview rows, built only when first read: a book
+    without a model (most, and every new one) never needs them."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self._rows = rows
+        self._samples: list[Sample] | None = None
+
+    def _built(self) -> list[Sample]:
+        if self._samples is None:
+            self._samples = [
+                Sample(
+                    description=row["description"],
+                    merchant=row["merchant"],
+                    amount=Decimal(row["amount"]),
+                )
+                for row in self._rows
+            ]
+        return self._samples
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[Sample]:
+        return iter(self._built())
+
+    @overload
+    def __getitem__(self, index: int) -> Sample: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Sample]: ...
+    def __getitem__(self, index: int | slice) -> Sample | list[Sample]:
+        return self._built()[index]
 
 
 def _given_options(options: CsvOptions) -> dict[str, Any]:
@@ -325,7 +390,7 @@ class CheckedRows:
             "duplicate_rows": self.exact,
             "possible_duplicate_rows": self.possible,
             "errors": self.errors,
-            "rows": self.rows,
+            "rows": pack_rows(self.rows),
         }
 
 
@@ -344,9 +409,11 @@ def _check_rows(*, book: Book, result: ParseResult, default_currency: str | None
     quotes = _conversion_problems(result.rows, fallback, base_currency)
     errors = [{"line": line, "message": message} for line, message in result.errors]
     rows: list[dict[str, Any]] = []
+    memo: dict[Any, str | None] = {}
+    iso_dates: dict[date, str] = {}
     for parsed in result.rows:
         currency = (parsed.currency or fallback).upper()
-        problem = _validate(parsed, currency, base_currency, quotes)
+        problem = _validate(parsed, currency, base_currency, quotes, memo)
         if problem:
             errors.append({"line": parsed.line, "message": problem})
             continue
@@ -358,19 +425,20 @@ def _check_rows(*, book: Book, result: ParseResult, default_currency: str | None
         category, _ = matcher.match(
             kind=kind, description=parsed.description, merchant=parsed.merchant
         )
+        day = iso_dates.get(parsed.date) or iso_dates.setdefault(
+            parsed.date, parsed.date.isoformat()
+        )
         rows.append(
             {
                 "line": parsed.line,
-                "date": parsed.date.isoformat(),
+                "date": day,
                 "description": parsed.description[:255],
                 "amount": f"{abs(parsed.amount):f}",
                 "kind": kind,
                 "currency": currency,
                 "merchant": parsed.merchant[:255],
                 "fitid": parsed.fitid[:255],
-                "key": row_key(
-                    day=parsed.date, amount=parsed.amount, description=parsed.description
-                ),
+                "key": _key(day, parsed.amount, parsed.description),
                 "suggested_category": category.pk if category else None,
                 "suggested_category_name": category.name if category else None,
                 "suggested_confidence": None,
@@ -552,7 +620,7 @@ def import_commit(
         )
     keep = sorted(set(keep_lines))
     if keep:
-        unknown = set(keep) - {row["line"] for row in batch.rows}
+        unknown = set(keep) - set(row_lines(batch.rows))
         if unknown:
             listed = ", ".join(str(line) for line in sorted(unknown)[:20])
             raise ValidationError(
@@ -621,7 +689,7 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
         status = _lock(batch.pk)["status"]
         if status != expected:
             raise _conflict(status)
-        rows = batch.rows
+        rows = unpack_rows(batch.rows)
         _mark_duplicates(book, rows)
         exact = sum(row["duplicate"] for row in rows)
         possible = _mark_possible_duplicates(book, rows)
@@ -632,6 +700,7 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
         # never both whole in memory (a 100 000-row batch is hundreds of MB as objects).
         batch.rows = []
         rows.reverse()
+        days: dict[str, date] = {}
         while rows:
             row = rows.pop()
             if row["duplicate"]:
@@ -644,7 +713,8 @@ def _commit(*, batch: ImportBatch, expected: str, keep_lines: list[int]) -> dict
                 {
                     "amount": Decimal(row["amount"]),
                     "currency": row["currency"],
-                    "date": date.fromisoformat(row["date"]),
+                    "date": days.get(row["date"])
+                    or days.setdefault(row["date"], date.fromisoformat(row["date"])),
                     "description": row["description"],
                     "text": row["merchant"],
                     "fitid": row["fitid"],

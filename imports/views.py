@@ -19,6 +19,7 @@ from core.uploads import FileTooLarge
 from . import services, tasks
 from .models import ImportBatch, ImportProfile
 from .profiles import profile_create, profile_for_upload, profile_update
+from .selectors import batches_with_rows_head
 from .serializers import (
     PROFILE_OPTIONS,
     CommitResultSerializer,
@@ -80,7 +81,9 @@ class ImportViewSet(
     def safely_get_queryset(self, queryset):  # type: ignore[no-untyped-def]
         if self.action == "list":
             return queryset.defer("rows", "errors")
-        return queryset
+        if self.action in ("commit", "destroy"):
+            return queryset.defer("rows")  # read only if needed (keep_lines, an inline commit)
+        return batches_with_rows_head(queryset)
 
     def get_serializer_class(self):  # type: ignore[no-untyped-def]
         return ImportBatchListSerializer if self.action == "list" else ImportBatchSerializer
@@ -219,7 +222,7 @@ class ImportViewSet(
 
     def _queued(self, batch: ImportBatch) -> Response:
         """202 with the batch as it is now (eager task runs may have finished it)."""
-        batch.refresh_from_db()
+        batch = batches_with_rows_head(ImportBatch.objects.filter(pk=batch.pk)).get()
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 
 

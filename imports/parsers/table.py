@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from core.money import is_currency
 
@@ -238,6 +239,10 @@ def _looks_like_date(value: Cell, options: CsvOptions) -> bool:
 
 
 def _has_content(cells: Sequence[Cell]) -> bool:
+    try:  # text cells (every CSV line): content when they are not all blank
+        return bool("".join(cells).strip())  # type: ignore[arg-type]
+    except TypeError:  # numbers, dates or None among them (XLSX)
+        pass
     return any(cell is not None and (not isinstance(cell, str) or cell.strip()) for cell in cells)
 
 
@@ -323,6 +328,8 @@ class _RowReader:
         else:
             self.decimal = detect_decimal_separator(amount_values, fallback=decimal_hint)
         self.date_of = self._date_parser(options, month_first=self._looks_american(amount_values))
+        # Amount text → (amount, marked), or False for text that is no amount.
+        self._amounts: dict[str, tuple[Decimal, bool] | Literal[False]] = {}
 
     def _direction_column(self, given: bool) -> int | None:
         """The column whose credit/debit marker signs the amount, or None.
@@ -423,9 +430,20 @@ class _RowReader:
         rows: list[ParsedRow] = []
         errors: list[tuple[int, str]] = []
         previous: ParsedRow | None = None
+        amount_columns = self.amount_columns
         for line, cells in self.data:
             raw_date = _value(cells, columns.date)
-            has_amount = any(_value(cells, index) is not None for index in self.amount_columns)
+            when = None if raw_date is None else self.date_of(raw_date)
+            if when is not None:
+                try:
+                    previous = self._row(line, when, cells)
+                except _RowError as exc:
+                    errors.append((line, str(exc)))
+                    previous = None
+                    continue
+                rows.append(previous)
+                continue
+            has_amount = any(_value(cells, index) is not None for index in amount_columns)
             if raw_date is None:
                 if self._is_skippable(cells):
                     previous = None
@@ -439,19 +457,9 @@ class _RowReader:
                             f"{previous.description} {extra}", TEXT_LIMIT
                         )
                 continue
-            when = self.date_of(raw_date)
-            if when is None:
-                previous = None
-                if has_amount and not self._is_skippable(cells):
-                    errors.append((line, f"unparseable date {_short(raw_date)}"))
-                continue
-            try:
-                previous = self._row(line, when, cells)
-            except _RowError as exc:
-                errors.append((line, str(exc)))
-                previous = None
-                continue
-            rows.append(previous)
+            previous = None  # a date cell that is no date
+            if has_amount and not self._is_skippable(cells):
+                errors.append((line, f"unparseable date {_short(raw_date)}"))
         return ParseResult(format=format, rows=rows, errors=errors, currency=self._currency(rows))
 
     def _is_skippable(self, cells: Sequence[Cell]) -> bool:
@@ -547,6 +555,17 @@ class _RowReader:
         raw = _value(cells, index)
         if raw is None:
             return None
+        if isinstance(raw, str):
+            # A statement repeats its amounts: each distinct text is parsed once.
+            known = self._amounts.get(raw)
+            if known is None:
+                try:
+                    known = self._amounts[raw] = parse_amount_marked(raw, self.decimal)
+                except ValueError:
+                    known = self._amounts[raw] = False
+            if known is False:
+                raise _RowError(f"unparseable {label} {_short(raw)}")
+            return known
         try:
             return parse_amount_marked(raw, self.decimal)
         except ValueError:

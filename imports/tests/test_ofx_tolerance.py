@@ -437,7 +437,10 @@ def test_endless_unclosed_tags_are_read_or_refused_in_bounded_time(filler):
 
     with contextlib.suppress(StatementError):
         parse_ofx(content)
-    assert time.perf_counter() - started < 10
+    # Not a speed target (that is bench/): a parser quadratic in the unclosed tags takes
+    # many minutes on this input, a linear one a second or two, so even a machine loaded
+    # many times over stays far under this bound.
+    assert time.perf_counter() - started < 60
 
 
 def test_nesting_deeper_than_any_statement_is_refused():
