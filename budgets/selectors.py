@@ -16,14 +16,15 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from books.models import Book
-from categories.models import Category
+from categories.models import Category, Kind
 from core.dates import add_months, budget_month_expression, format_month, month_range
 from core.money import quantize
 from expenses.models import Expense
+from ledger.selectors import day_totals, totals_enabled
 
 from .models import Budget, Scope
 
@@ -69,8 +70,28 @@ def _key_filter(key: Key, families: dict[int, list[int]]) -> Q | None:
     return None if key is None else Q(category_id__in=families[key])
 
 
-def _sum(condition: Q | None = None) -> Coalesce:
-    return Coalesce(Sum("base_amount", filter=condition), Decimal(0))
+@dataclass(frozen=True)
+class _Spent:
+    """The book's expenses for `start`..`end`, as the day totals the database keeps
+    (`ledger.selectors.day_totals`) or, with REPORTS_FROM_TOTALS off, as the records:
+    grouped and summed alike."""
+
+    rows: QuerySet
+    day: str
+    amount: str
+
+    @classmethod
+    def of(cls, book: Book, start: date, end: date) -> _Spent:
+        if totals_enabled():
+            return cls(
+                day_totals(book=book, kind=Kind.EXPENSE, start=start, end=end), "day", "base_total"
+            )
+        return cls(
+            Expense.objects.filter(book=book, date__gte=start, date__lte=end), "date", "base_amount"
+        )
+
+    def sum(self, condition: Q | None = None) -> Coalesce:
+        return Coalesce(Sum(self.amount, filter=condition), Decimal(0))
 
 
 def spending_by_month(
@@ -81,10 +102,10 @@ def spending_by_month(
     start, _ = month_range(first.year, first.month, start_day)
     _, end = month_range(last.year, last.month, start_day)
     families = category_families(keys)
-    aggregates = {f"k{i}": _sum(_key_filter(key, families)) for i, key in enumerate(keys)}
+    spent = _Spent.of(book, start, end)
+    aggregates = {f"k{i}": spent.sum(_key_filter(key, families)) for i, key in enumerate(keys)}
     rows = (
-        Expense.objects.filter(book=book, date__gte=start, date__lte=end)
-        .annotate(budget_month=budget_month_expression("date", start_day))
+        spent.rows.annotate(budget_month=budget_month_expression(spent.day, start_day))
         .values("budget_month")
         .annotate(**aggregates)
         .order_by()
@@ -193,9 +214,10 @@ def unbudgeted_spent(*, book: Book, year: int, month: int, budgeted: list[int]) 
     """The book's month's spending outside every budgeted category (uncategorised included)."""
     start, end = month_range(year, month, book.month_start_day)
     covered = Q(category_id__in=[i for ids in category_families(budgeted).values() for i in ids])
-    total = Expense.objects.filter(book=book, date__gte=start, date__lte=end).aggregate(
-        total=_sum(~covered if budgeted else None)
-    )["total"]
+    spent = _Spent.of(book, start, end)
+    total = spent.rows.order_by().aggregate(total=spent.sum(~covered if budgeted else None))[
+        "total"
+    ]
     return quantize(Decimal(total), book.base_currency)
 
 

@@ -18,6 +18,7 @@ from rest_framework.serializers import BaseSerializer
 
 from books.scoping import BookScopedMixin
 from core.dates import budget_month_of, user_today
+from core.db_router import ReplicaReadsMixin
 from core.filters import StrictOrderingFilter
 from core.schema import VALIDATION_ERROR, crud_schema, request_example
 
@@ -84,9 +85,12 @@ BUDGET_RULES = (
     },
     create={200: BudgetSerializer},
 )
-class BudgetViewSet(BookScopedMixin, viewsets.ModelViewSet):
+class BudgetViewSet(ReplicaReadsMixin, BookScopedMixin, viewsets.ModelViewSet):
     """Monthly budgets. POST creates (201) or updates the budget with the same
     (month, scope, category) (200)."""
+
+    # The status report may read a fresh replica; the CRUD reads its own writes.
+    replica_read_actions = frozenset({"status"})
 
     queryset = Budget.objects.all()
     serializer_class = BudgetSerializer

@@ -111,3 +111,90 @@ class Transaction(BookOwnedModel):
                 condition=~Q(description=""), name=f"{prefix}_description_not_empty"
             ),
         ]
+
+
+# --- totals kept by the database (issue 19) -------------------------------------------------------
+#
+# Every report sums these instead of the records: one row per (book, kind, day, category,
+# currency) with the count and the sums in the record currency and in the book's base
+# currency, and one row per (book, day, merchant) for the top-merchants list. They are
+# derived data, written only by database triggers on the expense and income tables
+# (`ledger.totals`): every INSERT, UPDATE and DELETE — the API, imports and their undo,
+# restores, the admin, cascades of a deleted book or account, a base-currency change —
+# changes them in the same transaction, and nothing in Python writes them but the
+# `manage.py totals rebuild` command. A row whose count reaches zero is deleted.
+#
+# A day, not a month, is the grain: it answers any date range exactly (budget months
+# with any start day, weeks, custom ranges, day buckets) with no partial edges to scan,
+# and a day's rows stay few whatever the number of records: a report's cost follows the
+# length of its range, not the size of the history.
+#
+# The foreign keys carry no database constraint (and Django does nothing on delete): the
+# triggers keep the rows in step with the records, and a category or book is only
+# deleted once its records — and so its totals — are gone.
+
+
+class DayTotal(models.Model):
+    book = models.ForeignKey(
+        "books.Book",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the unique key starts with it
+        related_name="+",
+    )
+    kind = models.CharField(max_length=8)  # categories.models.Kind: expense | income
+    day = models.DateField()
+    category = models.ForeignKey(
+        "categories.Category",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    currency = models.CharField(max_length=3)
+    record_count = models.BigIntegerField()
+    amount_total = models.DecimalField(max_digits=32, decimal_places=AMOUNT_DECIMAL_PLACES)
+    base_total = models.DecimalField(max_digits=32, decimal_places=AMOUNT_DECIMAL_PLACES)
+
+    class Meta:
+        constraints = [
+            # NULLS NOT DISTINCT (PostgreSQL 15): the uncategorised row of a day is one row,
+            # so the triggers' ON CONFLICT finds it. SQLite's triggers match with IS.
+            # It covers the sums too (INCLUDE): a report's range is an index-only scan.
+            models.UniqueConstraint(
+                fields=["book", "kind", "day", "category", "currency"],
+                name="ledger_daytotal_key",
+                nulls_distinct=False,
+                include=["record_count", "amount_total", "base_total"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.book_id} {self.kind} {self.day} {self.category_id} {self.currency}"
+
+
+class DayMerchantTotal(models.Model):
+    book = models.ForeignKey(
+        "books.Book",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the unique key starts with it
+        related_name="+",
+    )
+    day = models.DateField()
+    merchant = models.CharField(max_length=255)
+    record_count = models.BigIntegerField()
+    base_total = models.DecimalField(max_digits=32, decimal_places=AMOUNT_DECIMAL_PLACES)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["book", "day", "merchant"],
+                name="ledger_daymerchanttotal_key",
+                include=["record_count", "base_total"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.book_id} {self.day} {self.merchant}"

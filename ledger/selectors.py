@@ -9,12 +9,15 @@ from datetime import date
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.files import File
-from django.db.models import Count
+from django.db.models import BigIntegerField, Count, QuerySet, Sum
+from django.db.models.functions import Cast, Coalesce
 
 from core.exceptions import NotFoundError
+from core.uploads import storage_call
 
-from .models import Transaction
+from .models import DayMerchantTotal, DayTotal, Transaction
 
 
 class ReceiptMissing(NotFoundError):
@@ -23,13 +26,19 @@ class ReceiptMissing(NotFoundError):
 
 def receipt_open(*, record: Transaction) -> File:
     """The record's receipt file, open for reading in binary mode; the caller closes it.
-    Raises ReceiptMissing if the record has none or the storage no longer has the file."""
+    Raises ReceiptMissing if the record has none or the storage no longer has the file,
+    StorageUnavailable (503) if the storage fails."""
     if not record.receipt:
         raise ReceiptMissing("This record has no receipt.")
     try:
-        return record.receipt.open("rb")
+        with storage_call("receipt download"):
+            stored = record.receipt.open("rb")
+            # An object store fetches the file on first access: do it here, so its
+            # failures answer 503 instead of breaking the response half-way.
+            stored.seek(0)
     except FileNotFoundError:
         raise ReceiptMissing("This record's receipt file is missing.") from None
+    return stored
 
 
 def transactions_not_imported(
@@ -88,3 +97,30 @@ def transactions_import_matches(
                 records.filter(import_fitid__in=list(fitids)).values_list("import_fitid", flat=True)
             )
     return key_counts, known_fitids
+
+
+# --- day totals (ledger.totals keeps them) ----------------------------------------------
+
+
+def totals_enabled() -> bool:
+    """Whether reports read the day totals (settings.REPORTS_FROM_TOTALS) or the records."""
+    return settings.REPORTS_FROM_TOTALS
+
+
+def summed_count(field: str = "record_count") -> Coalesce:
+    """The number of records behind a group of totals rows (an integer on every database:
+    PostgreSQL's sum of a bigint is a numeric)."""
+    return Coalesce(Cast(Sum(field), BigIntegerField()), 0)
+
+
+def day_totals(*, book: Any, kind: str, start: date, end: date) -> QuerySet[DayTotal]:
+    """`book`'s totals of `kind` ("expense" or "income") for the days `start`..`end`: one
+    row per (day, category, currency) with `record_count`, `amount_total` and `base_total`.
+    Reports group and sum these as they would the records, over the unique key's index."""
+    return DayTotal.objects.filter(book=book, kind=kind, day__gte=start, day__lte=end)
+
+
+def merchant_totals(*, book: Any, start: date, end: date) -> QuerySet[DayMerchantTotal]:
+    """`book`'s expense totals per (day, merchant) for `start`..`end`; records without a
+    merchant are not in them."""
+    return DayMerchantTotal.objects.filter(book=book, day__gte=start, day__lte=end)

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from books.models import Book
 from books.scoping import BookScopedMixin
+from core.db_router import ReplicaReadsMixin
 from core.negotiation import JSONErrorsNegotiation
 from core.schema import VALIDATION_ERROR
 
@@ -94,8 +95,8 @@ CHART_PARAMETERS = [
 ]
 
 
-class ChartView(BookScopedMixin, APIView):
-    """Draws the request's book's figures (see reports.views)."""
+class ChartView(ReplicaReadsMixin, BookScopedMixin, APIView):
+    """Draws the request's book's figures (see reports.views), read as the reports are."""
 
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONErrorsNegotiation

@@ -9,7 +9,8 @@ reports can instead count only the reader's parts of its expenses (`view=mine`, 
 
 Every total, count and group is computed by the database (`aggregate`, grouped
 `annotate`, `Trunc*`, the budget-month expression); Python only zero-fills
-buckets, orders and formats. Figures are Decimals here; views format them.
+buckets, merges a merchant's spellings (`_top_merchants`), orders and formats.
+Figures are Decimals here; views format them.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DateField, F, Max, QuerySet, Sum
-from django.db.models.functions import Coalesce, Lower, TruncDay, TruncWeek
+from django.db.models import Count, DateField, F, QuerySet, Sum
+from django.db.models.functions import Coalesce, Lower, TruncWeek
 from django.utils import timezone
 
 from books.models import Book, BookKind
@@ -47,6 +48,7 @@ from expenses.models import Expense, ExpenseShare
 from goals.models import GoalStatus
 from goals.selectors import goal_figures, goals_with_totals
 from income.models import Income
+from ledger.selectors import day_totals, merchant_totals, summed_count, totals_enabled
 from notifications.models import Notification, NotificationKind
 from notifications.services import notify, notify_members
 from recurring.selectors import upcoming_occurrences
@@ -112,16 +114,60 @@ def _in_range(model: type, book: Book, start: date, end: date) -> QuerySet:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """Where a report's figures come from: rows to group (`rows(start, end)`), the field
+    holding their day, and the sum and count to take over them.
+
+    Either the day totals the database keeps (`ledger.selectors.day_totals`: a day's
+    records are one row per category and currency, so a report reads a few rows per day
+    of its range however many records there are), or the records themselves (a member's
+    parts, and `REPORTS_FROM_TOTALS = False`). Every report groups `rows` by `day` (or by
+    category) and takes `total()` and `count()`: the same queries either way.
+    """
+
+    rows: Callable[[date, date], QuerySet]
+    day: str
+    total_field: str
+    count_field: str | None  # None: count the rows themselves
+
+    def total(self) -> Coalesce:
+        return _sum(self.total_field)
+
+    def count(self) -> Any:
+        if self.count_field is None:
+            return Count("*")
+        return summed_count(self.count_field)
+
+
+def _totals(kind: str, book: Book) -> Figures:
+    return Figures(
+        rows=lambda start, end: day_totals(book=book, kind=kind, start=start, end=end),
+        day="day",
+        total_field="base_total",
+        count_field="record_count",
+    )
+
+
+def _records(model: type, book: Book) -> Figures:
+    return Figures(
+        rows=partial(_in_range, model, book),
+        day="date",
+        total_field="base_amount",
+        count_field=None,
+    )
+
+
+@dataclass(frozen=True)
 class Spending:
     """What a report counts as spending: the one rule, in one place (SPEC §15 `view`).
 
-    By default the book's expenses, each at its `base_amount`. With a `member_id`
-    (`view=mine`) in a shared book: only the expenses that member has a part in, each at
-    their part's `base_amount` (`ExpenseShare`; a part of zero is no part). Every expense
-    figure of every report is `rows(...)` summed with `total()`, so both views answer with
-    the same queries: the parts are one inner join (one part per member and expense, so
-    counts stay counts of expenses) that the aggregates reuse. A personal book's expenses
-    are all its owner's, so `view=mine` there is the book's figures.
+    By default the book's expenses, each at its `base_amount`, read from the day totals
+    (`Figures`). With a `member_id` (`view=mine`) in a shared book: only the expenses that
+    member has a part in, each at their part's `base_amount` (`ExpenseShare`; a part of
+    zero is no part), read from the records: the parts are one inner join (one part per
+    member and expense, so counts stay counts of expenses) that the aggregates reuse. A
+    personal book's expenses are all its owner's, so `view=mine` there is the book's
+    figures.
     """
 
     book: Book
@@ -131,22 +177,39 @@ class Spending:
     def of(cls, book: Book, member_id: int | None = None) -> Spending:
         return cls(book=book, member_id=None if book.is_personal else member_id)
 
-    def rows(self, start: date, end: date) -> QuerySet:
-        rows = _in_range(Expense, self.book, start, end)
+    @property
+    def figures(self) -> Figures:
         if self.member_id is None:
-            return rows
+            if totals_enabled():
+                return _totals(Kind.EXPENSE.value, self.book)
+            return _records(Expense, self.book)
+        return Figures(
+            rows=self._member_rows, day="date", total_field="shares__base_amount", count_field=None
+        )
+
+    def _member_rows(self, start: date, end: date) -> QuerySet:
         # One filter() call, so the join is made once and `total()` sums through it.
-        return rows.filter(
+        return _in_range(Expense, self.book, start, end).filter(
             shares__book=self.book, shares__user_id=self.member_id, shares__base_amount__gt=0
         )
 
-    def total(self) -> Coalesce:
-        return _sum("base_amount" if self.member_id is None else "shares__base_amount")
+    def merchants(self, start: date, end: date) -> tuple[QuerySet, Figures]:
+        """Rows with a merchant in [start, end] and how to sum them (the top merchants)."""
+        if self.member_id is None and totals_enabled():
+            rows = merchant_totals(book=self.book, start=start, end=end)
+            return rows, Figures(
+                rows=lambda s, e: rows,
+                day="day",
+                total_field="base_total",
+                count_field="record_count",
+            )
+        figures = self.figures
+        return figures.rows(start, end).exclude(merchant=""), figures
 
 
-def _income_rows(book: Book) -> Callable[[date, date], QuerySet]:
+def income_figures(book: Book) -> Figures:
     """Income is the book's in either view (members' parts are of expenses only)."""
-    return partial(_in_range, Income, book)
+    return _totals(Kind.INCOME.value, book) if totals_enabled() else _records(Income, book)
 
 
 # --- ranges ----------------------------------------------------------------------------------
@@ -197,15 +260,38 @@ def _largest_remainder_percents(totals: list[Decimal], whole: Decimal) -> list[D
 def by_category(
     *, book: Book, start: date, end: date, member_id: int | None = None
 ) -> list[dict[str, Any]]:
-    spending = Spending.of(book, member_id)
+    figures = Spending.of(book, member_id).figures
     rows = list(
-        spending.rows(start, end)
+        figures.rows(start, end)
         .values("category_id", "category__name")
-        .annotate(total=spending.total(), count=Count("*"))
+        .annotate(total=figures.total(), count=figures.count())
         # Uncategorised last on every database (NULL ordering differs by default).
         .order_by("-total", F("category__name").asc(nulls_last=True), "category_id")
     )
     return rows
+
+
+def _top_merchants(rows: QuerySet, figures: Figures) -> list[dict[str, Any]]:
+    """The TOP_MERCHANTS merchants by total, spellings that differ only in letter case
+    counted as one merchant named by its greatest spelling (as SQL's `max`), ties by name.
+
+    The database groups and sums by exact spelling: a few rows per merchant, however many
+    days or records the range holds. Only those rows are merged here by `str.lower`:
+    grouping by `LOWER(merchant)` in SQL lower-cased (and `max` compared) every day's row,
+    which cost more than the sums themselves (issue 19)."""
+    merged: dict[str, dict[str, Any]] = {}
+    spellings = rows.values("merchant").annotate(total=figures.total(), count=figures.count())
+    for row in spellings.order_by():
+        key, total = row["merchant"].lower(), Decimal(row["total"])
+        entry = merged.get(key)
+        if entry is None:
+            merged[key] = {"merchant": row["merchant"], "total": total, "count": row["count"]}
+        else:
+            entry["merchant"] = max(entry["merchant"], row["merchant"])
+            entry["total"] += total
+            entry["count"] += row["count"]
+    ranked = sorted(merged.items(), key=lambda item: (-item[1]["total"], item[0]))
+    return [entry for _, entry in ranked[:TOP_MERCHANTS]]
 
 
 def summary(*, book: Book, start: date, end: date, member_id: int | None = None) -> dict[str, Any]:
@@ -213,7 +299,12 @@ def summary(*, book: Book, start: date, end: date, member_id: int | None = None)
     with `member_id`, spending is that member's parts (`Spending`), income the book's."""
     currency = book.base_currency
     spending = Spending.of(book, member_id)
-    income = _in_range(Income, book, start, end).aggregate(total=_sum(), count=Count("*"))
+    earnings = income_figures(book)
+    income = (
+        earnings.rows(start, end)
+        .order_by()
+        .aggregate(total=earnings.total(), count=earnings.count())
+    )
     categories = by_category(book=book, start=start, end=end, member_id=member_id)
     totals = [_money(row["total"], currency) for row in categories]
     # Expense totals add up the per-category sums the database returned (one figure per
@@ -224,14 +315,7 @@ def summary(*, book: Book, start: date, end: date, member_id: int | None = None)
     net = total_income - total_expenses
     days = (end - start).days + 1
     percents = _largest_remainder_percents(totals, total_expenses)
-    merchants = (
-        spending.rows(start, end)
-        .exclude(merchant="")
-        .annotate(key=Lower("merchant"))
-        .values("key")
-        .annotate(merchant=Max("merchant"), total=spending.total(), count=Count("*"))
-        .order_by("-total", "key")[:TOP_MERCHANTS]
-    )
+    merchants = _top_merchants(*spending.merchants(start, end))
     return {
         "start": start,
         "end": end,
@@ -311,20 +395,16 @@ def month_summary(
 
 
 def _monthly_totals(
-    rows_in: Callable[[date, date], QuerySet],
-    total: Coalesce,
-    book: Book,
-    first: tuple[int, int],
-    last: tuple[int, int],
+    figures: Figures, book: Book, first: tuple[int, int], last: tuple[int, int]
 ) -> dict[date, Decimal]:
     start_day = book.month_start_day
     start, _ = month_range(*first, start_day)
     _, end = month_range(*last, start_day)
     rows = (
-        rows_in(start, end)
-        .annotate(label=budget_month_expression("date", start_day))
+        figures.rows(start, end)
+        .annotate(label=budget_month_expression(figures.day, start_day))
         .values("label")
-        .annotate(total=total)
+        .annotate(total=figures.total())
         .order_by()
     )
     return {row["label"]: _money(row["total"], book.base_currency) for row in rows}
@@ -335,9 +415,8 @@ def month_series(
 ) -> list[dict[str, Any]]:
     """`count` consecutive budget months from `first`: income, expenses and net each."""
     last = add_months(*first, count - 1)
-    spending = Spending.of(book, member_id)
-    expenses = _monthly_totals(spending.rows, spending.total(), book, first, last)
-    income = _monthly_totals(_income_rows(book), _sum(), book, first, last)
+    expenses = _monthly_totals(Spending.of(book, member_id).figures, book, first, last)
+    income = _monthly_totals(income_figures(book), book, first, last)
     series = []
     for i in range(count):
         year, month = add_months(*first, i)
@@ -370,17 +449,17 @@ def monthly(*, book: Book, year: int, member_id: int | None = None) -> dict[str,
 
 def trends(*, book: Book, year: int, month: int, member_id: int | None = None) -> dict[str, Any]:
     """This budget month's spending against the previous one, overall and per category."""
-    spending = Spending.of(book, member_id)
+    figures = Spending.of(book, member_id).figures
     start_day = book.month_start_day
     previous = add_months(year, month, -1)
     current_label, previous_label = date(year, month, 1), date(*previous, 1)
     start, _ = month_range(*previous, start_day)
     _, end = month_range(year, month, start_day)
     rows = list(
-        spending.rows(start, end)
-        .annotate(label=budget_month_expression("date", start_day))
+        figures.rows(start, end)
+        .annotate(label=budget_month_expression(figures.day, start_day))
         .values("label", "category_id", "category__name")
-        .annotate(total=spending.total())
+        .annotate(total=figures.total())
         .order_by()
     )
     currency = book.base_currency
@@ -449,19 +528,20 @@ def bucket_starts(*, book: Book, start: date, end: date, bucket: str) -> list[da
 
 
 def _bucketed(
-    queryset: QuerySet, total: Coalesce, book: Book, bucket: str
+    figures: Figures, start: date, end: date, book: Book, bucket: str
 ) -> dict[date, tuple[Decimal, int]]:
     start_day = book.month_start_day
     if bucket == "day":
-        key = TruncDay("date", output_field=DateField())
+        key = F(figures.day)  # a date already: truncating it cast every row to a timestamp
     elif bucket == "week":
-        key = TruncWeek("date", output_field=DateField())
+        key = TruncWeek(figures.day, output_field=DateField())
     else:
-        key = budget_month_expression("date", start_day)
+        key = budget_month_expression(figures.day, start_day)
     rows = (
-        queryset.annotate(bucket=key)
+        figures.rows(start, end)
+        .annotate(bucket=key)
         .values("bucket")
-        .annotate(total=total, count=Count("*"))
+        .annotate(total=figures.total(), count=figures.count())
         .order_by()
     )
     result = {}
@@ -485,12 +565,11 @@ def timeseries(
     """One point per bucket in the range, zero-filled; weeks start on Monday and months are
     budget months. Records outside [start, end] never count, even in a partial bucket."""
     starts = bucket_starts(book=book, start=start, end=end, bucket=bucket)
-    spending = Spending.of(book, member_id)
     expense, income = {}, {}
     if kind in (Kind.EXPENSE, NET):
-        expense = _bucketed(spending.rows(start, end), spending.total(), book, bucket)
+        expense = _bucketed(Spending.of(book, member_id).figures, start, end, book, bucket)
     if kind in (Kind.INCOME, NET):
-        income = _bucketed(_in_range(Income, book, start, end), _sum(), book, bucket)
+        income = _bucketed(income_figures(book), start, end, book, bucket)
     empty = (_zero(), 0)
     points = []
     for period_start in starts:

@@ -21,6 +21,7 @@ from books.models import Book
 from books.scoping import BookScopedMixin
 from budgets.selectors import budget_status
 from core.dates import user_today
+from core.db_router import ReplicaReadsMixin
 from core.exceptions import ApplicationError
 from core.schema import VALIDATION_ERROR
 
@@ -126,8 +127,9 @@ def budget_status_data(request: Request, book: Book) -> dict[str, Any]:
     return budget_status(book=book, year=year, month=month)
 
 
-class ReportView(BookScopedMixin, APIView):
-    """A read-only report of the request's book (`self.book`); any member may read it."""
+class ReportView(ReplicaReadsMixin, BookScopedMixin, APIView):
+    """A read-only report of the request's book (`self.book`); any member may read it. Read
+    from the replica when there is a fresh one (core/db_router.py)."""
 
 
 class SummaryView(ReportView):

@@ -17,7 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 PROJECT = Path(__file__).resolve().parents[1]
-REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "ENCRYPTION_KEYS")
+REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "ENCRYPTION_KEYS", "CACHE_URL")
 
 
 @pytest.fixture
@@ -37,6 +37,7 @@ def prod_env(tmp_path) -> dict[str, str]:
         ALLOWED_HOSTS="api.example.com,testserver",
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
+        CACHE_URL=f"filecache://{tmp_path / 'cache'}",
     )
     return env
 
@@ -70,6 +71,14 @@ def test_each_required_variable_is_named_when_missing(prod_env, name):
     result = run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert f"ImproperlyConfigured: {name} must be set when DJANGO_ENV=production." in result.stderr
+
+
+@pytest.mark.parametrize("url", ["locmemcache://", "dummycache://"])
+def test_a_per_process_cache_is_refused_in_production(prod_env, url):
+    # Throttle counts live in the cache: per process, every worker would allow the limit.
+    result = run(["manage.py", "check"], {**prod_env, "CACHE_URL": url})
+    assert result.returncode != 0
+    assert "CACHE_URL must name a cache every app process shares" in result.stderr
 
 
 def test_debug_cannot_be_switched_on_in_production(prod_env):

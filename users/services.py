@@ -23,6 +23,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from books.models import Book, Membership
 from books.services import personal_book_ensure
 from core.exceptions import ApplicationError
+from core.uploads import STORAGE_ERRORS
 
 from .base_currency import (
     BaseCurrencyChangeInProgress,
@@ -381,7 +382,7 @@ def _delete_files(files: list[tuple[Any, str]]) -> None:
     for storage, name in files:
         try:
             storage.delete(name)
-        except OSError:
+        except STORAGE_ERRORS:  # one failing delete (disk, object store) stops no other
             logger.exception("Could not delete %s of a deleted account", name)
 
 
