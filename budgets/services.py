@@ -28,6 +28,7 @@ from core.events import emit
 from core.money import format_amount
 from currencies.selectors import converter
 from notifications.models import NotificationKind
+from notifications.selectors import keys_every_member_has
 from notifications.services import notify_members
 from users.base_currency import base_currency_lock
 
@@ -154,6 +155,11 @@ def budgets_copy(
     return counts
 
 
+def _dedupe_key(line: BudgetLine, month_label: str) -> str:
+    """Once per budget, month and level: the key of the members' notifications."""
+    return f"budget:{line.budget.pk}:{month_label}:{line.status}"
+
+
 def _alert(book: Book, line: BudgetLine, month_label: str) -> None:
     budget, level = line.budget, line.status
     name = budget.category.name if budget.category_id else "Overall"
@@ -177,7 +183,7 @@ def _alert(book: Book, line: BudgetLine, month_label: str) -> None:
             "available": available,
             "category": budget.category_id,
         },
-        dedupe_key=f"budget:{budget.pk}:{month_label}:{level}",
+        dedupe_key=_dedupe_key(line, month_label),
     )
     if stored:  # a new alert, not one the members were already told (SPEC §17 webhooks)
         emit(
@@ -207,8 +213,16 @@ def budget_alerts_check(*, book: Book, months: Iterable[tuple[int, int]]) -> Non
     """
     for year, month in sorted(set(months)):
         label = format_month(year, month)
-        for line in budget_lines(book=book, year=year, month=month):
-            if line.status in (WARN, EXCEEDED):
+        due = [
+            line
+            for line in budget_lines(book=book, year=year, month=month)
+            if line.status in (WARN, EXCEEDED)
+        ]
+        # Every write re-checks: alerts all members already have are skipped in one
+        # query, instead of one refused insert per member and budget.
+        told = keys_every_member_has(book=book, keys=[_dedupe_key(line, label) for line in due])
+        for line in due:
+            if _dedupe_key(line, label) not in told:
                 _alert(book, line, label)
 
 

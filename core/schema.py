@@ -47,6 +47,8 @@ _ERROR_DESCRIPTIONS = {
     "413": "The request body is over the size limit.",
     "415": "Unsupported media type: send JSON (or multipart/form data where a file is taken).",
     "429": "Too many requests; retry later.",
+    "503": "The file storage is unavailable (`storage_unavailable`); `Retry-After` says when "
+    "to retry.",
 }
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -57,7 +59,8 @@ class AutoSchema(SpectacularAutoSchema):
     Any operation taking parameters or a body can answer 400; one behind JWT
     authentication 401; one with a path parameter 404; one with a permission beyond
     "authenticated", or a write of a book's records, 403; a throttled one 429; one with
-    a body 413 and 415; an authenticated write 409. Statuses a view documents itself win.
+    a body 413 and 415; an authenticated write 409; a multipart write of a view that
+    stores uploads (`stores_uploads`) 503. Statuses a view documents itself win.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -98,6 +101,11 @@ class AutoSchema(SpectacularAutoSchema):
         # or a base-currency change in progress.
         if self.method in _WRITE_METHODS and "401" in responses:
             self._add_error(responses, "409")
+        # A write that may store an uploaded file (a receipt) meets the file storage,
+        # which can fail (core.uploads.StorageUnavailable).
+        content = operation.get("requestBody", {}).get("content", {})
+        if getattr(self.view, "stores_uploads", False) and "multipart/form-data" in content:
+            self._add_error(responses, "503")
         return operation
 
     def get_operation_id(self) -> str:

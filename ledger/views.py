@@ -22,7 +22,7 @@ from books.scoping import BookScopedMixin
 from core.filters import AbsentFiltersBackend, StrictOrderingFilter
 from core.pagination import KeysetPagination
 from core.parsers import StrictJSONParser
-from core.schema import request_example
+from core.schema import ErrorSerializer, request_example
 
 from .selectors import receipt_open
 from .serializers import (
@@ -86,6 +86,7 @@ class TransactionViewSet(BookScopedMixin, viewsets.ModelViewSet):
     lean_list_class: ClassVar[type[LeanList] | None] = None
 
     parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
+    stores_uploads = True  # receipts: writes may answer 503 when the file storage fails
     pagination_class = KeysetPagination
     # The ledger's filters do nothing when absent: an unfiltered page builds no filter set.
     filter_backends = [
@@ -180,6 +181,11 @@ class TransactionViewSet(BookScopedMixin, viewsets.ModelViewSet):
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             404: OpenApiResponse(description="No such record, or it has no receipt."),
+            503: OpenApiResponse(
+                response=ErrorSerializer,
+                description="The file storage is unavailable (`storage_unavailable`); "
+                "`Retry-After` says when to retry.",
+            ),
         },
         summary="Download the record's receipt",
         description=(

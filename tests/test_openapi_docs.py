@@ -348,6 +348,22 @@ def _json_example(method: str, path: str) -> dict[str, Any]:
     return next(iter(content["application/json"]["examples"].values()))["value"]
 
 
+def test_exactly_the_operations_that_touch_stored_files_document_503():
+    """A failing file storage answers 503 `storage_unavailable` (core/uploads.py): the
+    record writes that take a receipt and the receipt downloads say so, at the top level
+    and under `/books/{book_id}/`; no other operation that stores nothing (statement
+    uploads, restores) does. `/health/` documents its own 503 (database down)."""
+    documented = {
+        (method.upper(), path.replace("/books/{book_id}", ""))
+        for path, item in SCHEMA["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "503" in operation.get("responses", {})
+    }
+    receipts = {("GET", f"/api/v1/{kind}/{{id}}/receipt/") for kind in ("expenses", "incomes")}
+    assert documented - {("GET", "/api/v1/health/")} == set(RECORD_WRITES) | receipts
+    assert "503" in SCHEMA["paths"]["/api/v1/books/{book_id}/expenses/"]["post"]["responses"]
+
+
 @pytest.mark.parametrize("method, path", RECORD_WRITES)
 def test_record_writes_take_json_without_a_file_and_multipart_with_one(method, path):
     # Swagger's "Try it out" body for POST /expenses/ was `"amount": "string"` and a

@@ -266,6 +266,51 @@ def test_alerts_notify_every_member_once_each_per_their_preferences(
     assert "120.00 USD" in notification.body
 
 
+def test_a_recheck_skips_alerts_every_member_has_and_tells_a_member_who_lacks_one(
+    household, user, editor, viewer
+):
+    """Writes re-check the month's budgets: alerts every member already holds cost one
+    query, not a refused insert per member and budget; a member without it (here: one who
+    deleted theirs) is told again, and only they are."""
+    for category in ("a", "b", "c"):
+        Budget.objects.create(
+            book=household,
+            user=user,
+            month=date(2026, 3, 1),
+            scope="category",
+            category=Category.objects.create(
+                book=household, user=user, name=category, kind=Kind.EXPENSE
+            ),
+            amount=Decimal(10),
+        )
+    for budget in Budget.objects.filter(book=household):
+        Expense.objects.create(
+            book=household,
+            user=editor,
+            amount=Decimal(50),
+            currency="USD",
+            base_amount=Decimal(50),
+            date=date(2026, 3, 10),
+            description="x",
+            category=budget.category,
+        )
+    budget_alerts_for_expense_dates(book=household, user=editor, dates=[date(2026, 3, 10)])
+    assert Notification.objects.count() == 9  # 3 budgets × 3 members
+
+    def recheck() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            budget_alerts_for_expense_dates(book=household, user=editor, dates=[date(2026, 3, 10)])
+        return [q["sql"] for q in queries.captured_queries]
+
+    quiet = recheck()
+    assert Notification.objects.count() == 9
+    assert not [sql for sql in quiet if "INSERT" in sql or "SAVEPOINT" in sql], quiet
+    Notification.objects.filter(user=viewer).first().delete()
+    recheck()
+    assert Notification.objects.count() == 9
+    assert Notification.objects.filter(user=viewer).count() == 3
+
+
 def test_notifications_stay_per_user_and_are_not_served_under_books(
     household, user, editor, client_for
 ):
